@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources directly (no build step): tsx registers a loader for .ts files.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main, loadDotEnv } = await import('../src/main.ts');
+
+try {
+  loadDotEnv();
+} catch (error) {
+  process.stderr.write(`inkwire: cannot read .env: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+const shutdownSignal = new Promise((resolve) => {
+  process.once('SIGINT', () => resolve('SIGINT'));
+  process.once('SIGTERM', () => resolve('SIGTERM'));
+});
+const code = await main(process.argv.slice(2), {
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  fetch: globalThis.fetch,
+  shutdownSignal,
+});
+process.exitCode = code;
+// Let the event loop drain; stdin may still be referenced by readline.
+process.stdin.unref?.();
+if (code !== 0 || process.argv[2] === 'start' || process.argv[2] === undefined) {
+  setTimeout(() => process.exit(code), 200).unref();
+}

@@ -1,0 +1,26 @@
+import { buildPostCard } from '../src/cards/post-card.ts';
+import type { CommandSpec } from '../src/commands/command-spec.ts';
+import { textReply } from '../src/commands/reply.ts';
+
+export const LATEST_MAX = 10;
+
+/** `/latest [count]`: the newest posts as explainer cards. */
+export const latestCommand: CommandSpec = {
+  name: 'latest',
+  description: 'Show the newest explainers',
+  permission: 'everyone',
+  options: [
+    { name: 'count', description: `How many posts (1-${LATEST_MAX}, default 3)`, type: 'integer', min: 1, max: LATEST_MAX, rest: true },
+  ],
+  async handle({ services }, args) {
+    const count = typeof args.count === 'number' ? args.count : 3;
+    const posts = await services.posts.latest({ limit: count });
+    if (posts.length === 0) {
+      return textReply(
+        'private',
+        'No posts stored yet. Inkwire polls its feeds every few minutes; the first posts appear after the first successful poll.',
+      );
+    }
+    return { visibility: 'private', blocks: posts.map((post) => ({ kind: 'card', card: buildPostCard(post) })) };
+  },
+};

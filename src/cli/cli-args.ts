@@ -1,0 +1,99 @@
+import { parseArgs } from 'node:util';
+import { InkwireError } from '../errors.ts';
+
+export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'doctor', 'help'] as const;
+export type Subcommand = (typeof SUBCOMMANDS)[number];
+
+export interface CliArgs {
+  command: Subcommand;
+  db: string | undefined;
+  once: boolean;
+  feeds: string[];
+  announceExisting: boolean;
+  limit: number;
+  json: boolean;
+}
+
+export const USAGE = `Usage: inkwire <command> [options]
+
+Commands:
+  start                     Run the bot (default). With no platform tokens: the console adapter.
+  poll --once [--feed URL]  Fetch every feed (or one) once, store posts, print a summary.
+       [--announce-existing]  Also announce the items of a feed seen for the first time.
+  feeds [--json]            Each feed's health: last success, last error, failures, next poll.
+  posts [--limit N] [--json]  Stored posts, newest first (default 20, at most 1000).
+  doctor                    Check configuration, database and feed reachability; say what to fix.
+  help                      This text.
+
+Options for every command:
+  --db PATH                 SQLite file (or postgres:// URL) instead of DATABASE_URL.
+  -h, --help                This text.
+
+Configuration comes from the environment and a .env file; see .env.example.`;
+
+const OPTIONS = {
+  db: { type: 'string' },
+  once: { type: 'boolean', default: false },
+  feed: { type: 'string', multiple: true },
+  'announce-existing': { type: 'boolean', default: false },
+  limit: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const ALLOWED: Record<Subcommand, ReadonlyArray<keyof typeof OPTIONS>> = {
+  start: ['db', 'help'],
+  poll: ['db', 'once', 'feed', 'announce-existing', 'help'],
+  feeds: ['db', 'json', 'help'],
+  posts: ['db', 'limit', 'json', 'help'],
+  doctor: ['db', 'help'],
+  help: ['help'],
+};
+
+/** Parses argv (without `node` and the script). Bad input throws `cli/usage`, which exits with code 2. */
+export function parseCliArgs(argv: readonly string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new InkwireError('cli/usage', error instanceof Error ? error.message : String(error));
+  }
+  const [first, ...extra] = parsed.positionals;
+  const name = first ?? 'start';
+  if (!(SUBCOMMANDS as readonly string[]).includes(name)) {
+    throw new InkwireError('cli/usage', `unknown command "${name}"`);
+  }
+  const command = parsed.values.help ? 'help' : (name as Subcommand);
+  if (extra.length > 0) throw new InkwireError('cli/usage', `unexpected argument "${extra[0]}"`);
+  for (const [key, value] of Object.entries(parsed.values)) {
+    const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false;
+    if (given && !ALLOWED[name as Subcommand].includes(key as keyof typeof OPTIONS)) {
+      throw new InkwireError('cli/usage', `"--${key}" does not apply to "${name}"`);
+    }
+  }
+  let limit = 20;
+  if (parsed.values.limit !== undefined) {
+    if (!/^\d+$/.test(parsed.values.limit) || Number(parsed.values.limit) < 1 || Number(parsed.values.limit) > 1000) {
+      throw new InkwireError('cli/usage', '--limit must be a whole number from 1 to 1000');
+    }
+    limit = Number(parsed.values.limit);
+  }
+  const feeds = parsed.values.feed ?? [];
+  for (const feed of feeds) {
+    try {
+      const url = new URL(feed);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
+    } catch {
+      throw new InkwireError('cli/usage', `--feed needs an http(s) URL, got "${feed}"`);
+    }
+  }
+  return {
+    command,
+    db: parsed.values.db,
+    once: parsed.values.once,
+    feeds,
+    announceExisting: parsed.values['announce-existing'],
+    limit,
+    json: parsed.values.json,
+  };
+}

@@ -1,0 +1,84 @@
+import type { Post } from '../posts/post.ts';
+import type { FeedRecord } from '../storage/feed-store.ts';
+import type { PollOutcome } from '../feeds/feed-poller.ts';
+
+/** The stable JSON shape of `inkwire posts --json`. */
+export function postToJson(post: Post) {
+  return {
+    id: post.id,
+    feedUrl: post.feedUrl,
+    title: post.title,
+    url: post.url,
+    author: post.author,
+    publishedAt: post.publishedAt?.toISOString() ?? null,
+    subtitle: post.subtitle,
+    tldr: post.tldr,
+    previewOnly: post.previewOnly,
+    readingMinutes: post.readingMinutes,
+    wordCount: post.wordCount,
+    coverImageUrl: post.coverImageUrl,
+    papers: post.papers.map((p) => `${p.kind}:${p.id}`),
+  };
+}
+
+export function feedToJson(feed: FeedRecord) {
+  return {
+    url: feed.url,
+    title: feed.title,
+    substack: feed.isSubstack,
+    status: feedStatus(feed),
+    posts: feed.postCount,
+    lastPolledAt: feed.lastPolledAt?.toISOString() ?? null,
+    lastSuccessAt: feed.lastSuccessAt?.toISOString() ?? null,
+    lastErrorAt: feed.lastErrorAt?.toISOString() ?? null,
+    lastError: feed.lastError,
+    lastErrorCode: feed.lastErrorCode,
+    consecutiveFailures: feed.consecutiveFailures,
+    nextPollAt: feed.nextPollAt?.toISOString() ?? null,
+  };
+}
+
+export function feedStatus(feed: FeedRecord): 'never polled' | 'ok' | 'failing' {
+  if (feed.consecutiveFailures > 0) return 'failing';
+  return feed.lastSuccessAt ? 'ok' : 'never polled';
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '—');
+
+export function formatFeeds(feeds: readonly FeedRecord[]): string {
+  if (feeds.length === 0) return 'No feeds yet. Set FEED_URLS and run `inkwire poll --once` or `inkwire start`.';
+  return feeds
+    .map((feed) => {
+      const status = feedStatus(feed);
+      const lines = [
+        `${feed.url}${feed.title ? `  (${feed.title})` : ''}`,
+        `  status: ${status}${status === 'failing' ? ` — ${feed.consecutiveFailures} consecutive failure(s)` : ''}; posts stored: ${feed.postCount}`,
+        `  last success: ${iso(feed.lastSuccessAt)}   last poll: ${iso(feed.lastPolledAt)}   next poll: ${feed.nextPollAt && feed.nextPollAt > new Date(0) ? iso(feed.nextPollAt) : 'next tick'}`,
+      ];
+      if (feed.lastError) lines.push(`  last error (${iso(feed.lastErrorAt)}): [${feed.lastErrorCode}] ${feed.lastError}`);
+      return lines.join('\n');
+    })
+    .join('\n\n');
+}
+
+export function formatPollOutcome(outcome: PollOutcome): string {
+  switch (outcome.status) {
+    case 'not-modified':
+      return `${outcome.feedUrl}: not modified (304)`;
+    case 'failed':
+      return `${outcome.feedUrl}: FAILED [${outcome.error.code}] ${outcome.error.message}; next try after ${iso(outcome.nextPollAt)}`;
+    case 'ok': {
+      const silent = outcome.created.length - outcome.announced.length;
+      return (
+        `${outcome.feedUrl}: ${outcome.items} item(s); ${outcome.created.length} new` +
+        (outcome.firstSight && silent > 0 ? ` (first sight: stored as already seen)` : '') +
+        `, ${outcome.announced.length} announced, ${outcome.updated.length} updated`
+      );
+    }
+  }
+}
+
+export function formatPostLine(post: Post): string {
+  const date = post.publishedAt ? post.publishedAt.toISOString().slice(0, 10) : '????-??-??';
+  return `${String(post.id).padStart(5)}  ${date}  ${post.title}${post.previewOnly ? '  [preview only]' : ''}\n       ${post.url}`;
+}

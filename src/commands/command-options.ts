@@ -1,0 +1,143 @@
+import { UserError } from '../errors.ts';
+import { err, ok, type Result } from '../result.ts';
+import type { CommandArgs, CommandSpec, OptionSpec, OptionValue } from './command-spec.ts';
+
+const OPEN_QUOTES = '"“”„«';
+
+/**
+ * Splits command text the way a chat user types it: `name:value` or `name:"a quoted value"` for
+ * named options, and any other text for the command's `rest` option (`/search attention is all you need`).
+ * Names that are not options stay part of the text (`author:` is search syntax, not an option).
+ */
+export function splitCommandText(spec: CommandSpec, input: string): Result<Record<string, string>, UserError> {
+  const names = new Set(spec.options.map((o) => o.name));
+  const rest = spec.options.find((o) => o.rest) ?? spec.options[0];
+  const values: Record<string, string> = {};
+  const loose: string[] = [];
+  let i = 0;
+  const source = input.trim();
+  while (i < source.length) {
+    while (i < source.length && /\s/.test(source[i]!)) i++;
+    if (i >= source.length) break;
+    const named = /^([a-z][a-z0-9_-]*):/i.exec(source.slice(i));
+    if (named && names.has(named[1]!.toLowerCase())) {
+      i += named[0].length;
+      const name = named[1]!.toLowerCase();
+      let value: string;
+      if (OPEN_QUOTES.includes(source[i] ?? '')) {
+        const end = findClosingQuote(source, i + 1);
+        value = source.slice(i + 1, end);
+        i = end + 1;
+      } else {
+        const start = i;
+        while (i < source.length && !/\s/.test(source[i]!)) i++;
+        value = source.slice(start, i);
+      }
+      if (name in values) return err(new UserError('command/duplicate-option', `The option \`${name}\` was given twice.`));
+      values[name] = value;
+      continue;
+    }
+    const start = i;
+    if (OPEN_QUOTES.includes(source[i]!)) {
+      i = findClosingQuote(source, i + 1) + 1;
+    } else {
+      while (i < source.length && !/\s/.test(source[i]!)) i++;
+    }
+    loose.push(source.slice(start, i));
+  }
+  if (loose.length > 0) {
+    if (!rest) {
+      return err(new UserError('command/unexpected-text', `\`/${spec.name}\` takes no text. ${usage(spec)}`));
+    }
+    if (rest.name in values) {
+      return err(new UserError('command/duplicate-option', `The option \`${rest.name}\` was given twice. ${usage(spec)}`));
+    }
+    values[rest.name] = loose.join(' ');
+  }
+  return ok(values);
+}
+
+function findClosingQuote(source: string, from: number): number {
+  for (let j = from; j < source.length; j++) if (OPEN_QUOTES.includes(source[j]!)) return j;
+  return source.length;
+}
+
+/** Checks raw option values against the spec: types, limits, choices, required. Every problem is one message. */
+export function validateCommandArgs(
+  spec: CommandSpec,
+  raw: Readonly<Record<string, string | number | boolean | undefined>>,
+): Result<CommandArgs, UserError> {
+  const args: Record<string, OptionValue | undefined> = {};
+  const problems: string[] = [];
+  for (const name of Object.keys(raw)) {
+    if (!spec.options.some((o) => o.name === name)) problems.push(`unknown option \`${name}\``);
+  }
+  for (const option of spec.options) {
+    const value = raw[option.name];
+    const blank = value === undefined || (typeof value === 'string' && value.trim() === '');
+    if (blank) {
+      if (option.required) problems.push(`\`${option.name}\` is required`);
+      continue;
+    }
+    const checked = checkValue(option, value);
+    if (typeof checked === 'string') problems.push(checked);
+    else args[option.name] = checked.value;
+  }
+  if (problems.length > 0) {
+    return err(new UserError('command/invalid-options', `${capitalise(problems.join('; '))}. ${usage(spec)}`));
+  }
+  return ok(args);
+}
+
+function checkValue(option: OptionSpec, value: string | number | boolean): { value: OptionValue } | string {
+  const name = `\`${option.name}\``;
+  switch (option.type) {
+    case 'string': {
+      const v = String(value).replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '').trim();
+      if (option.minLength !== undefined && [...v].length < option.minLength) {
+        return `${name} must be at least ${option.minLength} characters`;
+      }
+      if (option.maxLength !== undefined && [...v].length > option.maxLength) {
+        return `${name} must be at most ${option.maxLength} characters (got ${[...v].length})`;
+      }
+      if (option.choices && !option.choices.some((c) => c.value === v)) {
+        return `${name} must be one of ${option.choices.map((c) => c.value).join(', ')}`;
+      }
+      return { value: v };
+    }
+    case 'integer': {
+      const text = String(value).trim();
+      if (!/^-?\d{1,15}$/.test(text)) return `${name} must be a whole number`;
+      const n = Number(text);
+      if (option.min !== undefined && n < option.min) return `${name} must be at least ${option.min}`;
+      if (option.max !== undefined && n > option.max) return `${name} must be at most ${option.max}`;
+      if (option.choices && !option.choices.some((c) => c.value === n)) {
+        return `${name} must be one of ${option.choices.map((c) => c.value).join(', ')}`;
+      }
+      return { value: n };
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return { value };
+      const text = String(value).trim().toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(text)) return { value: true };
+      if (['false', 'no', 'off', '0'].includes(text)) return { value: false };
+      return `${name} must be true or false`;
+    }
+  }
+}
+
+/** `Usage: /latest [count:1-10]` */
+export function usage(spec: CommandSpec): string {
+  const parts = spec.options.map((o) => {
+    const shape =
+      o.choices?.map((c) => c.value).join('|') ??
+      (o.type === 'integer' ? `${o.min ?? ''}-${o.max ?? ''}` : o.type === 'boolean' ? 'true|false' : 'text');
+    const body = o.rest ? `${o.name}` : `${o.name}:${shape}`;
+    return o.required ? `<${body}>` : `[${body}]`;
+  });
+  return `Usage: /${spec.name}${parts.length > 0 ? ` ${parts.join(' ')}` : ''}`;
+}
+
+function capitalise(value: string): string {
+  return value.charAt(0).toUpperCase() + value.slice(1);
+}

@@ -1,0 +1,73 @@
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { FeedStore } from '../storage/feed-store.ts';
+import type { PostStore } from '../storage/post-store.ts';
+import type { Reply } from './reply.ts';
+
+export type OptionType = 'string' | 'integer' | 'boolean';
+
+export interface OptionSpec {
+  name: string;
+  description: string;
+  type: OptionType;
+  required?: boolean;
+  /** For strings. */
+  minLength?: number;
+  maxLength?: number;
+  /** For integers. */
+  min?: number;
+  max?: number;
+  choices?: ReadonlyArray<{ name: string; value: string | number }>;
+  autocomplete?: boolean;
+  /** Free text typed after the command without `name:` goes to this option (one per command). */
+  rest?: boolean;
+}
+
+export type OptionValue = string | number | boolean;
+export type CommandArgs = Readonly<Record<string, OptionValue | undefined>>;
+
+/** Who may run a command: anyone, or people with the platform's "manage" permission. */
+export type Permission = 'everyone' | 'manage';
+
+export interface Invoker {
+  userId: string;
+  displayName: string;
+  /** The platform's "manage" permission here (Discord Manage Channels, Slack policy, console `/as admin`). */
+  canManage: boolean;
+}
+
+export interface Place {
+  platform: 'console' | 'discord' | 'slack';
+  /** Discord guild or Slack team; null in a DM or on the console. */
+  workspaceId: string | null;
+  channelId: string;
+  isDirect: boolean;
+}
+
+/** What command handlers may use: the core's ports, never a platform client. */
+export interface CommandServices {
+  posts: PostStore;
+  feeds: FeedStore;
+  clock: Clock;
+  logger: Logger;
+  feedUrls: readonly string[];
+  /** Every registered command, for help. */
+  commands: () => readonly CommandSpec[];
+}
+
+export interface CommandContext {
+  invoker: Invoker;
+  place: Place;
+  services: CommandServices;
+}
+
+/** One slash command, written once; adapters register and render it natively. */
+export interface CommandSpec {
+  name: string;
+  description: string;
+  options: readonly OptionSpec[];
+  permission: Permission;
+  /** May take longer than ~2 s: adapters defer the reply first. */
+  slow?: boolean;
+  handle(context: CommandContext, args: CommandArgs): Promise<Reply>;
+}

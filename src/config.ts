@@ -1,0 +1,131 @@
+import { validate as isValidCron } from 'node-cron';
+import { z } from 'zod';
+import { InkwireError } from './errors.ts';
+
+/** Defaults, in one place: the schema, `.env.example` and README all follow this table. */
+export const CONFIG_DEFAULTS = {
+  FEED_URLS: 'https://dailyink.substack.com/feed',
+  POLL_CRON: '*/15 * * * *',
+  POLL_JITTER_SECONDS: '20',
+  POLL_CONCURRENCY: '4',
+  DATABASE_URL: './data/inkwire.db',
+  LOG_LEVEL: 'info',
+  LOG_FORMAT: 'auto',
+  FEED_TIMEOUT_MS: '20000',
+  FEED_MAX_BYTES: '10485760',
+  FEED_MAX_REDIRECTS: '5',
+  FEED_MAX_BACKOFF_SECONDS: '21600',
+  FEED_USER_AGENT: 'Inkwire/0.1 (RSS-to-chat bot for research newsletters)',
+} as const satisfies Record<string, string>;
+
+export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const intInRange = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
+const feedUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === 'http:' || url.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'each feed URL must be an absolute http:// or https:// URL');
+
+const schema = z.object({
+  FEED_URLS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0),
+    )
+    .pipe(z.array(feedUrl).min(1, 'list at least one feed URL')),
+  POLL_CRON: z
+    .string()
+    .trim()
+    .refine((value) => isValidCron(value), 'is not a valid cron expression (e.g. "*/15 * * * *")'),
+  POLL_JITTER_SECONDS: intInRange(0, 3600),
+  POLL_CONCURRENCY: intInRange(1, 64),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .min(1, 'must be a file path for SQLite or a postgres:// URL'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  LOG_FORMAT: z.enum(['auto', 'pretty', 'json'], { error: 'must be auto, pretty or json' }),
+  FEED_TIMEOUT_MS: intInRange(1000, 300_000),
+  FEED_MAX_BYTES: intInRange(1024, 100 * 1024 * 1024),
+  FEED_MAX_REDIRECTS: intInRange(0, 10),
+  FEED_MAX_BACKOFF_SECONDS: intInRange(60, 7 * 24 * 3600),
+  FEED_USER_AGENT: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+});
+
+export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+/** The validated, frozen configuration. Only `src/main.ts` builds one, from the environment. */
+export interface Config {
+  readonly feedUrls: readonly string[];
+  readonly pollCron: string;
+  readonly pollJitterMs: number;
+  readonly pollConcurrency: number;
+  readonly database: DatabaseTarget;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFormat: 'auto' | 'pretty' | 'json';
+  readonly feedTimeoutMs: number;
+  readonly feedMaxBytes: number;
+  readonly feedMaxRedirects: number;
+  readonly feedMaxBackoffMs: number;
+  readonly userAgent: string;
+}
+
+function databaseTarget(value: string): DatabaseTarget {
+  if (/^postgres(ql)?:\/\//i.test(value)) return { kind: 'postgres', url: value };
+  return { kind: 'sqlite', path: value.replace(/^sqlite:(\/\/)?/i, '') };
+}
+
+/**
+ * Validates an environment (plain key/value strings) and returns a frozen config.
+ * Empty values count as unset. Every bad value is reported in one `config/invalid` error.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const raw: Record<string, string> = {};
+  for (const key of Object.keys(CONFIG_DEFAULTS) as ConfigKey[]) {
+    const value = env[key];
+    raw[key] = value === undefined || value.trim() === '' ? CONFIG_DEFAULTS[key] : value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '?');
+      const shown = JSON.stringify((raw[key] ?? '').slice(0, 80));
+      return `  - ${key}=${shown}: ${issue.message}`;
+    });
+    throw new InkwireError('config/invalid', `Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const v = parsed.data;
+  return Object.freeze({
+    feedUrls: Object.freeze([...new Set(v.FEED_URLS)]),
+    pollCron: v.POLL_CRON,
+    pollJitterMs: v.POLL_JITTER_SECONDS * 1000,
+    pollConcurrency: v.POLL_CONCURRENCY,
+    database: Object.freeze(databaseTarget(v.DATABASE_URL)),
+    logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
+    feedTimeoutMs: v.FEED_TIMEOUT_MS,
+    feedMaxBytes: v.FEED_MAX_BYTES,
+    feedMaxRedirects: v.FEED_MAX_REDIRECTS,
+    feedMaxBackoffMs: v.FEED_MAX_BACKOFF_SECONDS * 1000,
+    userAgent: v.FEED_USER_AGENT,
+  });
+}

@@ -1,0 +1,60 @@
+/** A paper a post explains or cites, normalised so the same paper always has the same id. */
+export interface PaperRef {
+  kind: 'arxiv' | 'doi';
+  /** arXiv: `2205.14135` (no version) or `cs/0112017`; DOI: lower-cased `10.1038/…`. */
+  id: string;
+}
+
+const ARXIV_NEW = String.raw`\d{4}\.\d{4,5}`;
+const ARXIV_OLD = String.raw`[a-z][a-z.-]{1,20}/\d{7}`;
+const ARXIV_URL = new RegExp(
+  String.raw`arxiv\.org/(?:abs|pdf|html|format)/(${ARXIV_NEW}|${ARXIV_OLD})(?:v\d+)?`,
+  'gi',
+);
+const ARXIV_LABEL = new RegExp(String.raw`\barxiv:\s?(${ARXIV_NEW}|${ARXIV_OLD})(?:v\d+)?`, 'gi');
+const DOI = /\b(10\.\d{4,9}\/[-._;()/:a-z0-9<>[\]]{1,200})/gi;
+const ARXIV_DOI = new RegExp(String.raw`^10\.48550/arxiv\.(${ARXIV_NEW})`, 'i');
+
+/** Every distinct paper reference in a body of text and link targets, in order of appearance. */
+export function extractPaperRefs(sources: readonly string[]): PaperRef[] {
+  const seen = new Set<string>();
+  const refs: PaperRef[] = [];
+  const add = (ref: PaperRef) => {
+    const key = `${ref.kind}:${ref.id}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      refs.push(ref);
+    }
+  };
+  for (const source of sources) {
+    for (const match of source.matchAll(ARXIV_URL)) add({ kind: 'arxiv', id: match[1]!.toLowerCase() });
+    for (const match of source.matchAll(ARXIV_LABEL)) add({ kind: 'arxiv', id: match[1]!.toLowerCase() });
+    for (const match of source.matchAll(DOI)) {
+      const ref = doiRef(match[1]!);
+      if (ref) add(ref);
+    }
+  }
+  return refs;
+}
+
+function doiRef(raw: string): PaperRef | null {
+  const doi = raw.replace(/[.,;:)\]>]+$/, '').toLowerCase();
+  if (doi.length < 8) return null;
+  const arxiv = ARXIV_DOI.exec(doi);
+  if (arxiv) return { kind: 'arxiv', id: arxiv[1]! };
+  return { kind: 'doi', id: doi };
+}
+
+/**
+ * Reads a search query that is nothing but a paper reference (`2205.14135`, `arXiv:2205.14135v2`,
+ * `https://arxiv.org/pdf/2205.14135`, `10.1038/…`, `https://doi.org/10.1038/…`). Null otherwise.
+ */
+export function parsePaperQuery(query: string): PaperRef | null {
+  const trimmed = query.trim();
+  if (trimmed.length === 0 || trimmed.length > 300 || /\s/.test(trimmed)) return null;
+  const bare = new RegExp(String.raw`^(?:arxiv:)?(${ARXIV_NEW})(?:v\d+)?$`, 'i').exec(trimmed);
+  if (bare) return { kind: 'arxiv', id: bare[1]! };
+  const refs = extractPaperRefs([trimmed]);
+  if (refs.length !== 1) return null;
+  return refs[0]!;
+}

@@ -1,0 +1,156 @@
+import type { Clock } from '../clock.ts';
+import type { InkwireError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { draftFromFeedItem } from '../posts/post-draft.ts';
+import type { Post, PostDraft } from '../posts/post.ts';
+import type { FeedRecord } from '../storage/feed-store.ts';
+import type { Store } from '../storage/store.ts';
+import { backoffDelayMs } from './backoff.ts';
+import type { FetchOutcome, FetchRequest } from './feed-fetcher.ts';
+import { parseFeedXml } from './feed-parser.ts';
+
+export type PollOutcome =
+  | { feedUrl: string; status: 'not-modified' }
+  | {
+      feedUrl: string;
+      status: 'ok';
+      items: number;
+      /** True on the first successful poll, when every item is stored as already seen. */
+      firstSight: boolean;
+      created: Post[];
+      announced: Post[];
+      updated: Post[];
+    }
+  | { feedUrl: string; status: 'failed'; error: InkwireError; nextPollAt: Date };
+
+export interface FeedPollerOptions {
+  store: Store;
+  fetchFeed: (request: FetchRequest) => Promise<FetchOutcome>;
+  clock: Clock;
+  logger: Logger;
+  /** First backoff step after a failure; doubles per consecutive failure. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /**
+   * A new item dated this long before the newest stored post is stored as seen, not announced
+   * (an old post re-entering the window, a re-dated import).
+   */
+  staleAfterMs?: number;
+}
+
+export interface PollOptions {
+  /** Announce the items of a feed seen for the first time too (default: store them silently). */
+  announceExisting?: boolean;
+  signal?: AbortSignal;
+}
+
+const SEVEN_DAYS = 7 * 24 * 3600 * 1000;
+
+/** Polls one feed: conditional fetch, parse, store in one transaction, record health. Never throws for feed faults. */
+export function createFeedPoller(options: FeedPollerOptions) {
+  const log = options.logger;
+  const staleAfterMs = options.staleAfterMs ?? SEVEN_DAYS;
+
+  async function fail(feed: FeedRecord, error: InkwireError, retryAfterMs: number | null): Promise<PollOutcome> {
+    const at = options.clock.now();
+    const failures = feed.consecutiveFailures + 1;
+    const delay = backoffDelayMs(failures, { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, retryAfterMs });
+    const nextPollAt = new Date(at.getTime() + delay);
+    await options.store.feeds.recordFailure(feed.id, { at, code: error.code, message: error.message, nextPollAt });
+    log.warn(
+      { feedUrl: feed.url, code: error.code, consecutiveFailures: failures, nextPollAt: nextPollAt.toISOString() },
+      `feed poll failed: ${error.message}`,
+    );
+    return { feedUrl: feed.url, status: 'failed', error, nextPollAt };
+  }
+
+  return async function pollFeed(url: string, pollOptions: PollOptions = {}): Promise<PollOutcome> {
+    const feed = await options.store.feeds.ensure(url, options.clock.now());
+    const started = performance.now();
+    const fetched = await options.fetchFeed({ url, validators: feed.validators, ...(pollOptions.signal ? { signal: pollOptions.signal } : {}) });
+    if (fetched.kind === 'failed') return fail(feed, fetched.error, fetched.retryAfterMs);
+    if (fetched.kind === 'not-modified') {
+      const at = options.clock.now();
+      await options.store.feeds.recordNotModified(feed.id, at, at);
+      log.debug({ feedUrl: url, ms: Math.round(performance.now() - started) }, 'feed not modified');
+      return { feedUrl: url, status: 'not-modified' };
+    }
+    const parsed = await parseFeedXml(fetched.body);
+    if (!parsed.ok) return fail(feed, parsed.error, null);
+
+    const drafts: PostDraft[] = [];
+    for (const item of parsed.value.items) {
+      const draft = draftFromFeedItem(item, parsed.value);
+      if (draft) drafts.push(draft);
+    }
+    const firstSight = !feed.bootstrapped;
+    const announceKeys = await chooseAnnouncements(feed, drafts, firstSight && !pollOptions.announceExisting);
+    const at = options.clock.now();
+    const result = await options.store.posts.ingest({
+      feedId: feed.id,
+      at,
+      drafts,
+      announceKeys,
+      feedUpdate: {
+        title: parsed.value.title,
+        siteUrl: parsed.value.siteUrl,
+        isSubstack: isSubstackFeed(url, parsed.value.generator, parsed.value.siteUrl),
+        validators: fetched.validators,
+        nextPollAt: at,
+      },
+    });
+    log.info(
+      {
+        feedUrl: url,
+        items: drafts.length,
+        created: result.created.length,
+        announced: result.announced.length,
+        updated: result.updated.length,
+        firstSight,
+        bytes: fetched.bytes,
+        ms: Math.round(performance.now() - started),
+      },
+      firstSight ? 'feed seen for the first time; existing items stored as already seen' : 'feed polled',
+    );
+    return {
+      feedUrl: url,
+      status: 'ok',
+      items: drafts.length,
+      firstSight,
+      created: result.created,
+      announced: result.announced,
+      updated: result.updated,
+    };
+  };
+
+  async function chooseAnnouncements(feed: FeedRecord, drafts: PostDraft[], silent: boolean): Promise<Set<string>> {
+    if (silent || drafts.length === 0) return new Set();
+    const existing = await options.store.posts.existingKeys(feed.id, drafts.map((d) => d.key));
+    const newest = await options.store.posts.newestPublishedAt(feed.id);
+    const announce = new Set<string>();
+    for (const draft of drafts) {
+      if (existing.has(draft.key)) continue;
+      const stale = newest !== null && draft.publishedAt !== null && draft.publishedAt.getTime() < newest.getTime() - staleAfterMs;
+      if (stale) {
+        log.info({ feedUrl: feed.url, key: draft.key }, 'an old item appeared in the feed; stored as seen, not announced');
+        continue;
+      }
+      announce.add(draft.key);
+    }
+    return announce;
+  }
+}
+
+export type FeedPoller = ReturnType<typeof createFeedPoller>;
+
+/** Substack publications are recognised by the feed's generator or their host. */
+export function isSubstackFeed(feedUrl: string, generator: string | null, siteUrl: string | null): boolean {
+  if (generator && /substack/i.test(generator)) return true;
+  return [feedUrl, siteUrl].some((value) => {
+    try {
+      return value !== null && /(^|\.)substack\.com$/i.test(new URL(value).hostname);
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,0 +1,126 @@
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { CronScheduler } from '../scheduling/cron-scheduler.ts';
+import type { FeedStore } from '../storage/feed-store.ts';
+import type { PollOutcome } from './feed-poller.ts';
+
+export interface PollSchedulerOptions {
+  cron: CronScheduler;
+  expression: string;
+  feeds: FeedStore;
+  clock: Clock;
+  logger: Logger;
+  /** Polls one feed; must not throw for feed faults. */
+  poll: (url: string, signal: AbortSignal) => Promise<PollOutcome>;
+  /** Called with each successful outcome (e.g. to announce new posts). */
+  onOutcome: (outcome: PollOutcome) => Promise<void>;
+  /** Each due feed waits a random 0..jitterMs before its poll, so feeds on one host spread out. */
+  jitterMs: number;
+  concurrency: number;
+  random?: () => number;
+}
+
+export interface PollScheduler {
+  /** Polls every due feed now (also what each cron tick does). Resolves when those polls finish. */
+  runDue(): Promise<void>;
+  /** Stops scheduling and aborts polls in flight; resolves when they have settled. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs feed polls on a cron expression: each due feed (its backoff has passed) is polled after a
+ * jitter, at most `concurrency` at once; a feed already being polled is skipped, so polls of one
+ * feed never overlap, and a slow feed never holds up the others.
+ */
+export function startPollScheduler(options: PollSchedulerOptions): PollScheduler {
+  const log = options.logger;
+  const random = options.random ?? Math.random;
+  const inFlight = new Set<string>();
+  const controller = new AbortController();
+  const running = new Set<Promise<void>>();
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  let stopped = false;
+
+  const acquire = async () => {
+    if (active < options.concurrency) {
+      active++;
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+  };
+  const release = () => {
+    active--;
+    waiting.shift()?.();
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (ms <= 0 || controller.signal.aborted) return resolve();
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      controller.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+
+  const pollOne = async (url: string) => {
+    inFlight.add(url);
+    try {
+      await sleep(Math.floor(random() * options.jitterMs));
+      if (controller.signal.aborted) return;
+      await acquire();
+      try {
+        if (controller.signal.aborted) return;
+        const outcome = await options.poll(url, controller.signal);
+        await options.onOutcome(outcome);
+      } finally {
+        release();
+      }
+    } catch (error) {
+      log.error({ err: error, feedUrl: url }, 'feed poll crashed; will retry on the next tick');
+    } finally {
+      inFlight.delete(url);
+    }
+  };
+
+  const runDue = async () => {
+    if (stopped) return;
+    const now = options.clock.now().getTime();
+    let feeds;
+    try {
+      feeds = await options.feeds.list();
+    } catch (error) {
+      log.error({ err: error }, 'could not list feeds');
+      return;
+    }
+    const started: Promise<void>[] = [];
+    for (const feed of feeds) {
+      if (inFlight.has(feed.url)) {
+        log.debug({ feedUrl: feed.url }, 'previous poll still running; skipped');
+        continue;
+      }
+      if (feed.nextPollAt && feed.nextPollAt.getTime() > now) continue;
+      const task = pollOne(feed.url);
+      running.add(task);
+      void task.finally(() => running.delete(task));
+      started.push(task);
+    }
+    await Promise.all(started);
+  };
+
+  const job = options.cron.schedule(options.expression, () => void runDue());
+
+  return {
+    runDue,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await job.stop();
+      controller.abort();
+      await Promise.allSettled([...running]);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import { build as buildPretty } from 'pino-pretty';
+
+export type { Logger } from 'pino';
+
+/**
+ * Paths whose values are never written to a log line, wherever a token might travel:
+ * config objects, HTTP headers, platform client options.
+ */
+export const REDACTED_PATHS = [
+  'token',
+  '*.token',
+  '*.*.token',
+  'config.discordToken',
+  'config.slackBotToken',
+  'config.slackSigningSecret',
+  'config.slackAppToken',
+  'config.slackClientSecret',
+  'config.slackStateSecret',
+  'config.databaseUrl',
+  'databaseUrl',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  '*.headers.authorization',
+  '*.headers.Authorization',
+  'req.headers.authorization',
+  'req.headers.cookie',
+] as const;
+
+export interface LoggerOptions {
+  level: LevelWithSilent;
+  /** Human-readable, coloured output (for a terminal); JSON lines otherwise. */
+  pretty: boolean;
+  /** Where lines go. Defaults to stderr so stdout stays clean for command output (`--json`). */
+  destination?: DestinationStream | NodeJS.WritableStream;
+}
+
+/** Builds the one root logger; components take `logger.child({ component })`. */
+export function createLogger(options: LoggerOptions): Logger {
+  const destination = options.destination ?? process.stderr;
+  const stream: DestinationStream = options.pretty
+    ? buildPretty({
+        destination: destination as NodeJS.WritableStream,
+        colorize: true,
+        translateTime: 'SYS:HH:MM:ss',
+        ignore: 'pid,hostname',
+        sync: true,
+      })
+    : (destination as DestinationStream);
+  return pino(
+    {
+      level: options.level,
+      redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    stream,
+  );
+}
+
+/** A logger that drops everything, for tests that do not inspect logs. */
+export function createSilentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,258 @@
+import { existsSync } from 'node:fs';
+import { ALL_COMMANDS } from '../commands/index.ts';
+import { createPromptSafeLogStream } from '../adapters/console/console-log-stream.ts';
+import { CONSOLE_DESTINATION, startConsoleAdapter } from '../adapters/console/console-adapter.ts';
+import { createDirectAnnouncer, type PostAnnouncer } from './announce/post-announcer.ts';
+import { parseCliArgs, USAGE, type CliArgs } from './cli/cli-args.ts';
+import { feedToJson, formatFeeds, formatPollOutcome, formatPostLine, postToJson } from './cli/cli-output.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { CommandServices } from './commands/command-spec.ts';
+import { loadConfig, type Config } from './config.ts';
+import { InkwireError } from './errors.ts';
+import { createFeedFetcher } from './feeds/feed-fetcher.ts';
+import { parseFeedXml } from './feeds/feed-parser.ts';
+import { createFeedPoller, type PollOutcome } from './feeds/feed-poller.ts';
+import { startPollScheduler } from './feeds/poll-scheduler.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { nodeCronScheduler, type CronScheduler } from './scheduling/cron-scheduler.ts';
+import { openSqliteStore } from './storage/sqlite/sqlite-store.ts';
+import type { Store } from './storage/store.ts';
+
+/** Everything from outside the process; `bin/inkwire.js` passes the real ones, tests pass their own. */
+export interface MainIo {
+  env: Readonly<Record<string, string | undefined>>;
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WriteStream | NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream | NodeJS.WritableStream;
+  fetch: typeof globalThis.fetch;
+  clock?: Clock;
+  cron?: CronScheduler;
+  /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
+  shutdownSignal: Promise<string>;
+}
+
+const BACKOFF_BASE_MS = 5 * 60 * 1000;
+
+/** Loads `.env` from the working directory (real environment variables win). */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+/** The composition root: parses the command line, reads config, wires the core and runs a subcommand. */
+export async function main(argv: readonly string[], io: MainIo): Promise<number> {
+  const out = (line: string) => io.stdout.write(`${line}\n`);
+  const errOut = (line: string) => io.stderr.write(`${line}\n`);
+  let args: CliArgs;
+  try {
+    args = parseCliArgs(argv);
+  } catch (error) {
+    errOut(`inkwire: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.command === 'help') {
+    out(USAGE);
+    return 0;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(args.db ? { ...io.env, DATABASE_URL: args.db } : io.env);
+  } catch (error) {
+    errOut(`inkwire: ${error instanceof Error ? error.message : String(error)}\nSee .env.example for every setting and its default.`);
+    return 1;
+  }
+
+  const stderrIsTty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  const consoleMode = args.command === 'start';
+  const logStream =
+    consoleMode && stderrIsTty ? createPromptSafeLogStream(io.stderr as NodeJS.WriteStream) : undefined;
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: config.logFormat === 'pretty' || (config.logFormat === 'auto' && stderrIsTty),
+    destination: logStream ?? io.stderr,
+  });
+  const clock = io.clock ?? systemClock;
+
+  let store: Store;
+  try {
+    store = openStore(config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'cannot open the database');
+    errOut(`inkwire: cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+
+  const fetchFeed = createFeedFetcher({
+    fetch: io.fetch,
+    userAgent: config.userAgent,
+    timeoutMs: config.feedTimeoutMs,
+    maxBytes: config.feedMaxBytes,
+    maxRedirects: config.feedMaxRedirects,
+  });
+  const pollFeed = createFeedPoller({
+    store,
+    fetchFeed,
+    clock,
+    logger: logger.child({ component: 'feed-poller' }),
+    backoffBaseMs: BACKOFF_BASE_MS,
+    backoffMaxMs: config.feedMaxBackoffMs,
+  });
+
+  try {
+    switch (args.command) {
+      case 'poll': {
+        const urls = args.feeds.length > 0 ? args.feeds : config.feedUrls;
+        const outcomes: PollOutcome[] = [];
+        for (const url of urls) {
+          outcomes.push(await pollFeed(url, { announceExisting: args.announceExisting }));
+        }
+        for (const outcome of outcomes) {
+          out(formatPollOutcome(outcome));
+          if (outcome.status === 'ok') for (const post of outcome.announced) out(`  new: ${post.title} — ${post.url}`);
+        }
+        return outcomes.some((o) => o.status === 'failed') ? 1 : 0;
+      }
+      case 'feeds': {
+        for (const url of config.feedUrls) await store.feeds.ensure(url, clock.now());
+        const feeds = await store.feeds.list();
+        out(args.json ? JSON.stringify(feeds.map(feedToJson), null, 2) : formatFeeds(feeds));
+        return 0;
+      }
+      case 'posts': {
+        const posts = await store.posts.latest({ limit: args.limit });
+        if (args.json) out(JSON.stringify(posts.map(postToJson), null, 2));
+        else out(posts.length === 0 ? 'No posts stored yet. Run `inkwire poll --once`.' : posts.map(formatPostLine).join('\n'));
+        return 0;
+      }
+      case 'doctor':
+        return await runDoctor(config, store, fetchFeed, out);
+      case 'start':
+        return await runStart({ config, io, store, logger, clock, pollFeed, logStream });
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+function openStore(config: Config, logger: Logger): Store {
+  if (config.database.kind === 'postgres') {
+    throw new InkwireError(
+      'store/unsupported-database',
+      'PostgreSQL (DATABASE_URL=postgres://…) is not available in this version yet; use a SQLite file path',
+    );
+  }
+  const store = openSqliteStore(config.database.path);
+  logger.child({ component: 'store' }).debug({ path: config.database.path }, 'SQLite database open');
+  return store;
+}
+
+async function runDoctor(
+  config: Config,
+  store: Store,
+  fetchFeed: ReturnType<typeof createFeedFetcher>,
+  out: (line: string) => void,
+): Promise<number> {
+  let problems = 0;
+  const good = (line: string) => out(`✓ ${line}`);
+  const bad = (line: string, fix: string) => {
+    problems++;
+    out(`✗ ${line}\n    fix: ${fix}`);
+  };
+  good(`configuration is valid (${config.feedUrls.length} feed(s), poll "${config.pollCron}")`);
+  good(`database ${config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL'} opens; ${await store.posts.count()} post(s) stored`);
+  for (const url of config.feedUrls) {
+    const fetched = await fetchFeed({ url });
+    if (fetched.kind === 'failed') {
+      bad(`feed ${url}: [${fetched.error.code}] ${fetched.error.message}`, fixFor(fetched.error.code));
+      continue;
+    }
+    if (fetched.kind === 'not-modified') {
+      good(`feed ${url} is reachable (304)`);
+      continue;
+    }
+    const parsed = await parseFeedXml(fetched.body);
+    if (parsed.ok) good(`feed ${url} is reachable: ${parsed.value.items.length} item(s), "${parsed.value.title ?? 'untitled'}"`);
+    else bad(`feed ${url}: [${parsed.error.code}] ${parsed.error.message}`, fixFor(parsed.error.code));
+  }
+  out('• chat platform: console (set DISCORD_TOKEN or SLACK_BOT_TOKEN to connect a chat platform)');
+  out(problems === 0 ? 'All checks passed.' : `${problems} problem(s) found.`);
+  return problems === 0 ? 0 : 1;
+}
+
+function fixFor(code: string): string {
+  switch (code) {
+    case 'feed/fetch-failed':
+    case 'feed/timeout':
+      return 'check the URL and that this machine can reach it (DNS, proxy, firewall); Inkwire keeps retrying with backoff';
+    case 'feed/not-a-feed':
+      return 'open the URL in a browser: it must be the RSS/Atom address (for Substack: https://NAME.substack.com/feed)';
+    case 'feed/rate-limited':
+      return 'the site is throttling this machine; Inkwire waits as long as Retry-After asks';
+    case 'feed/too-large':
+      return 'raise FEED_MAX_BYTES if this feed is really that large';
+    default:
+      return 'check FEED_URLS; `inkwire feeds` shows the error history';
+  }
+}
+
+async function runStart(ctx: {
+  config: Config;
+  io: MainIo;
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  pollFeed: ReturnType<typeof createFeedPoller>;
+  logStream: ReturnType<typeof createPromptSafeLogStream> | undefined;
+}): Promise<number> {
+  const { config, io, store, logger, clock } = ctx;
+  const log = logger.child({ component: 'main' });
+  for (const url of config.feedUrls) await store.feeds.ensure(url, clock.now());
+
+  let quit: (reason: string) => void = () => {};
+  const quitRequested = new Promise<string>((resolve) => {
+    quit = resolve;
+  });
+  const services: CommandServices = {
+    posts: store.posts,
+    feeds: store.feeds,
+    clock,
+    logger: logger.child({ component: 'commands' }),
+    feedUrls: config.feedUrls,
+    commands: () => ALL_COMMANDS,
+  };
+  const consoleAdapter = startConsoleAdapter({
+    input: io.stdin,
+    output: io.stdout,
+    commands: ALL_COMMANDS,
+    services,
+    logger: logger.child({ component: 'console' }),
+    onQuit: () => quit('quit'),
+    onPrompt: (rl) => ctx.logStream?.attach(rl),
+  });
+  const announcer: PostAnnouncer = createDirectAnnouncer({
+    platform: consoleAdapter,
+    destinations: [CONSOLE_DESTINATION],
+    logger: logger.child({ component: 'announcer' }),
+  });
+  const scheduler = startPollScheduler({
+    cron: io.cron ?? nodeCronScheduler,
+    expression: config.pollCron,
+    feeds: store.feeds,
+    clock,
+    logger: logger.child({ component: 'poll-scheduler' }),
+    poll: (url, signal) => ctx.pollFeed(url, { signal }),
+    onOutcome: async (outcome) => {
+      if (outcome.status === 'ok' && outcome.announced.length > 0) await announcer.announce(outcome.announced);
+    },
+    jitterMs: config.pollJitterMs,
+    concurrency: config.pollConcurrency,
+  });
+  log.info({ feeds: config.feedUrls, cron: config.pollCron, platform: 'console' }, 'Inkwire started');
+  void scheduler.runDue();
+
+  const reason = await Promise.race([io.shutdownSignal, quitRequested]);
+  log.info({ reason }, 'shutting down');
+  await scheduler.stop();
+  await consoleAdapter.stop();
+  log.info('stopped cleanly');
+  return 0;
+}

@@ -1,0 +1,40 @@
+import type { HttpValidators } from '../feeds/feed-fetcher.ts';
+
+/** A watched feed and its health, as stored. */
+export interface FeedRecord {
+  id: number;
+  url: string;
+  title: string | null;
+  siteUrl: string | null;
+  isSubstack: boolean;
+  validators: HttpValidators;
+  /** False until the first successful poll stored the feed's existing items as already seen. */
+  bootstrapped: boolean;
+  lastPolledAt: Date | null;
+  lastSuccessAt: Date | null;
+  lastErrorAt: Date | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+  consecutiveFailures: number;
+  nextPollAt: Date | null;
+  createdAt: Date;
+  postCount: number;
+}
+
+export interface FeedFailure {
+  at: Date;
+  code: string;
+  message: string;
+  nextPollAt: Date;
+}
+
+/** The port for feed state: health, validators and schedule survive restarts. */
+export interface FeedStore {
+  /** Returns the feed with this URL, creating it on first sight. */
+  ensure(url: string, at: Date): Promise<FeedRecord>;
+  get(url: string): Promise<FeedRecord | null>;
+  list(): Promise<FeedRecord[]>;
+  /** A 304: the feed is healthy and unchanged. */
+  recordNotModified(feedId: number, at: Date, nextPollAt: Date): Promise<void>;
+  recordFailure(feedId: number, failure: FeedFailure): Promise<void>;
+}

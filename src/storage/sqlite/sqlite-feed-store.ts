@@ -1,0 +1,80 @@
+import type { Database } from 'better-sqlite3';
+import type { FeedFailure, FeedRecord, FeedStore } from '../feed-store.ts';
+
+export interface FeedRow {
+  id: number;
+  url: string;
+  title: string | null;
+  site_url: string | null;
+  is_substack: number;
+  etag: string | null;
+  last_modified: string | null;
+  bootstrapped: number;
+  last_polled_at: number | null;
+  last_success_at: number | null;
+  last_error_at: number | null;
+  last_error: string | null;
+  last_error_code: string | null;
+  consecutive_failures: number;
+  next_poll_at: number | null;
+  created_at: number;
+  post_count: number;
+}
+
+const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+
+export function feedFromRow(row: FeedRow): FeedRecord {
+  return {
+    id: row.id,
+    url: row.url,
+    title: row.title,
+    siteUrl: row.site_url,
+    isSubstack: row.is_substack === 1,
+    validators: { etag: row.etag, lastModified: row.last_modified },
+    bootstrapped: row.bootstrapped === 1,
+    lastPolledAt: date(row.last_polled_at),
+    lastSuccessAt: date(row.last_success_at),
+    lastErrorAt: date(row.last_error_at),
+    lastError: row.last_error,
+    lastErrorCode: row.last_error_code,
+    consecutiveFailures: row.consecutive_failures,
+    nextPollAt: date(row.next_poll_at),
+    createdAt: new Date(row.created_at),
+    postCount: row.post_count,
+  };
+}
+
+const SELECT_FEED = `SELECT f.*, (SELECT count(*) FROM posts p WHERE p.feed_id = f.id) AS post_count FROM feeds f`;
+
+export function createSqliteFeedStore(db: Database): FeedStore {
+  const insert = db.prepare('INSERT INTO feeds (url, created_at) VALUES (?, ?) ON CONFLICT (url) DO NOTHING');
+  const byUrl = db.prepare<[string], FeedRow>(`${SELECT_FEED} WHERE f.url = ?`);
+  const all = db.prepare<[], FeedRow>(`${SELECT_FEED} ORDER BY f.id`);
+  const notModified = db.prepare(
+    `UPDATE feeds SET last_polled_at = @at, last_success_at = @at, consecutive_failures = 0,
+       last_error = NULL, last_error_code = NULL, next_poll_at = @next WHERE id = @id`,
+  );
+  const failure = db.prepare(
+    `UPDATE feeds SET last_polled_at = @at, last_error_at = @at, last_error = @message, last_error_code = @code,
+       consecutive_failures = consecutive_failures + 1, next_poll_at = @next WHERE id = @id`,
+  );
+  return {
+    async ensure(url, at) {
+      insert.run(url, at.getTime());
+      return feedFromRow(byUrl.get(url)!);
+    },
+    async get(url) {
+      const row = byUrl.get(url);
+      return row ? feedFromRow(row) : null;
+    },
+    async list() {
+      return all.all().map(feedFromRow);
+    },
+    async recordNotModified(feedId, at, nextPollAt) {
+      notModified.run({ id: feedId, at: at.getTime(), next: nextPollAt.getTime() });
+    },
+    async recordFailure(feedId, f: FeedFailure) {
+      failure.run({ id: feedId, at: f.at.getTime(), message: f.message, code: f.code, next: f.nextPollAt.getTime() });
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import type { Database } from 'better-sqlite3';
+import { postContentHash } from '../../posts/content-hash.ts';
+import type { Post, PostDraft } from '../../posts/post.ts';
+import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
+
+export interface PostRow {
+  id: number;
+  feed_id: number;
+  feed_url: string;
+  feed_title: string | null;
+  key: string;
+  guid: string | null;
+  url: string;
+  title: string;
+  subtitle: string | null;
+  author: string | null;
+  published_at: number | null;
+  cover_image_url: string | null;
+  html: string;
+  text: string;
+  word_count: number;
+  reading_minutes: number;
+  tldr: string | null;
+  preview_only: number;
+  first_seen_at: number;
+  updated_at: number;
+  papers: string | null;
+}
+
+/** The post columns plus its feed and papers, for any query that returns posts. */
+export const SELECT_POST = `
+  SELECT p.id, p.feed_id, f.url AS feed_url, f.title AS feed_title, p.key, p.guid, p.url, p.title, p.subtitle,
+         p.author, p.published_at, p.cover_image_url, p.html, p.text, p.word_count, p.reading_minutes, p.tldr,
+         p.preview_only, p.first_seen_at, p.updated_at,
+         (SELECT group_concat(pp.kind || ':' || pp.ref, ' ') FROM post_papers pp WHERE pp.post_id = p.id) AS papers
+  FROM posts p JOIN feeds f ON f.id = p.feed_id`;
+
+export function postFromRow(row: PostRow): Post {
+  return {
+    id: row.id,
+    feedId: row.feed_id,
+    feedUrl: row.feed_url,
+    feedTitle: row.feed_title,
+    key: row.key,
+    guid: row.guid,
+    url: row.url,
+    title: row.title,
+    subtitle: row.subtitle,
+    author: row.author,
+    publishedAt: row.published_at === null ? null : new Date(row.published_at),
+    coverImageUrl: row.cover_image_url,
+    html: row.html,
+    text: row.text,
+    wordCount: row.word_count,
+    readingMinutes: row.reading_minutes,
+    tldr: row.tldr,
+    previewOnly: row.preview_only === 1,
+    papers: (row.papers ?? '')
+      .split(' ')
+      .filter((entry) => entry.length > 0)
+      .map((entry) => {
+        const [kind, ...rest] = entry.split(':');
+        return { kind: kind === 'doi' ? 'doi' : 'arxiv', id: rest.join(':') } as const;
+      }),
+    firstSeenAt: new Date(row.first_seen_at),
+    updatedAt: new Date(row.updated_at),
+  };
+}
+
+/** Oldest first; posts without a date go last, in arrival order. */
+export function byPublishedAsc(a: Post, b: Post): number {
+  const at = a.publishedAt?.getTime() ?? Number.MAX_SAFE_INTEGER;
+  const bt = b.publishedAt?.getTime() ?? Number.MAX_SAFE_INTEGER;
+  return at - bt || a.id - b.id;
+}
+
+export function createSqlitePostStore(db: Database): PostStore {
+  const findKey = db.prepare<[number, string], { id: number; content_hash: string }>(
+    'SELECT id, content_hash FROM posts WHERE feed_id = ? AND key = ?',
+  );
+  const insertPost = db.prepare(`
+    INSERT INTO posts (feed_id, key, guid, url, title, subtitle, author, published_at, cover_image_url, html, text,
+                       word_count, reading_minutes, tldr, preview_only, content_hash, announce, first_seen_at, updated_at)
+    VALUES (@feedId, @key, @guid, @url, @title, @subtitle, @author, @publishedAt, @coverImageUrl, @html, @text,
+            @wordCount, @readingMinutes, @tldr, @previewOnly, @contentHash, @announce, @at, @at)`);
+  const updatePost = db.prepare(`
+    UPDATE posts SET guid = @guid, url = @url, title = @title, subtitle = @subtitle, author = @author,
+      published_at = coalesce(@publishedAt, published_at), cover_image_url = @coverImageUrl, html = @html,
+      text = @text, word_count = @wordCount, reading_minutes = @readingMinutes, tldr = @tldr,
+      preview_only = @previewOnly, content_hash = @contentHash, updated_at = @at
+    WHERE id = @id`);
+  const deletePapers = db.prepare('DELETE FROM post_papers WHERE post_id = ?');
+  const insertPaper = db.prepare('INSERT OR IGNORE INTO post_papers (post_id, kind, ref) VALUES (?, ?, ?)');
+  const updateFeed = db.prepare(`
+    UPDATE feeds SET title = coalesce(@title, title), site_url = coalesce(@siteUrl, site_url),
+      is_substack = @isSubstack, etag = @etag, last_modified = @lastModified, bootstrapped = 1,
+      last_polled_at = @at, last_success_at = @at, consecutive_failures = 0, last_error = NULL,
+      last_error_code = NULL, next_poll_at = @next
+    WHERE id = @id`);
+  const byId = db.prepare<[number], PostRow>(`${SELECT_POST} WHERE p.id = ?`);
+  const newest = db.prepare<[number], { at: number | null }>('SELECT max(published_at) AS at FROM posts WHERE feed_id = ?');
+
+  const params = (draft: PostDraft, at: Date) => ({
+    key: draft.key,
+    guid: draft.guid,
+    url: draft.url,
+    title: draft.title,
+    subtitle: draft.subtitle,
+    author: draft.author,
+    publishedAt: draft.publishedAt?.getTime() ?? null,
+    coverImageUrl: draft.coverImageUrl,
+    html: draft.html,
+    text: draft.text,
+    wordCount: draft.wordCount,
+    readingMinutes: draft.readingMinutes,
+    tldr: draft.tldr,
+    previewOnly: draft.previewOnly ? 1 : 0,
+    contentHash: postContentHash(draft),
+    at: at.getTime(),
+  });
+
+  const writePapers = (postId: number, draft: PostDraft) => {
+    deletePapers.run(postId);
+    for (const paper of draft.papers) insertPaper.run(postId, paper.kind, paper.id);
+  };
+
+  const ingest = db.transaction((batch: IngestBatch): IngestResult => {
+    const createdIds: number[] = [];
+    const announcedIds = new Set<number>();
+    const updatedIds: number[] = [];
+    let unchanged = 0;
+    const seenInBatch = new Set<string>();
+    for (const draft of batch.drafts) {
+      if (seenInBatch.has(draft.key)) continue; // a feed listing the same item twice
+      seenInBatch.add(draft.key);
+      const existing = findKey.get(batch.feedId, draft.key);
+      const values = params(draft, batch.at);
+      if (!existing) {
+        const announce = batch.announceKeys.has(draft.key);
+        const { lastInsertRowid } = insertPost.run({ ...values, feedId: batch.feedId, announce: announce ? 1 : 0 });
+        const id = Number(lastInsertRowid);
+        writePapers(id, draft);
+        createdIds.push(id);
+        if (announce) announcedIds.add(id);
+      } else if (existing.content_hash !== values.contentHash) {
+        updatePost.run({ ...values, id: existing.id });
+        writePapers(existing.id, draft);
+        updatedIds.push(existing.id);
+      } else {
+        unchanged++;
+      }
+    }
+    if (batch.feedUpdate) {
+      const u = batch.feedUpdate;
+      updateFeed.run({
+        id: batch.feedId,
+        title: u.title,
+        siteUrl: u.siteUrl,
+        isSubstack: u.isSubstack ? 1 : 0,
+        etag: u.validators.etag,
+        lastModified: u.validators.lastModified,
+        at: batch.at.getTime(),
+        next: u.nextPollAt.getTime(),
+      });
+    }
+    const load = (id: number) => postFromRow(byId.get(id)!);
+    const created = createdIds.map(load).sort(byPublishedAsc);
+    return {
+      created,
+      announced: created.filter((post) => announcedIds.has(post.id)),
+      updated: updatedIds.map(load),
+      unchanged,
+    };
+  });
+
+  return {
+    async ingest(batch) {
+      return ingest.immediate(batch);
+    },
+    async latest({ limit, offset = 0, feedId }) {
+      const rows = feedId === undefined
+        ? db.prepare<[number, number], PostRow>(`${SELECT_POST} ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`).all(limit, offset)
+        : db
+            .prepare<[number, number, number], PostRow>(
+              `${SELECT_POST} WHERE p.feed_id = ? ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`,
+            )
+            .all(feedId, limit, offset);
+      return rows.map(postFromRow);
+    },
+    async count(feedId) {
+      const row = feedId === undefined
+        ? db.prepare<[], { n: number }>('SELECT count(*) AS n FROM posts').get()
+        : db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM posts WHERE feed_id = ?').get(feedId);
+      return row?.n ?? 0;
+    },
+    async newestPublishedAt(feedId) {
+      const at = newest.get(feedId)?.at ?? null;
+      return at === null ? null : new Date(at);
+    },
+    async existingKeys(feedId, keys) {
+      const found = new Set<string>();
+      for (const key of keys) if (findKey.get(feedId, key)) found.add(key);
+      return found;
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { Store } from '../store.ts';
+import { createSqliteFeedStore } from './sqlite-feed-store.ts';
+import { migrateSqlite } from './sqlite-migrations.ts';
+import { createSqlitePostStore } from './sqlite-post-store.ts';
+
+/** Opens (creating if needed) the SQLite file, applies migrations and returns the stores over it. */
+export function openSqliteStore(path: string): Store & { readonly db: Database } {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrateSqlite(db);
+  return {
+    kind: 'sqlite',
+    db,
+    feeds: createSqliteFeedStore(db),
+    posts: createSqlitePostStore(db),
+    close: async () => {
+      if (db.open) {
+        db.pragma('optimize');
+        db.close();
+      }
+    },
+  };
+}

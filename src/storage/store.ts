@@ -1,0 +1,10 @@
+import type { FeedStore } from './feed-store.ts';
+import type { PostStore } from './post-store.ts';
+
+/** Every store the core uses, opened together and closed together. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly feeds: FeedStore;
+  readonly posts: PostStore;
+  close(): Promise<void>;
+}
