@@ -13,8 +13,9 @@ export function truncateAtWord(text: string, max: number): string {
     end = index + segment.length;
   }
   const head = text.slice(0, end);
+  const endsAtBoundary = /\s/.test(text.charAt(end));
   const lastSpace = head.search(/\s\S*$/);
-  const cut = lastSpace > max * 0.5 ? head.slice(0, lastSpace) : head;
+  const cut = !endsAtBoundary && lastSpace > max * 0.5 ? head.slice(0, lastSpace) : head;
   return `${cut.replace(/[\s,;:–—-]+$/u, '')}…`;
 }
 

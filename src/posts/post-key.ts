@@ -12,8 +12,8 @@ export function normaliseUrl(raw: string | null): string | null {
       if (TRACKING_PARAMS.test(name)) url.searchParams.delete(name);
     }
     url.hostname = url.hostname.toLowerCase();
-    const text = url.toString();
-    return text.endsWith('/') && url.pathname !== '/' ? text.slice(0, -1) : text;
+    if (url.pathname.length > 1 && url.pathname.endsWith('/')) url.pathname = url.pathname.replace(/\/+$/, '');
+    return url.toString();
   } catch {
     return null;
   }

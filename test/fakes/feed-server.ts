@@ -91,3 +91,12 @@ export async function startFeedServer(): Promise<FeedServer> {
       }),
   };
 }
+
+/** A URL on 127.0.0.1 where nothing listens (connection refused). */
+export async function refusedUrl(path = '/feed'): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}${path}`;
+}

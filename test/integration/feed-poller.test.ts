@@ -6,7 +6,7 @@ import { createFeedPoller } from '../../src/feeds/feed-poller.ts';
 import { createSilentLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/storage/store.ts';
-import { fixture, fixtureBytes, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
+import { fixture, fixtureBytes, refusedUrl, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
 import { makeTempDir } from '../fakes/temp-dir.ts';
 
 const MINUTE = 60_000;
@@ -211,7 +211,7 @@ describe('feed poller against a local feed server and a SQLite file', () => {
     for (const [name, arrange, code] of failureCases) {
       it(`GIVEN ${name} THEN records ${code} and a backoff`, async () => {
         arrange(server);
-        const url = name === 'a refused connection' ? 'http://127.0.0.1:9/feed' : server.url('/feed');
+        const url = name === 'a refused connection' ? await refusedUrl() : server.url('/feed');
         const started = Date.now();
         const outcome = await poller()(url);
         if (outcome.status !== 'failed') throw new Error(`expected a failure, got ${JSON.stringify(outcome).slice(0, 300)}`);

@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fixture, refusedUrl, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
+import { spawnInkwire } from '../fakes/cli-process.ts';
+import { makeTempDir } from '../fakes/temp-dir.ts';
+
+describe('inkwire start with the console adapter, driven through piped stdin', () => {
+  let server: FeedServer;
+  let dir: ReturnType<typeof makeTempDir>;
+
+  beforeEach(async () => {
+    server = await startFeedServer();
+    dir = makeTempDir();
+  });
+  afterEach(async () => {
+    await server.close();
+    dir.remove();
+  });
+
+  it('GIVEN a new post in the feed THEN prints its card, answers /latest and /help, and stops cleanly on SIGTERM', async () => {
+    server.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    const bot = spawnInkwire(['start'], {
+      FEED_URLS: server.url('/feed'),
+      DATABASE_URL: dir.file('inkwire.db'),
+      POLL_CRON: '* * * * * *', // every second, so the test need not wait 15 minutes
+      POLL_JITTER_SECONDS: '0',
+    });
+    await bot.waitFor(/first time/, { stream: 'stderr' });
+    expect(bot.stdout()).not.toContain('New post'); // first sight: nothing announced
+
+    server.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
+    await bot.waitFor(/New post/);
+    expect(bot.stdout()).toContain('Mixture of Experts, Explained');
+    expect(bot.stdout()).toContain('Read the explainer: https://dailyink.substack.com/p/mixture-of-experts-explained');
+    expect(bot.stdout().match(/New post/g)).toHaveLength(1);
+
+    bot.write('/latest count:2');
+    await bot.waitFor(/only you can see this[\s\S]*Mixture of Experts[\s\S]*LoRA/);
+    bot.write('/latest 99');
+    await bot.waitFor(/`count` must be at most 10/);
+    bot.write('/help');
+    await bot.waitFor(/\/latest.*Show the newest explainers/);
+    bot.write('/nonsense');
+    await bot.waitFor(/Unknown command \/nonsense/);
+
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+    expect(bot.stderr()).toContain('stopped cleanly');
+    expect(bot.stdout().match(/New post/g)).toHaveLength(1);
+  });
+
+  it('GIVEN /quit on piped stdin THEN exits 0, and stdin closing alone does not stop the bot', async () => {
+    server.serveFeed('/feed', fixture('dailyink-feed-empty.xml'));
+    const bot = spawnInkwire(['start'], { FEED_URLS: server.url('/feed'), DATABASE_URL: dir.file('a.db'), POLL_JITTER_SECONDS: '0' });
+    bot.write('/latest');
+    await bot.waitFor(/No posts stored yet/);
+    bot.write('/quit');
+    expect(await bot.exit()).toBe(0);
+
+    const service = spawnInkwire(['start'], { FEED_URLS: server.url('/feed'), DATABASE_URL: dir.file('b.db'), POLL_JITTER_SECONDS: '0' });
+    service.child.stdin.end(); // like systemd or Docker: no stdin at all
+    await service.waitFor(/Inkwire started/, { stream: 'stderr' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(service.child.exitCode).toBeNull();
+    service.child.kill('SIGINT');
+    expect(await service.exit()).toBe(0);
+  });
+
+  it('GIVEN an unreachable feed THEN logs a clear line and keeps running', async () => {
+    const bot = spawnInkwire(['start'], { FEED_URLS: await refusedUrl(), DATABASE_URL: dir.file('c.db'), POLL_JITTER_SECONDS: '0' });
+    await bot.waitFor(/feed poll failed: ECONNREFUSED/, { stream: 'stderr' });
+    expect(bot.child.exitCode).toBeNull();
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+  });
+});

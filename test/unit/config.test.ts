@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_DEFAULTS, loadConfig } from '../../src/config.ts';
+import { InkwireError } from '../../src/errors.ts';
+
+describe('loadConfig', () => {
+  it('GIVEN an empty environment THEN uses the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.feedUrls).toEqual(['https://dailyink.substack.com/feed']);
+    expect(config.pollCron).toBe('*/15 * * * *');
+    expect(config.database).toEqual({ kind: 'sqlite', path: './data/inkwire.db' });
+    expect(config.feedTimeoutMs).toBe(20_000);
+    expect(config.feedMaxBytes).toBe(10 * 1024 * 1024);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('GIVEN several bad values THEN one error names every one of them', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        FEED_URLS: 'ftp://example.com/feed, not a url',
+        POLL_CRON: 'every tuesday',
+        LOG_LEVEL: 'loud',
+        FEED_TIMEOUT_MS: '-5',
+        POLL_CONCURRENCY: '1000',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InkwireError);
+    const message = (error as InkwireError).message;
+    expect((error as InkwireError).code).toBe('config/invalid');
+    for (const key of ['FEED_URLS', 'POLL_CRON', 'LOG_LEVEL', 'FEED_TIMEOUT_MS', 'POLL_CONCURRENCY']) {
+      expect(message).toContain(key);
+    }
+    expect(message).not.toContain('DATABASE_URL');
+  });
+
+  it('GIVEN a comma-separated list with blanks and duplicates THEN keeps each URL once', () => {
+    const config = loadConfig({ FEED_URLS: ' https://a.example/feed ,, https://b.example/rss,https://a.example/feed ' });
+    expect(config.feedUrls).toEqual(['https://a.example/feed', 'https://b.example/rss']);
+  });
+
+  it('GIVEN a postgres:// DATABASE_URL THEN recognises the PostgreSQL target', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@localhost/db' }).database.kind).toBe('postgres');
+  });
+
+  it('GIVEN .env.example THEN it lists exactly the schema keys, each with its default', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const entries = new Map(
+      example
+        .split('\n')
+        .filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
+    );
+    expect([...entries.keys()].sort()).toEqual(Object.keys(CONFIG_DEFAULTS).sort());
+    for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) expect(entries.get(key), key).toBe(value);
+    // And the documented defaults themselves are valid.
+    expect(() => loadConfig(Object.fromEntries(entries))).not.toThrow();
+  });
+});
