@@ -46,6 +46,7 @@ export function createLogger(options: LoggerOptions): Logger {
         translateTime: 'SYS:HH:MM:ss',
         ignore: 'pid,hostname',
         sync: true,
+        singleLine: true,
       })
     : (destination as DestinationStream);
   return pino(

@@ -113,6 +113,10 @@ function pickTldr(root: HTMLElement): string | null {
   return paragraphs.find((p) => p.length >= 40 && /[.!?…:]["”’)]?$/.test(p)) ?? paragraphs.find((p) => p.length > 0) ?? null;
 }
 
+/** Collapses whitespace and drops control and private-use characters (the search index's snippet markers). */
 export function normaliseSpace(value: string): string {
-  return value.replace(/[\s\u00A0\u200B]+/g, ' ').trim();
+  return value
+    .replace(/[\s\u00A0\u200B]+/g, ' ')
+    .replace(/[\u0000-\u001F\u007F-\u009F\uE000-\uF8FF]/g, '')
+    .trim();
 }

@@ -54,6 +54,53 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (kind, ref, post_id)
   ) WITHOUT ROWID;
   `,
+  // 2: search. Three FTS5 indexes over the posts table (external content, kept in step by triggers in
+  // the same transaction as every write): the full index (porter-stemmed, title weighted highest), a small
+  // "head" index (title, subtitle, tl;dr) answered first for common terms, and an unstemmed title index
+  // with prefix tables for autocomplete (porter breaks prefix queries: "learnin"* misses "learn").
+  `
+  ALTER TABLE posts ADD COLUMN search_aka TEXT NOT NULL DEFAULT '';
+  ALTER TABLE feeds ADD COLUMN backfill_completed_at INTEGER;
+  ALTER TABLE feeds ADD COLUMN backfill_error TEXT;
+  CREATE VIRTUAL TABLE posts_fts USING fts5(
+    title, subtitle, text, author, search_aka,
+    content='posts', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+  );
+  CREATE VIRTUAL TABLE posts_head_fts USING fts5(
+    title, subtitle, tldr,
+    content='posts', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
+  );
+  CREATE VIRTUAL TABLE posts_title_ac USING fts5(
+    title, content='posts', content_rowid='id', tokenize='unicode61 remove_diacritics 2', prefix='1 2 3'
+  );
+  CREATE TRIGGER posts_search_insert AFTER INSERT ON posts BEGIN
+    INSERT INTO posts_fts (rowid, title, subtitle, text, author, search_aka)
+      VALUES (new.id, new.title, new.subtitle, new.text, new.author, new.search_aka);
+    INSERT INTO posts_head_fts (rowid, title, subtitle, tldr) VALUES (new.id, new.title, new.subtitle, new.tldr);
+    INSERT INTO posts_title_ac (rowid, title) VALUES (new.id, new.title);
+  END;
+  CREATE TRIGGER posts_search_delete AFTER DELETE ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, title, subtitle, text, author, search_aka)
+      VALUES ('delete', old.id, old.title, old.subtitle, old.text, old.author, old.search_aka);
+    INSERT INTO posts_head_fts (posts_head_fts, rowid, title, subtitle, tldr)
+      VALUES ('delete', old.id, old.title, old.subtitle, old.tldr);
+    INSERT INTO posts_title_ac (posts_title_ac, rowid, title) VALUES ('delete', old.id, old.title);
+  END;
+  CREATE TRIGGER posts_search_update AFTER UPDATE OF title, subtitle, text, author, search_aka, tldr ON posts BEGIN
+    INSERT INTO posts_fts (posts_fts, rowid, title, subtitle, text, author, search_aka)
+      VALUES ('delete', old.id, old.title, old.subtitle, old.text, old.author, old.search_aka);
+    INSERT INTO posts_fts (rowid, title, subtitle, text, author, search_aka)
+      VALUES (new.id, new.title, new.subtitle, new.text, new.author, new.search_aka);
+    INSERT INTO posts_head_fts (posts_head_fts, rowid, title, subtitle, tldr)
+      VALUES ('delete', old.id, old.title, old.subtitle, old.tldr);
+    INSERT INTO posts_head_fts (rowid, title, subtitle, tldr) VALUES (new.id, new.title, new.subtitle, new.tldr);
+    INSERT INTO posts_title_ac (posts_title_ac, rowid, title) VALUES ('delete', old.id, old.title);
+    INSERT INTO posts_title_ac (rowid, title) VALUES (new.id, new.title);
+  END;
+  INSERT INTO posts_fts (posts_fts) VALUES ('rebuild');
+  INSERT INTO posts_head_fts (posts_head_fts) VALUES ('rebuild');
+  INSERT INTO posts_title_ac (posts_title_ac) VALUES ('rebuild');
+  `,
 ];
 
 export function migrateSqlite(db: Database): void {

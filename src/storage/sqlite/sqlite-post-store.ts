@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { postContentHash } from '../../posts/content-hash.ts';
+import { compoundAliases } from '../../search/compound-words.ts';
 import type { Post, PostDraft } from '../../posts/post.ts';
 import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
 
@@ -80,14 +81,14 @@ export function createSqlitePostStore(db: Database): PostStore {
   );
   const insertPost = db.prepare(`
     INSERT INTO posts (feed_id, key, guid, url, title, subtitle, author, published_at, cover_image_url, html, text,
-                       word_count, reading_minutes, tldr, preview_only, content_hash, announce, first_seen_at, updated_at)
+                       word_count, reading_minutes, tldr, preview_only, content_hash, search_aka, announce, first_seen_at, updated_at)
     VALUES (@feedId, @key, @guid, @url, @title, @subtitle, @author, @publishedAt, @coverImageUrl, @html, @text,
-            @wordCount, @readingMinutes, @tldr, @previewOnly, @contentHash, @announce, @at, @at)`);
+            @wordCount, @readingMinutes, @tldr, @previewOnly, @contentHash, @searchAka, @announce, @at, @at)`);
   const updatePost = db.prepare(`
     UPDATE posts SET guid = @guid, url = @url, title = @title, subtitle = @subtitle, author = @author,
       published_at = coalesce(@publishedAt, published_at), cover_image_url = @coverImageUrl, html = @html,
       text = @text, word_count = @wordCount, reading_minutes = @readingMinutes, tldr = @tldr,
-      preview_only = @previewOnly, content_hash = @contentHash, updated_at = @at
+      preview_only = @previewOnly, content_hash = @contentHash, search_aka = @searchAka, updated_at = @at
     WHERE id = @id`);
   const deletePapers = db.prepare('DELETE FROM post_papers WHERE post_id = ?');
   const insertPaper = db.prepare('INSERT OR IGNORE INTO post_papers (post_id, kind, ref) VALUES (?, ?, ?)');
@@ -116,6 +117,7 @@ export function createSqlitePostStore(db: Database): PostStore {
     tldr: draft.tldr,
     previewOnly: draft.previewOnly ? 1 : 0,
     contentHash: postContentHash(draft),
+    searchAka: compoundAliases(draft.title, draft.subtitle, draft.text),
     at: at.getTime(),
   });
 

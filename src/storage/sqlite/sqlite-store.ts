@@ -1,13 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { systemClock, type Clock } from '../../clock.ts';
 import type { Store } from '../store.ts';
+import { createSqliteSearchIndex } from './sqlite-search-index.ts';
 import { createSqliteFeedStore } from './sqlite-feed-store.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import { createSqlitePostStore } from './sqlite-post-store.ts';
 
 /** Opens (creating if needed) the SQLite file, applies migrations and returns the stores over it. */
-export function openSqliteStore(path: string): Store & { readonly db: Database } {
+export function openSqliteStore(
+  path: string,
+  options: { clock?: Clock; candidateCap?: number } = {},
+): Store & { readonly db: Database } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new BetterSqlite3(path);
   db.pragma('journal_mode = WAL');
@@ -20,6 +25,7 @@ export function openSqliteStore(path: string): Store & { readonly db: Database }
     db,
     feeds: createSqliteFeedStore(db),
     posts: createSqlitePostStore(db),
+    search: createSqliteSearchIndex(db, { clock: options.clock ?? systemClock, ...(options.candidateCap ? { candidateCap: options.candidateCap } : {}) }),
     close: async () => {
       if (db.open) {
         db.pragma('optimize');
