@@ -16,6 +16,8 @@ export const CONFIG_DEFAULTS = {
   FEED_MAX_REDIRECTS: '5',
   FEED_MAX_BACKOFF_SECONDS: '21600',
   FEED_USER_AGENT: 'Inkwire/0.1 (RSS-to-chat bot for research newsletters)',
+  BACKFILL_PAGE_SIZE: '12',
+  BACKFILL_PAUSE_MS: '1000',
 } as const satisfies Record<string, string>;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -69,6 +71,8 @@ const schema = z.object({
   FEED_MAX_REDIRECTS: intInRange(0, 10),
   FEED_MAX_BACKOFF_SECONDS: intInRange(60, 7 * 24 * 3600),
   FEED_USER_AGENT: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  BACKFILL_PAGE_SIZE: intInRange(1, 50),
+  BACKFILL_PAUSE_MS: intInRange(0, 60_000),
 });
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
@@ -87,6 +91,8 @@ export interface Config {
   readonly feedMaxRedirects: number;
   readonly feedMaxBackoffMs: number;
   readonly userAgent: string;
+  readonly backfillPageSize: number;
+  readonly backfillPauseMs: number;
 }
 
 function databaseTarget(value: string): DatabaseTarget {
@@ -127,5 +133,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     feedMaxRedirects: v.FEED_MAX_REDIRECTS,
     feedMaxBackoffMs: v.FEED_MAX_BACKOFF_SECONDS * 1000,
     userAgent: v.FEED_USER_AGENT,
+    backfillPageSize: v.BACKFILL_PAGE_SIZE,
+    backfillPauseMs: v.BACKFILL_PAUSE_MS,
   });
 }

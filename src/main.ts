@@ -13,6 +13,10 @@ import { createFeedFetcher } from './feeds/feed-fetcher.ts';
 import { parseFeedXml } from './feeds/feed-parser.ts';
 import { createFeedPoller, type PollOutcome } from './feeds/feed-poller.ts';
 import { startPollScheduler } from './feeds/poll-scheduler.ts';
+import { createArchiveBackfill, type ArchiveBackfill } from './backfill/archive-backfill.ts';
+import { createProgressBar } from './cli/progress-bar.ts';
+import { formatSearchResults, searchResultsToJson } from './cli/search-output.ts';
+import { createSearchService, type SearchService } from './search/search-service.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { nodeCronScheduler, type CronScheduler } from './scheduling/cron-scheduler.ts';
 import { openSqliteStore } from './storage/sqlite/sqlite-store.ts';
@@ -32,6 +36,12 @@ export interface MainIo {
 }
 
 const BACKOFF_BASE_MS = 5 * 60 * 1000;
+
+function abortOn(signal: Promise<string>): AbortSignal {
+  const controller = new AbortController();
+  void signal.then(() => controller.abort());
+  return controller.signal;
+}
 
 /** Loads `.env` from the working directory (real environment variables win). */
 export function loadDotEnv(path = '.env'): void {
@@ -74,7 +84,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
 
   let store: Store;
   try {
-    store = openStore(config, logger);
+    store = openStore(config, logger, clock);
   } catch (error) {
     logger.fatal({ err: error }, 'cannot open the database');
     errOut(`inkwire: cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
@@ -96,6 +106,16 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     backoffBaseMs: BACKOFF_BASE_MS,
     backoffMaxMs: config.feedMaxBackoffMs,
   });
+  const backfillOptions = {
+    store,
+    fetch: fetchFeed,
+    clock,
+    logger: logger.child({ component: 'backfill' }),
+    pageSize: config.backfillPageSize,
+    pagePauseMs: config.backfillPauseMs,
+  };
+  const backfill = createArchiveBackfill(backfillOptions);
+  const searchService = createSearchService({ index: store.search, logger: logger.child({ component: 'search' }) });
 
   try {
     switch (args.command) {
@@ -123,24 +143,62 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         else out(posts.length === 0 ? 'No posts stored yet. Run `inkwire poll --once`.' : posts.map(formatPostLine).join('\n'));
         return 0;
       }
+      case 'search': {
+        const result = await searchService.search(args.query, { limit: args.limit, offset: args.offset });
+        if (!result.ok) {
+          errOut(`inkwire: ${result.error.message}`);
+          return 1;
+        }
+        out(args.json ? JSON.stringify(searchResultsToJson(result.value), null, 2) : formatSearchResults(result.value));
+        return 0;
+      }
+      case 'backfill': {
+        const urls = args.feeds.length > 0 ? args.feeds : config.feedUrls;
+        let failed = false;
+        for (const url of urls) {
+          let feed = await store.feeds.ensure(url, clock.now());
+          if (!feed.bootstrapped) {
+            await pollFeed(url); // learn whether it is a Substack feed; a first poll announces nothing
+            feed = (await store.feeds.get(url))!;
+          }
+          if (!feed.isSubstack) {
+            out(`${url}: not a Substack publication; its feed is all there is to store.`);
+            continue;
+          }
+          const bar = (io.stderr as NodeJS.WriteStream).isTTY ? createProgressBar(io.stderr as NodeJS.WriteStream) : null;
+          const report = await createArchiveBackfill({
+            ...backfillOptions,
+            onProgress: (p) => (bar ? bar.update(p) : logger.child({ component: 'backfill' }).info({ feedUrl: url, ...p }, 'backfill progress')),
+          })(url, { signal: abortOn(io.shutdownSignal) });
+          bar?.done();
+          out(`${url}: ${report.listed} listed, ${report.stored} fetched, ${report.skipped} already stored${report.failed ? `, ${report.failed} failed` : ''} — ${report.completed ? 'complete' : `stopped: ${report.error}`}`);
+          if (!report.completed) failed = true;
+        }
+        return failed ? 1 : 0;
+      }
+      case 'reindex': {
+        const stats = await store.search.reindex();
+        out(`Rebuilt the search indexes over ${stats.posts} post(s) in ${(stats.ms / 1000).toFixed(1)} s.`);
+        return 0;
+      }
       case 'doctor':
         return await runDoctor(config, store, fetchFeed, out);
       case 'start':
-        return await runStart({ config, io, store, logger, clock, pollFeed, logStream });
+        return await runStart({ config, io, store, logger, clock, pollFeed, backfill, searchService, logStream });
     }
   } finally {
     await store.close();
   }
 }
 
-function openStore(config: Config, logger: Logger): Store {
+function openStore(config: Config, logger: Logger, clock: Clock): Store {
   if (config.database.kind === 'postgres') {
     throw new InkwireError(
       'store/unsupported-database',
       'PostgreSQL (DATABASE_URL=postgres://…) is not available in this version yet; use a SQLite file path',
     );
   }
-  const store = openSqliteStore(config.database.path);
+  const store = openSqliteStore(config.database.path, { clock });
   logger.child({ component: 'store' }).debug({ path: config.database.path }, 'SQLite database open');
   return store;
 }
@@ -201,6 +259,8 @@ async function runStart(ctx: {
   logger: Logger;
   clock: Clock;
   pollFeed: ReturnType<typeof createFeedPoller>;
+  backfill: ArchiveBackfill;
+  searchService: SearchService;
   logStream: ReturnType<typeof createPromptSafeLogStream> | undefined;
 }): Promise<number> {
   const { config, io, store, logger, clock } = ctx;
@@ -214,6 +274,7 @@ async function runStart(ctx: {
   const services: CommandServices = {
     posts: store.posts,
     feeds: store.feeds,
+    search: ctx.searchService,
     clock,
     logger: logger.child({ component: 'commands' }),
     feedUrls: config.feedUrls,
@@ -241,17 +302,34 @@ async function runStart(ctx: {
     logger: logger.child({ component: 'poll-scheduler' }),
     poll: (url, signal) => ctx.pollFeed(url, { signal }),
     onOutcome: async (outcome) => {
-      if (outcome.status === 'ok' && outcome.announced.length > 0) await announcer.announce(outcome.announced);
+      if (outcome.status !== 'ok') return;
+      if (outcome.announced.length > 0) await announcer.announce(outcome.announced);
+      await maybeBackfill(outcome.feedUrl);
     },
     jitterMs: config.pollJitterMs,
     concurrency: config.pollConcurrency,
   });
+  // The first time a Substack feed is seen, fetch its whole archive in the background (announcing nothing).
+  const backfillController = new AbortController();
+  const backfills = new Map<string, Promise<unknown>>();
+  const maybeBackfill = async (url: string) => {
+    if (backfills.has(url)) return;
+    const feed = await store.feeds.get(url);
+    if (!feed?.isSubstack || feed.backfillCompletedAt) return;
+    backfills.set(
+      url,
+      ctx.backfill(url, { signal: backfillController.signal }).catch((error: unknown) => log.error({ err: error, feedUrl: url }, 'backfill crashed')),
+    );
+  };
+
   log.info({ feeds: config.feedUrls, cron: config.pollCron, platform: 'console' }, 'Inkwire started');
   void scheduler.runDue();
 
   const reason = await Promise.race([io.shutdownSignal, quitRequested]);
   log.info({ reason }, 'shutting down');
+  backfillController.abort();
   await scheduler.stop();
+  await Promise.allSettled([...backfills.values()]);
   await consoleAdapter.stop();
   log.info('stopped cleanly');
   return 0;

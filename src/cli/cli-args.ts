@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InkwireError } from '../errors.ts';
 
-export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'doctor', 'help'] as const;
+export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'doctor', 'help'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export interface CliArgs {
@@ -11,7 +11,10 @@ export interface CliArgs {
   feeds: string[];
   announceExisting: boolean;
   limit: number;
+  offset: number;
   json: boolean;
+  /** The search text (`inkwire search "<query>"`). */
+  query: string;
 }
 
 export const USAGE = `Usage: inkwire <command> [options]
@@ -22,6 +25,10 @@ Commands:
        [--announce-existing]  Also announce the items of a feed seen for the first time.
   feeds [--json]            Each feed's health: last success, last error, failures, next poll.
   posts [--limit N] [--json]  Stored posts, newest first (default 20, at most 1000).
+  search "<query>" [--limit N] [--offset N] [--json]
+                            Search every stored post (same query language as /search).
+  backfill [--feed URL]     Fetch a Substack publication's whole archive (resumable; announces nothing).
+  reindex                   Rebuild the search indexes from the stored posts.
   doctor                    Check configuration, database and feed reachability; say what to fix.
   help                      This text.
 
@@ -37,6 +44,7 @@ const OPTIONS = {
   feed: { type: 'string', multiple: true },
   'announce-existing': { type: 'boolean', default: false },
   limit: { type: 'string' },
+  offset: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -46,6 +54,9 @@ const ALLOWED: Record<Subcommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   poll: ['db', 'once', 'feed', 'announce-existing', 'help'],
   feeds: ['db', 'json', 'help'],
   posts: ['db', 'limit', 'json', 'help'],
+  search: ['db', 'limit', 'offset', 'json', 'help'],
+  backfill: ['db', 'feed', 'help'],
+  reindex: ['db', 'help'],
   doctor: ['db', 'help'],
   help: ['help'],
 };
@@ -64,20 +75,22 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     throw new InkwireError('cli/usage', `unknown command "${name}"`);
   }
   const command = parsed.values.help ? 'help' : (name as Subcommand);
-  if (extra.length > 0) throw new InkwireError('cli/usage', `unexpected argument "${extra[0]}"`);
+  let query = '';
+  if (name === 'search') {
+    query = extra.join(' ');
+    if (query.trim() === '' && command === 'search') throw new InkwireError('cli/usage', 'search needs a query, e.g. inkwire search "flash attention"');
+  } else if (extra.length > 0) {
+    throw new InkwireError('cli/usage', `unexpected argument "${extra[0]}"`);
+  }
   for (const [key, value] of Object.entries(parsed.values)) {
     const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false;
     if (given && !ALLOWED[name as Subcommand].includes(key as keyof typeof OPTIONS)) {
       throw new InkwireError('cli/usage', `"--${key}" does not apply to "${name}"`);
     }
   }
-  let limit = 20;
-  if (parsed.values.limit !== undefined) {
-    if (!/^\d+$/.test(parsed.values.limit) || Number(parsed.values.limit) < 1 || Number(parsed.values.limit) > 1000) {
-      throw new InkwireError('cli/usage', '--limit must be a whole number from 1 to 1000');
-    }
-    limit = Number(parsed.values.limit);
-  }
+  const maxLimit = name === 'search' ? 25 : 1000;
+  const limit = wholeNumber('--limit', parsed.values.limit, 1, maxLimit) ?? (name === 'search' ? 10 : 20);
+  const offset = wholeNumber('--offset', parsed.values.offset, 0, 1000) ?? 0;
   const feeds = parsed.values.feed ?? [];
   for (const feed of feeds) {
     try {
@@ -94,6 +107,16 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     feeds,
     announceExisting: parsed.values['announce-existing'],
     limit,
+    offset,
     json: parsed.values.json,
+    query,
   };
+}
+
+function wholeNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new InkwireError('cli/usage', `${flag} must be a whole number from ${min} to ${max}`);
+  }
+  return Number(value);
 }

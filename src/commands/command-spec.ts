@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { FeedStore } from '../storage/feed-store.ts';
 import type { PostStore } from '../storage/post-store.ts';
 import type { Reply } from './reply.ts';
+import type { SearchService } from '../search/search-service.ts';
 
 export type OptionType = 'string' | 'integer' | 'boolean';
 
@@ -48,6 +49,7 @@ export interface Place {
 export interface CommandServices {
   posts: PostStore;
   feeds: FeedStore;
+  search: SearchService;
   clock: Clock;
   logger: Logger;
   feedUrls: readonly string[];

@@ -19,6 +19,9 @@ export interface FeedRecord {
   nextPollAt: Date | null;
   createdAt: Date;
   postCount: number;
+  /** When an archive backfill last finished without failures; null if never. */
+  backfillCompletedAt: Date | null;
+  backfillError: string | null;
 }
 
 export interface FeedFailure {
@@ -37,4 +40,6 @@ export interface FeedStore {
   /** A 304: the feed is healthy and unchanged. */
   recordNotModified(feedId: number, at: Date, nextPollAt: Date): Promise<void>;
   recordFailure(feedId: number, failure: FeedFailure): Promise<void>;
+  /** The outcome of an archive backfill: completed (with its time) or the reason it stopped. */
+  recordBackfill(feedId: number, outcome: { completedAt: Date | null; error: string | null }): Promise<void>;
 }

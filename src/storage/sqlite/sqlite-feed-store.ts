@@ -19,6 +19,8 @@ export interface FeedRow {
   next_poll_at: number | null;
   created_at: number;
   post_count: number;
+  backfill_completed_at: number | null;
+  backfill_error: string | null;
 }
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
@@ -41,6 +43,8 @@ export function feedFromRow(row: FeedRow): FeedRecord {
     nextPollAt: date(row.next_poll_at),
     createdAt: new Date(row.created_at),
     postCount: row.post_count,
+    backfillCompletedAt: date(row.backfill_completed_at),
+    backfillError: row.backfill_error,
   };
 }
 
@@ -58,7 +62,13 @@ export function createSqliteFeedStore(db: Database): FeedStore {
     `UPDATE feeds SET last_polled_at = @at, last_error_at = @at, last_error = @message, last_error_code = @code,
        consecutive_failures = consecutive_failures + 1, next_poll_at = @next WHERE id = @id`,
   );
+  const backfill = db.prepare(
+    `UPDATE feeds SET backfill_completed_at = coalesce(@completedAt, backfill_completed_at), backfill_error = @error WHERE id = @id`,
+  );
   return {
+    async recordBackfill(feedId, outcome) {
+      backfill.run({ id: feedId, completedAt: outcome.completedAt?.getTime() ?? null, error: outcome.error });
+    },
     async ensure(url, at) {
       insert.run(url, at.getTime());
       return feedFromRow(byUrl.get(url)!);
