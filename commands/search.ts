@@ -50,4 +50,7 @@ export const searchCommand: CommandSpec = {
     }
     return { visibility, blocks };
   },
+  async autocomplete({ services }, option, partial) {
+    return option === 'query' ? services.search.suggest(partial) : [];
+  },
 };

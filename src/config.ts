@@ -18,6 +18,15 @@ export const CONFIG_DEFAULTS = {
   FEED_USER_AGENT: 'Inkwire/0.1 (RSS-to-chat bot for research newsletters)',
   BACKFILL_PAGE_SIZE: '12',
   BACKFILL_PAUSE_MS: '1000',
+  ALLOW_ANY_FEED: 'false',
+  MAX_SUBSCRIPTIONS_PER_CHANNEL: '10',
+  MAX_SUBSCRIPTIONS_PER_SERVER: '100',
+  MAX_ALERTS_PER_USER: '5',
+  DELIVERY_CONCURRENCY: '8',
+  DELIVERY_LEASE_SECONDS: '60',
+  DELIVERY_MAX_ATTEMPTS: '12',
+  DELIVERY_RETRY_BASE_SECONDS: '5',
+  DIGEST_TZ: 'UTC',
 } as const satisfies Record<string, string>;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -73,7 +82,25 @@ const schema = z.object({
   FEED_USER_AGENT: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
   BACKFILL_PAGE_SIZE: intInRange(1, 50),
   BACKFILL_PAUSE_MS: intInRange(0, 60_000),
+  ALLOW_ANY_FEED: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
+  MAX_SUBSCRIPTIONS_PER_CHANNEL: intInRange(1, 100),
+  MAX_SUBSCRIPTIONS_PER_SERVER: intInRange(1, 10_000),
+  MAX_ALERTS_PER_USER: intInRange(0, 50),
+  DELIVERY_CONCURRENCY: intInRange(1, 256),
+  DELIVERY_LEASE_SECONDS: intInRange(1, 3600),
+  DELIVERY_MAX_ATTEMPTS: intInRange(1, 100),
+  DELIVERY_RETRY_BASE_SECONDS: intInRange(1, 3600),
+  DIGEST_TZ: z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
 });
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -93,6 +120,10 @@ export interface Config {
   readonly userAgent: string;
   readonly backfillPageSize: number;
   readonly backfillPauseMs: number;
+  readonly allowAnyFeed: boolean;
+  readonly limits: { readonly perChannel: number; readonly perWorkspace: number; readonly alertsPerUser: number };
+  readonly delivery: { readonly concurrency: number; readonly leaseMs: number; readonly maxAttempts: number; readonly retryBaseMs: number };
+  readonly digestTimeZone: string;
 }
 
 function databaseTarget(value: string): DatabaseTarget {
@@ -135,5 +166,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     userAgent: v.FEED_USER_AGENT,
     backfillPageSize: v.BACKFILL_PAGE_SIZE,
     backfillPauseMs: v.BACKFILL_PAUSE_MS,
+    allowAnyFeed: v.ALLOW_ANY_FEED,
+    limits: Object.freeze({
+      perChannel: v.MAX_SUBSCRIPTIONS_PER_CHANNEL,
+      perWorkspace: v.MAX_SUBSCRIPTIONS_PER_SERVER,
+      alertsPerUser: v.MAX_ALERTS_PER_USER,
+    }),
+    delivery: Object.freeze({
+      concurrency: v.DELIVERY_CONCURRENCY,
+      leaseMs: v.DELIVERY_LEASE_SECONDS * 1000,
+      maxAttempts: v.DELIVERY_MAX_ATTEMPTS,
+      retryBaseMs: v.DELIVERY_RETRY_BASE_SECONDS * 1000,
+    }),
+    digestTimeZone: v.DIGEST_TZ,
   });
 }

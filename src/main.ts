@@ -1,22 +1,23 @@
 import { existsSync } from 'node:fs';
 import { ALL_COMMANDS } from '../commands/index.ts';
 import { createPromptSafeLogStream } from '../adapters/console/console-log-stream.ts';
-import { CONSOLE_DESTINATION, startConsoleAdapter } from '../adapters/console/console-adapter.ts';
-import { createDirectAnnouncer, type PostAnnouncer } from './announce/post-announcer.ts';
+import { CONSOLE_DEFAULT_CHANNEL, CONSOLE_WORKSPACE, startConsoleAdapter } from '../adapters/console/console-adapter.ts';
+import { buildCore, type Core } from './app.ts';
+import { startDigestScheduler } from './delivery/digest-scheduler.ts';
 import { parseCliArgs, USAGE, type CliArgs } from './cli/cli-args.ts';
 import { feedToJson, formatFeeds, formatPollOutcome, formatPostLine, postToJson } from './cli/cli-output.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { CommandServices } from './commands/command-spec.ts';
 import { loadConfig, type Config } from './config.ts';
 import { InkwireError } from './errors.ts';
-import { createFeedFetcher } from './feeds/feed-fetcher.ts';
+import type { createFeedFetcher } from './feeds/feed-fetcher.ts';
 import { parseFeedXml } from './feeds/feed-parser.ts';
-import { createFeedPoller, type PollOutcome } from './feeds/feed-poller.ts';
+import type { PollOutcome } from './feeds/feed-poller.ts';
 import { startPollScheduler } from './feeds/poll-scheduler.ts';
-import { createArchiveBackfill, type ArchiveBackfill } from './backfill/archive-backfill.ts';
+import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createProgressBar } from './cli/progress-bar.ts';
 import { formatSearchResults, searchResultsToJson } from './cli/search-output.ts';
-import { createSearchService, type SearchService } from './search/search-service.ts';
+import { formatDeliveryLine } from './cli/cli-output.ts';
+import { explainDelivery } from './delivery/delivery-explainer.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { nodeCronScheduler, type CronScheduler } from './scheduling/cron-scheduler.ts';
 import { openSqliteStore } from './storage/sqlite/sqlite-store.ts';
@@ -34,8 +35,6 @@ export interface MainIo {
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM). */
   shutdownSignal: Promise<string>;
 }
-
-const BACKOFF_BASE_MS = 5 * 60 * 1000;
 
 function abortOn(signal: Promise<string>): AbortSignal {
   const controller = new AbortController();
@@ -91,31 +90,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     return 1;
   }
 
-  const fetchFeed = createFeedFetcher({
-    fetch: io.fetch,
-    userAgent: config.userAgent,
-    timeoutMs: config.feedTimeoutMs,
-    maxBytes: config.feedMaxBytes,
-    maxRedirects: config.feedMaxRedirects,
-  });
-  const pollFeed = createFeedPoller({
-    store,
-    fetchFeed,
-    clock,
-    logger: logger.child({ component: 'feed-poller' }),
-    backoffBaseMs: BACKOFF_BASE_MS,
-    backoffMaxMs: config.feedMaxBackoffMs,
-  });
-  const backfillOptions = {
-    store,
-    fetch: fetchFeed,
-    clock,
-    logger: logger.child({ component: 'backfill' }),
-    pageSize: config.backfillPageSize,
-    pagePauseMs: config.backfillPauseMs,
-  };
-  const backfill = createArchiveBackfill(backfillOptions);
-  const searchService = createSearchService({ index: store.search, logger: logger.child({ component: 'search' }) });
+  const core = buildCore({ config, store, fetch: io.fetch, clock, logger, commands: ALL_COMMANDS });
+  const { fetchFeed, pollFeed, backfillOptions } = core;
 
   try {
     switch (args.command) {
@@ -144,7 +120,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         return 0;
       }
       case 'search': {
-        const result = await searchService.search(args.query, { limit: args.limit, offset: args.offset });
+        const result = await core.search.search(args.query, { limit: args.limit, offset: args.offset });
         if (!result.ok) {
           errOut(`inkwire: ${result.error.message}`);
           return 1;
@@ -181,10 +157,20 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         out(`Rebuilt the search indexes over ${stats.posts} post(s) in ${(stats.ms / 1000).toFixed(1)} s.`);
         return 0;
       }
+      case 'deliveries': {
+        const records = await store.deliveries.list({ limit: args.limit, ...(args.status ? { status: args.status } : {}) });
+        if (args.json) out(JSON.stringify(records, null, 2));
+        else out(records.length === 0 ? 'No deliveries.' : records.map(formatDeliveryLine).join('\n'));
+        return 0;
+      }
+      case 'why': {
+        for (const line of await explainDelivery(store, args.positional[0]!, args.positional[1]!)) out(line);
+        return 0;
+      }
       case 'doctor':
         return await runDoctor(config, store, fetchFeed, out);
       case 'start':
-        return await runStart({ config, io, store, logger, clock, pollFeed, backfill, searchService, logStream });
+        return await runStart({ config, io, store, logger, clock, core, logStream });
     }
   } finally {
     await store.close();
@@ -258,12 +244,10 @@ async function runStart(ctx: {
   store: Store;
   logger: Logger;
   clock: Clock;
-  pollFeed: ReturnType<typeof createFeedPoller>;
-  backfill: ArchiveBackfill;
-  searchService: SearchService;
+  core: Core;
   logStream: ReturnType<typeof createPromptSafeLogStream> | undefined;
 }): Promise<number> {
-  const { config, io, store, logger, clock } = ctx;
+  const { config, io, store, logger, clock, core } = ctx;
   const log = logger.child({ component: 'main' });
   for (const url of config.feedUrls) await store.feeds.ensure(url, clock.now());
 
@@ -271,44 +255,44 @@ async function runStart(ctx: {
   const quitRequested = new Promise<string>((resolve) => {
     quit = resolve;
   });
-  const services: CommandServices = {
-    posts: store.posts,
-    feeds: store.feeds,
-    search: ctx.searchService,
-    clock,
-    logger: logger.child({ component: 'commands' }),
-    feedUrls: config.feedUrls,
-    commands: () => ALL_COMMANDS,
-  };
   const consoleAdapter = startConsoleAdapter({
     input: io.stdin,
     output: io.stdout,
     commands: ALL_COMMANDS,
-    services,
+    services: core.commandServices,
     logger: logger.child({ component: 'console' }),
     onQuit: () => quit('quit'),
     onPrompt: (rl) => ctx.logStream?.attach(rl),
   });
-  const announcer: PostAnnouncer = createDirectAnnouncer({
-    platform: consoleAdapter,
-    destinations: [CONSOLE_DESTINATION],
-    logger: logger.child({ component: 'announcer' }),
-  });
-  const scheduler = startPollScheduler({
+  // The console starts with #general subscribed to every configured feed, so new posts show up at once.
+  if ((await store.subscriptions.listForWorkspace('console', CONSOLE_WORKSPACE)).length === 0) {
+    for (const url of config.feedUrls) {
+      const feed = await store.feeds.ensure(url, clock.now());
+      await store.subscriptions.create({
+        kind: 'channel',
+        platform: 'console',
+        workspaceId: CONSOLE_WORKSPACE,
+        channelId: CONSOLE_DEFAULT_CHANNEL,
+        feedId: feed.id,
+        keywords: [],
+        mode: 'instant',
+        mentionId: null,
+        createdBy: 'inkwire',
+        createdAt: new Date(0),
+      });
+    }
+  }
+  const engine = core.deliveryEngine(consoleAdapter);
+  engine.start();
+  const digests = startDigestScheduler({
     cron: io.cron ?? nodeCronScheduler,
-    expression: config.pollCron,
-    feeds: store.feeds,
+    deliveries: store.deliveries,
     clock,
-    logger: logger.child({ component: 'poll-scheduler' }),
-    poll: (url, signal) => ctx.pollFeed(url, { signal }),
-    onOutcome: async (outcome) => {
-      if (outcome.status !== 'ok') return;
-      if (outcome.announced.length > 0) await announcer.announce(outcome.announced);
-      await maybeBackfill(outcome.feedUrl);
-    },
-    jitterMs: config.pollJitterMs,
-    concurrency: config.pollConcurrency,
+    logger: logger.child({ component: 'digests' }),
+    timeZone: config.digestTimeZone,
+    onBundled: () => engine.wake(),
   });
+
   // The first time a Substack feed is seen, fetch its whole archive in the background (announcing nothing).
   const backfillController = new AbortController();
   const backfills = new Map<string, Promise<unknown>>();
@@ -318,10 +302,27 @@ async function runStart(ctx: {
     if (!feed?.isSubstack || feed.backfillCompletedAt) return;
     backfills.set(
       url,
-      ctx.backfill(url, { signal: backfillController.signal }).catch((error: unknown) => log.error({ err: error, feedUrl: url }, 'backfill crashed')),
+      core.backfill(url, { signal: backfillController.signal }).catch((error: unknown) => log.error({ err: error, feedUrl: url }, 'backfill crashed')),
     );
   };
 
+  const scheduler = startPollScheduler({
+    cron: io.cron ?? nodeCronScheduler,
+    expression: config.pollCron,
+    feeds: store.feeds,
+    clock,
+    logger: logger.child({ component: 'poll-scheduler' }),
+    poll: (url, signal) => core.pollFeed(url, { signal }),
+    onOutcome: async (outcome) => {
+      if (outcome.status !== 'ok') return;
+      // New posts already have their outbox rows (written with the posts); tell the engine to look.
+      if (outcome.announced.length > 0) engine.wake();
+      if (outcome.updated.length > 0) await engine.postsUpdated(outcome.updated);
+      await maybeBackfill(outcome.feedUrl);
+    },
+    jitterMs: config.pollJitterMs,
+    concurrency: config.pollConcurrency,
+  });
   log.info({ feeds: config.feedUrls, cron: config.pollCron, platform: 'console' }, 'Inkwire started');
   void scheduler.runDue();
 
@@ -329,7 +330,9 @@ async function runStart(ctx: {
   log.info({ reason }, 'shutting down');
   backfillController.abort();
   await scheduler.stop();
+  await digests.stop();
   await Promise.allSettled([...backfills.values()]);
+  await engine.stop();
   await consoleAdapter.stop();
   log.info('stopped cleanly');
   return 0;

@@ -1,7 +1,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { CommandServices, CommandSpec, Invoker, Place } from '../../src/commands/command-spec.ts';
 import { splitCommandText } from '../../src/commands/command-options.ts';
-import { runCommand } from '../../src/commands/command-runner.ts';
+import { runAction, runCommand } from '../../src/commands/command-runner.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform, Destination } from '../../src/platform/chat-platform.ts';
 import { ansiStyle, plainStyle, renderCard, renderReply, terminalSafe, type Style } from './console-text.ts';
@@ -103,6 +103,15 @@ export function startConsoleAdapter(options: ConsoleAdapterOptions): ConsoleAdap
         return;
       }
     }
+    if (name === 'press') {
+      const action = rest.trim();
+      if (!action) {
+        print('Usage: /press <button id> — the id is shown after each button.');
+        return;
+      }
+      print(renderReply(await runAction(options.commands, { invoker, place, services: options.services }, action), style));
+      return;
+    }
     const spec = options.commands.find((candidate) => candidate.name === name);
     if (!spec) {
       print(`Unknown command /${terminalSafe(name)}. Type /help to see the commands.`);
@@ -140,12 +149,17 @@ export function startConsoleAdapter(options: ConsoleAdapterOptions): ConsoleAdap
     name: 'console',
     async send(destination, message) {
       messageCount++;
-      const where = destination.channelId === CONSOLE_DEFAULT_CHANNEL ? '' : ` in #${destination.channelId}`;
+      const where = destination.direct
+        ? ' (direct message to you: an alert matched)'
+        : destination.channelId === CONSOLE_DEFAULT_CHANNEL
+          ? ''
+          : ` in #${destination.channelId}`;
       if (message.kind === 'post') {
-        print(`${renderCard(message.card, style, `New post${where}${message.card.feedTitle ? ` · ${message.card.feedTitle}` : ''}`)}\n`);
+        const mention = message.mentionId ? ` · @${message.mentionId}` : '';
+        print(`${renderCard(message.card, style, `New post${where}${message.card.feedTitle ? ` · ${message.card.feedTitle}` : ''}${mention}`)}\n`);
       } else {
         print(
-          [style.bold(terminalSafe(message.title)), ...message.cards.map((card) => renderCard(card, style))].join('\n\n'),
+          [style.bold(terminalSafe(`${message.title}${where}`)), ...message.cards.map((card) => renderCard(card, style))].join('\n\n'),
         );
       }
       return { messageId: `console-${messageCount}` };

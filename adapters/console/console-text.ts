@@ -30,7 +30,7 @@ export function terminalSafe(value: string): string {
 export function renderSpans(spans: readonly Span[], style: Style): string {
   return spans
     .map((span) => {
-      let out = terminalSafe(span.text);
+      let out = terminalSafe(span.channelRef ? `#${span.channelRef}` : span.roleRef ? `@${span.roleRef}` : span.text);
       if (span.code) out = `\`${out}\``;
       if (span.bold) out = style.bold(out);
       if (span.italic) out = style.italic(out);

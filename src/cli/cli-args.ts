@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { InkwireError } from '../errors.ts';
 
-export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'doctor', 'help'] as const;
+export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'deliveries', 'why', 'doctor', 'help'] as const;
+export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export interface CliArgs {
@@ -15,6 +16,10 @@ export interface CliArgs {
   json: boolean;
   /** The search text (`inkwire search "<query>"`). */
   query: string;
+  /** `inkwire deliveries --status`. */
+  status: (typeof DELIVERY_STATUSES)[number] | undefined;
+  /** `inkwire why <post-url> <channel>`. */
+  positional: string[];
 }
 
 export const USAGE = `Usage: inkwire <command> [options]
@@ -29,6 +34,9 @@ Commands:
                             Search every stored post (same query language as /search).
   backfill [--feed URL]     Fetch a Substack publication's whole archive (resumable; announces nothing).
   reindex                   Rebuild the search indexes from the stored posts.
+  deliveries [--status pending|sending|sent|failed|cancelled] [--limit N] [--json]
+                            The delivery outbox, newest first.
+  why <post-url> <channel>  Why a post was or was not delivered to a channel.
   doctor                    Check configuration, database and feed reachability; say what to fix.
   help                      This text.
 
@@ -45,6 +53,7 @@ const OPTIONS = {
   'announce-existing': { type: 'boolean', default: false },
   limit: { type: 'string' },
   offset: { type: 'string' },
+  status: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -57,6 +66,8 @@ const ALLOWED: Record<Subcommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   search: ['db', 'limit', 'offset', 'json', 'help'],
   backfill: ['db', 'feed', 'help'],
   reindex: ['db', 'help'],
+  deliveries: ['db', 'status', 'limit', 'json', 'help'],
+  why: ['db', 'help'],
   doctor: ['db', 'help'],
   help: ['help'],
 };
@@ -79,8 +90,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
   if (name === 'search') {
     query = extra.join(' ');
     if (query.trim() === '' && command === 'search') throw new InkwireError('cli/usage', 'search needs a query, e.g. inkwire search "flash attention"');
+  } else if (name === 'why') {
+    if (extra.length !== 2 && command === 'why') throw new InkwireError('cli/usage', 'why needs a post URL and a channel id, e.g. inkwire why https://…/p/slug general');
   } else if (extra.length > 0) {
     throw new InkwireError('cli/usage', `unexpected argument "${extra[0]}"`);
+  }
+  const status = parsed.values.status;
+  if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
+    throw new InkwireError('cli/usage', `--status must be one of ${DELIVERY_STATUSES.join(', ')}`);
   }
   for (const [key, value] of Object.entries(parsed.values)) {
     const given = Array.isArray(value) ? value.length > 0 : value !== undefined && value !== false;
@@ -110,6 +127,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     offset,
     json: parsed.values.json,
     query,
+    status: status as CliArgs['status'],
+    positional: name === 'why' ? extra : [],
   };
 }
 

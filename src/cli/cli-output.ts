@@ -1,6 +1,7 @@
 import type { Post } from '../posts/post.ts';
 import type { FeedRecord } from '../storage/feed-store.ts';
 import type { PollOutcome } from '../feeds/feed-poller.ts';
+import type { DeliveryRecord } from '../storage/delivery-store.ts';
 
 /** The stable JSON shape of `inkwire posts --json`. */
 export function postToJson(post: Post) {
@@ -81,4 +82,15 @@ export function formatPollOutcome(outcome: PollOutcome): string {
 export function formatPostLine(post: Post): string {
   const date = post.publishedAt ? post.publishedAt.toISOString().slice(0, 10) : '????-??-??';
   return `${String(post.id).padStart(5)}  ${date}  ${post.title}${post.previewOnly ? '  [preview only]' : ''}\n       ${post.url}`;
+}
+
+export function formatDeliveryLine(record: DeliveryRecord): string {
+  const what = record.kind === 'digest' ? 'digest' : (record.postTitle ?? `post ${record.postId}`);
+  const outcome =
+    record.status === 'sent'
+      ? `sent ${iso(record.sentAt)} as ${record.messageId}`
+      : record.status === 'pending'
+        ? `pending, attempt ${record.attempts + 1} due ${iso(record.nextAttemptAt)}${record.lastError ? ` (last error: ${record.lastError})` : ''}`
+        : `${record.status}${record.lastError ? `: ${record.lastError}` : ''}`;
+  return `${String(record.id).padStart(6)}  ${record.platform}:${record.channelId}  ${what} — ${outcome}`;
 }

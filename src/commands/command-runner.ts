@@ -23,14 +23,42 @@ export async function runCommand(
   }
   const args = validateCommandArgs(spec, raw);
   if (!args.ok) return textReply('private', args.error.message);
+  return withNotices(context, () => spec.handle(context, args.value), spec.name);
+}
+
+/** Runs a button press routed back to the command that made the button. Never throws. */
+export async function runAction(commands: readonly CommandSpec[], context: CommandContext, action: string): Promise<Reply> {
+  const separator = action.indexOf(':');
+  const prefix = separator === -1 ? action : action.slice(0, separator);
+  const spec = commands.find((candidate) => candidate.actions?.prefix === prefix);
+  if (!spec?.actions) return textReply('private', 'That button is not one Inkwire knows; nothing was changed.');
+  const handler = spec.actions;
+  return withNotices(context, () => handler.handle(context, separator === -1 ? '' : action.slice(separator + 1)), `${spec.name}:action`);
+}
+
+/** Autocomplete for one option; failures give no suggestions rather than an error. */
+export async function runAutocomplete(spec: CommandSpec, context: CommandContext, option: string, partial: string) {
+  if (!spec.autocomplete) return [];
   try {
-    return await spec.handle(context, args.value);
+    const choices = await spec.autocomplete(context, option, partial.slice(0, 200));
+    return choices.slice(0, 25).map((c) => ({ label: c.label.slice(0, 100), value: c.value.slice(0, 100) }));
+  } catch (error) {
+    context.services.logger.warn({ err: error, command: spec.name, option }, 'autocomplete failed');
+    return [];
+  }
+}
+
+async function withNotices(context: CommandContext, work: () => Promise<Reply>, name: string): Promise<Reply> {
+  let reply: Reply;
+  try {
+    reply = await work();
   } catch (error) {
     if (error instanceof UserError) return textReply('private', error.message);
-    context.services.logger.error(
-      { err: error, command: spec.name, platform: context.place.platform },
-      'command failed',
-    );
+    context.services.logger.error({ err: error, command: name, platform: context.place.platform }, 'command failed');
     return textReply('private', GENERIC_FAILURE);
   }
+  // Problems the delivery engine found in this server are told on the next command typed here.
+  const notices = await context.services.subscriptions.takeNotices(context.place).catch(() => []);
+  if (notices.length === 0) return reply;
+  return { ...reply, blocks: [...notices.map((n) => ({ kind: 'text' as const, spans: [{ text: `⚠ ${n}` }] })), ...reply.blocks] };
 }

@@ -4,6 +4,7 @@ import type { FeedStore } from '../storage/feed-store.ts';
 import type { PostStore } from '../storage/post-store.ts';
 import type { Reply } from './reply.ts';
 import type { SearchService } from '../search/search-service.ts';
+import type { SubscriptionService } from '../delivery/subscription-service.ts';
 
 export type OptionType = 'string' | 'integer' | 'boolean';
 
@@ -50,6 +51,7 @@ export interface CommandServices {
   posts: PostStore;
   feeds: FeedStore;
   search: SearchService;
+  subscriptions: SubscriptionService;
   clock: Clock;
   logger: Logger;
   feedUrls: readonly string[];
@@ -72,4 +74,16 @@ export interface CommandSpec {
   /** May take longer than ~2 s: adapters defer the reply first. */
   slow?: boolean;
   handle(context: CommandContext, args: CommandArgs): Promise<Reply>;
+  /** Suggestions for an option marked `autocomplete` (at most 25, each at most 100 characters). */
+  autocomplete?(context: CommandContext, option: string, partial: string): Promise<AutocompleteChoice[]>;
+  /**
+   * Buttons this command puts under its replies come back here: `action` ids are `<prefix>:<payload>`.
+   * The handler validates the payload (ids can be forged) and checks permissions itself.
+   */
+  actions?: { prefix: string; handle(context: CommandContext, payload: string): Promise<Reply> };
+}
+
+export interface AutocompleteChoice {
+  label: string;
+  value: string;
 }

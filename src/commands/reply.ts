@@ -8,6 +8,10 @@ export interface Span {
   code?: boolean;
   /** An http(s) link target for this span. */
   url?: string;
+  /** Render as a reference to this channel (Discord `<#id>`); `text` is the fallback. Never pings. */
+  channelRef?: string;
+  /** Render as a reference to this role / user group; adapters send it with mentions disabled. */
+  roleRef?: string;
 }
 
 export type ReplyBlock =

@@ -28,7 +28,7 @@ export interface FeedFetcherOptions {
   timeoutMs: number;
   maxBytes: number;
   maxRedirects: number;
-  /** Refuses URLs (e.g. private addresses for user-added feeds). Default: allow all. */
+  /** Checks URLs of untrusted requests (user-added feeds), e.g. refusing private addresses. */
   guardUrl?: UrlGuard;
   now?: () => number;
 }
@@ -39,6 +39,8 @@ export interface FetchRequest {
   signal?: AbortSignal;
   /** Overrides the Accept header (JSON APIs). */
   accept?: string;
+  /** A URL someone added from chat: every hop must pass the URL guard (no private networks). */
+  untrusted?: boolean;
 }
 
 const FEED_ACCEPT =
@@ -65,7 +67,7 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
         if (url.protocol !== 'http:' && url.protocol !== 'https:') {
           return failed('feed/fetch-failed', `only http and https URLs can be fetched, not ${url.protocol}`);
         }
-        const refusal = options.guardUrl ? await options.guardUrl(url) : null;
+        const refusal = request.untrusted && options.guardUrl ? await options.guardUrl(url) : null;
         if (refusal) return failed('feed/blocked-address', refusal);
 
         const headers: Record<string, string> = {

@@ -67,7 +67,12 @@ export function createFeedPoller(options: FeedPollerOptions) {
   return async function pollFeed(url: string, pollOptions: PollOptions = {}): Promise<PollOutcome> {
     const feed = await options.store.feeds.ensure(url, options.clock.now());
     const started = performance.now();
-    const fetched = await options.fetchFeed({ url, validators: feed.validators, ...(pollOptions.signal ? { signal: pollOptions.signal } : {}) });
+    const fetched = await options.fetchFeed({
+      url,
+      validators: feed.validators,
+      untrusted: feed.addedBy !== null,
+      ...(pollOptions.signal ? { signal: pollOptions.signal } : {}),
+    });
     if (fetched.kind === 'failed') return fail(feed, fetched.error, fetched.retryAfterMs);
     if (fetched.kind === 'not-modified') {
       const at = options.clock.now();

@@ -4,7 +4,9 @@ import type { PostCard } from '../cards/post-card.ts';
 export interface Destination {
   platform: 'console' | 'discord' | 'slack';
   workspaceId: string | null;
+  /** A channel id, or with `direct` a user id whose direct messages the adapter opens. */
   channelId: string;
+  direct?: boolean;
 }
 
 /** A message the core asks a platform to post. */
@@ -24,5 +26,11 @@ export interface SendOptions {
  */
 export interface ChatPlatform {
   readonly name: Destination['platform'];
+  /**
+   * Posts a message. Throws `DeliveryError` (permanent or transient) when it cannot; a platform with an
+   * idempotency mechanism (Discord's nonce) makes a repeated key a no-op.
+   */
   send(destination: Destination, message: OutgoingMessage, options: SendOptions): Promise<{ messageId: string }>;
+  /** Present when the platform can edit a sent message (the capability the engine checks). */
+  edit?(destination: Destination, messageId: string, message: OutgoingMessage): Promise<void>;
 }

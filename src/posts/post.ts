@@ -28,4 +28,6 @@ export interface Post extends PostDraft {
   feedTitle: string | null;
   firstSeenAt: Date;
   updatedAt: Date;
+  /** False for posts stored as already seen (a feed's first poll, an archive backfill). */
+  announced: boolean;
 }

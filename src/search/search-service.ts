@@ -20,6 +20,8 @@ export const SEARCH_MAX_OFFSET = 1000;
 
 export interface SearchService {
   search(text: string, options?: { limit?: number; offset?: number }): Promise<Result<SearchResults, UserError>>;
+  /** Title suggestions for partial input (autocomplete): at most 25, each at most 100 characters. */
+  suggest(partial: string): Promise<Array<{ label: string; value: string }>>;
 }
 
 /**
@@ -29,6 +31,15 @@ export interface SearchService {
  */
 export function createSearchService(options: { index: SearchIndex; logger: Logger }): SearchService {
   return {
+    async suggest(partial) {
+      if (partial.trim().length === 0 || partial.length > 200) return [];
+      try {
+        return await options.index.autocomplete(partial, 25);
+      } catch (error) {
+        options.logger.warn({ err: error }, 'autocomplete failed');
+        return [];
+      }
+    },
     async search(text, { limit = 5, offset = 0 } = {}) {
       const parsed = parseSearchQuery(text);
       if (!parsed.ok) return parsed;

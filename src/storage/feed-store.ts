@@ -22,6 +22,8 @@ export interface FeedRecord {
   /** When an archive backfill last finished without failures; null if never. */
   backfillCompletedAt: Date | null;
   backfillError: string | null;
+  /** Who added the feed from chat (null for configured feeds); such feeds are fetched only from public addresses. */
+  addedBy: string | null;
 }
 
 export interface FeedFailure {
@@ -34,7 +36,7 @@ export interface FeedFailure {
 /** The port for feed state: health, validators and schedule survive restarts. */
 export interface FeedStore {
   /** Returns the feed with this URL, creating it on first sight. */
-  ensure(url: string, at: Date): Promise<FeedRecord>;
+  ensure(url: string, at: Date, options?: { addedBy?: string }): Promise<FeedRecord>;
   get(url: string): Promise<FeedRecord | null>;
   list(): Promise<FeedRecord[]>;
   /** A 304: the feed is healthy and unchanged. */

@@ -34,6 +34,8 @@ export interface PostStore {
   /** Newest first, optionally for one feed. */
   latest(options: { limit: number; offset?: number; feedId?: number }): Promise<Post[]>;
   count(feedId?: number): Promise<number>;
+  /** A post by its (normalised) URL or its key (`slug:…`). */
+  findByUrl(url: string): Promise<Post | null>;
   /** The most recent `publishedAt` stored for a feed, or null for an empty feed. */
   newestPublishedAt(feedId: number): Promise<Date | null>;
   /** Which of these keys are already stored for the feed. */

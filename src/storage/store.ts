@@ -1,6 +1,8 @@
 import type { FeedStore } from './feed-store.ts';
 import type { PostStore } from './post-store.ts';
 import type { SearchIndex } from '../search/search-index.ts';
+import type { DeliveryStore } from './delivery-store.ts';
+import type { SubscriptionStore } from './subscription-store.ts';
 
 /** Every store the core uses, opened together and closed together. */
 export interface Store {
@@ -8,5 +10,7 @@ export interface Store {
   readonly feeds: FeedStore;
   readonly posts: PostStore;
   readonly search: SearchIndex;
+  readonly subscriptions: SubscriptionStore;
+  readonly deliveries: DeliveryStore;
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ export interface FeedRow {
   post_count: number;
   backfill_completed_at: number | null;
   backfill_error: string | null;
+  added_by: string | null;
 }
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
@@ -45,13 +46,14 @@ export function feedFromRow(row: FeedRow): FeedRecord {
     postCount: row.post_count,
     backfillCompletedAt: date(row.backfill_completed_at),
     backfillError: row.backfill_error,
+    addedBy: row.added_by,
   };
 }
 
 const SELECT_FEED = `SELECT f.*, (SELECT count(*) FROM posts p WHERE p.feed_id = f.id) AS post_count FROM feeds f`;
 
 export function createSqliteFeedStore(db: Database): FeedStore {
-  const insert = db.prepare('INSERT INTO feeds (url, created_at) VALUES (?, ?) ON CONFLICT (url) DO NOTHING');
+  const insert = db.prepare('INSERT INTO feeds (url, created_at, added_by) VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING');
   const byUrl = db.prepare<[string], FeedRow>(`${SELECT_FEED} WHERE f.url = ?`);
   const all = db.prepare<[], FeedRow>(`${SELECT_FEED} ORDER BY f.id`);
   const notModified = db.prepare(
@@ -69,8 +71,8 @@ export function createSqliteFeedStore(db: Database): FeedStore {
     async recordBackfill(feedId, outcome) {
       backfill.run({ id: feedId, completedAt: outcome.completedAt?.getTime() ?? null, error: outcome.error });
     },
-    async ensure(url, at) {
-      insert.run(url, at.getTime());
+    async ensure(url, at, options) {
+      insert.run(url, at.getTime(), options?.addedBy ?? null);
       return feedFromRow(byUrl.get(url)!);
     },
     async get(url) {

@@ -101,6 +101,73 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   INSERT INTO posts_head_fts (posts_head_fts) VALUES ('rebuild');
   INSERT INTO posts_title_ac (posts_title_ac) VALUES ('rebuild');
   `,
+  // 3: subscriptions and the delivery outbox. A delivery row is written in the same transaction that
+  // first stores a post (UNIQUE(subscription, post)); workers claim rows with a lease before sending.
+  `
+  ALTER TABLE feeds ADD COLUMN added_by TEXT;
+  CREATE TABLE subscriptions (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('channel', 'alert')),
+    platform TEXT NOT NULL,
+    workspace_id TEXT,
+    channel_id TEXT NOT NULL,
+    feed_id INTEGER REFERENCES feeds(id) ON DELETE CASCADE,
+    keywords TEXT NOT NULL DEFAULT '[]',
+    mode TEXT NOT NULL CHECK (mode IN ('instant', 'daily', 'weekly')),
+    mention_id TEXT,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    paused_at INTEGER,
+    paused_reason TEXT,
+    last_delivery_at INTEGER
+  );
+  CREATE UNIQUE INDEX subscriptions_one_per_channel_feed ON subscriptions (platform, channel_id, feed_id) WHERE kind = 'channel';
+  CREATE UNIQUE INDEX subscriptions_one_alert_per_keywords ON subscriptions (platform, channel_id, keywords) WHERE kind = 'alert';
+  CREATE INDEX subscriptions_by_feed ON subscriptions (feed_id, mode) WHERE paused_at IS NULL;
+  CREATE INDEX subscriptions_by_workspace ON subscriptions (platform, workspace_id);
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('post', 'digest')),
+    post_id INTEGER REFERENCES posts(id) ON DELETE CASCADE,
+    destination_key TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    seq INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    lease_until INTEGER,
+    claimed_by TEXT,
+    message_id TEXT,
+    sent_at INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    UNIQUE (subscription_id, post_id)
+  );
+  CREATE INDEX deliveries_open ON deliveries (destination_key, seq) WHERE status IN ('pending', 'sending');
+  CREATE INDEX deliveries_by_status ON deliveries (status, next_attempt_at);
+  CREATE INDEX deliveries_by_post ON deliveries (post_id);
+  CREATE TABLE digest_items (
+    delivery_id INTEGER NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    PRIMARY KEY (delivery_id, post_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE digest_queue (
+    subscription_id INTEGER NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
+    post_id INTEGER NOT NULL REFERENCES posts(id) ON DELETE CASCADE,
+    queued_at INTEGER NOT NULL,
+    PRIMARY KEY (subscription_id, post_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE notices (
+    id INTEGER PRIMARY KEY,
+    platform TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    shown_at INTEGER
+  );
+  CREATE INDEX notices_unseen ON notices (platform, workspace_id) WHERE shown_at IS NULL;
+  `,
 ];
 
 export function migrateSqlite(db: Database): void {

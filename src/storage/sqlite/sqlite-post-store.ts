@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { postContentHash } from '../../posts/content-hash.ts';
 import { compoundAliases } from '../../search/compound-words.ts';
+import { writeOutboxForPost } from './sqlite-delivery-store.ts';
 import type { Post, PostDraft } from '../../posts/post.ts';
 import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
 
@@ -25,6 +26,7 @@ export interface PostRow {
   preview_only: number;
   first_seen_at: number;
   updated_at: number;
+  announce: number;
   papers: string | null;
 }
 
@@ -32,7 +34,7 @@ export interface PostRow {
 export const SELECT_POST = `
   SELECT p.id, p.feed_id, f.url AS feed_url, f.title AS feed_title, p.key, p.guid, p.url, p.title, p.subtitle,
          p.author, p.published_at, p.cover_image_url, p.html, p.text, p.word_count, p.reading_minutes, p.tldr,
-         p.preview_only, p.first_seen_at, p.updated_at,
+         p.preview_only, p.first_seen_at, p.updated_at, p.announce,
          (SELECT group_concat(pp.kind || ':' || pp.ref, ' ') FROM post_papers pp WHERE pp.post_id = p.id) AS papers
   FROM posts p JOIN feeds f ON f.id = p.feed_id`;
 
@@ -65,6 +67,7 @@ export function postFromRow(row: PostRow): Post {
       }),
     firstSeenAt: new Date(row.first_seen_at),
     updatedAt: new Date(row.updated_at),
+    announced: row.announce === 1,
   };
 }
 
@@ -143,7 +146,11 @@ export function createSqlitePostStore(db: Database): PostStore {
         const id = Number(lastInsertRowid);
         writePapers(id, draft);
         createdIds.push(id);
-        if (announce) announcedIds.add(id);
+        if (announce) {
+          announcedIds.add(id);
+          // The outbox rows are written in this same transaction: a stored post is never left undelivered.
+          writeOutboxForPost(db, postFromRow(byId.get(id)!), batch.at);
+        }
       } else if (existing.content_hash !== values.contentHash) {
         updatePost.run({ ...values, id: existing.id });
         writePapers(existing.id, draft);
@@ -194,6 +201,10 @@ export function createSqlitePostStore(db: Database): PostStore {
         ? db.prepare<[], { n: number }>('SELECT count(*) AS n FROM posts').get()
         : db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM posts WHERE feed_id = ?').get(feedId);
       return row?.n ?? 0;
+    },
+    async findByUrl(url) {
+      const rows = db.prepare<[string, string], PostRow>(`${SELECT_POST} WHERE p.url = ? OR p.key = ? ORDER BY p.id LIMIT 1`).all(url, url);
+      return rows[0] ? postFromRow(rows[0]) : null;
     },
     async newestPublishedAt(feedId) {
       const at = newest.get(feedId)?.at ?? null;

@@ -4,6 +4,8 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { systemClock, type Clock } from '../../clock.ts';
 import type { Store } from '../store.ts';
 import { createSqliteSearchIndex } from './sqlite-search-index.ts';
+import { createSqliteDeliveryStore } from './sqlite-delivery-store.ts';
+import { createSqliteSubscriptionStore } from './sqlite-subscription-store.ts';
 import { createSqliteFeedStore } from './sqlite-feed-store.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import { createSqlitePostStore } from './sqlite-post-store.ts';
@@ -25,6 +27,8 @@ export function openSqliteStore(
     db,
     feeds: createSqliteFeedStore(db),
     posts: createSqlitePostStore(db),
+    subscriptions: createSqliteSubscriptionStore(db),
+    deliveries: createSqliteDeliveryStore(db),
     search: createSqliteSearchIndex(db, { clock: options.clock ?? systemClock, ...(options.candidateCap ? { candidateCap: options.candidateCap } : {}) }),
     close: async () => {
       if (db.open) {

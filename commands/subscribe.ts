@@ -1,0 +1,61 @@
+import type { CommandSpec } from '../src/commands/command-spec.ts';
+import { text, textReply } from '../src/commands/reply.ts';
+import { MAX_KEYWORDS_TEXT } from '../src/delivery/keyword-filter.ts';
+import { DELIVERY_MODES, type DeliveryMode } from '../src/delivery/subscription.ts';
+import { subscriptionSpans } from './subscription-text.ts';
+
+export const SUBSCRIBE_ACTION = 'sub';
+
+/** `/subscribe [feed] [keywords] [mode] [mention]`: this channel gets new posts (managers only). */
+export const subscribeCommand: CommandSpec = {
+  name: 'subscribe',
+  description: 'Post new explainers in this channel',
+  permission: 'manage',
+  options: [
+    { name: 'feed', description: 'Feed URL or name (default: The Daily Ink)', type: 'string', maxLength: 500, autocomplete: true, rest: true },
+    { name: 'keywords', description: 'Only posts mentioning any of these, e.g. "diffusion, RLHF"', type: 'string', maxLength: MAX_KEYWORDS_TEXT },
+    { name: 'mode', description: 'instant (default), or a daily or weekly digest', type: 'string', choices: DELIVERY_MODES.map((m) => ({ name: m, value: m })) },
+    { name: 'mention', description: 'A role to notify with each post (never everyone)', type: 'string', maxLength: 100 },
+  ],
+  async handle({ services, place, invoker }, args) {
+    const result = await services.subscriptions.subscribe(place, invoker, {
+      ...(typeof args.feed === 'string' ? { feed: args.feed } : {}),
+      ...(typeof args.keywords === 'string' ? { keywords: args.keywords } : {}),
+      ...(typeof args.mode === 'string' ? { mode: args.mode as DeliveryMode } : {}),
+      ...(typeof args.mention === 'string' ? { mention: args.mention } : {}),
+    });
+    if (!result.ok) return textReply('private', result.error.message);
+    const { subscription, created } = result.value;
+    const when = subscription.mode === 'instant' ? 'as they are published' : subscription.mode === 'daily' ? 'in a daily digest' : 'in a weekly digest';
+    return {
+      visibility: 'public',
+      blocks: [
+        { kind: 'text', spans: [text(created ? 'Subscribed: ' : 'Resumed: '), ...subscriptionSpans(subscription, { withChannel: false, withState: false })] },
+        { kind: 'text', spans: [text(`New posts will appear here ${when}. Post the latest one now?`)] },
+      ],
+      buttons: [
+        { label: 'Post the latest now', action: `${SUBSCRIBE_ACTION}:latest:${subscription.id}`, style: 'primary' },
+        { label: 'No thanks', action: `${SUBSCRIBE_ACTION}:dismiss:${subscription.id}`, style: 'secondary' },
+      ],
+    };
+  },
+  async autocomplete({ services }, option, partial) {
+    if (option !== 'feed') return [];
+    const feeds = await services.feeds.list();
+    const needle = partial.toLowerCase();
+    return feeds
+      .filter((f) => services.feedUrls.includes(f.url) && `${f.title ?? ''} ${f.url}`.toLowerCase().includes(needle))
+      .map((f) => ({ label: f.title ? `${f.title} (${f.url})` : f.url, value: f.url }));
+  },
+  actions: {
+    prefix: SUBSCRIBE_ACTION,
+    async handle({ services, place, invoker }, payload) {
+      const match = /^(latest|dismiss):(\d{1,12})$/.exec(payload);
+      if (!match) return textReply('private', 'That button is not valid; nothing was changed.');
+      if (!invoker.canManage) return textReply('private', 'Only people who can manage this channel can use that button.');
+      if (match[1] === 'dismiss') return textReply('private', 'OK — new posts will arrive here as they are published.');
+      const result = await services.subscriptions.postLatestNow(Number(match[2]), place);
+      return textReply('private', result.ok ? result.value : result.error.message);
+    },
+  },
+};

@@ -1,0 +1,110 @@
+import type { Clock } from './clock.ts';
+import type { CommandServices, CommandSpec } from './commands/command-spec.ts';
+import type { Config } from './config.ts';
+import { createArchiveBackfill } from './backfill/archive-backfill.ts';
+import { createDeliveryEngine } from './delivery/delivery-engine.ts';
+import { createPublicAddressGuard } from './delivery/feed-url-guard.ts';
+import { createSubscriptionService, type FeedProbe } from './delivery/subscription-service.ts';
+import { UserError } from './errors.ts';
+import { createFeedFetcher } from './feeds/feed-fetcher.ts';
+import { parseFeedXml } from './feeds/feed-parser.ts';
+import { createFeedPoller } from './feeds/feed-poller.ts';
+import type { Logger } from './logger.ts';
+import type { ChatPlatform } from './platform/chat-platform.ts';
+import { err, ok } from './result.ts';
+import { createSearchService } from './search/search-service.ts';
+import type { Store } from './storage/store.ts';
+
+const BACKOFF_BASE_MS = 5 * 60 * 1000;
+
+/**
+ * The platform-free core, wired from a config and its edges (store, fetch, clock). `src/main.ts`, the
+ * composition root, builds one and adds the chat adapter and the schedules.
+ */
+export function buildCore(deps: { config: Config; store: Store; fetch: typeof globalThis.fetch; clock: Clock; logger: Logger; commands: readonly CommandSpec[] }) {
+  const { config, store, clock, logger } = deps;
+  const fetchFeed = createFeedFetcher({
+    fetch: deps.fetch,
+    userAgent: config.userAgent,
+    timeoutMs: config.feedTimeoutMs,
+    maxBytes: config.feedMaxBytes,
+    maxRedirects: config.feedMaxRedirects,
+    guardUrl: createPublicAddressGuard(),
+  });
+  const pollFeed = createFeedPoller({
+    store,
+    fetchFeed,
+    clock,
+    logger: logger.child({ component: 'feed-poller' }),
+    backoffBaseMs: BACKOFF_BASE_MS,
+    backoffMaxMs: config.feedMaxBackoffMs,
+  });
+  const backfillOptions = {
+    store,
+    fetch: fetchFeed,
+    clock,
+    logger: logger.child({ component: 'backfill' }),
+    pageSize: config.backfillPageSize,
+    pagePauseMs: config.backfillPauseMs,
+  };
+  const search = createSearchService({ index: store.search, logger: logger.child({ component: 'search' }) });
+  const probeFeed: FeedProbe = async (url) => {
+    const fetched = await fetchFeed({ url, untrusted: true });
+    if (fetched.kind === 'failed') return err(new UserError('subscribe/feed-unreachable', `That feed could not be fetched: ${fetched.error.message}.`));
+    if (fetched.kind === 'not-modified') return ok({ title: null });
+    const parsed = await parseFeedXml(fetched.body);
+    if (!parsed.ok) return err(new UserError('subscribe/not-a-feed', `That URL is not a usable feed: ${parsed.error.message}.`));
+    return ok({ title: parsed.value.title });
+  };
+  const wakeHooks: Array<() => void> = [];
+  const subscriptions = createSubscriptionService({
+    subscriptions: store.subscriptions,
+    feeds: store.feeds,
+    posts: store.posts,
+    deliveries: store.deliveries,
+    clock,
+    limits: config.limits,
+    configuredFeeds: config.feedUrls,
+    allowAnyFeed: config.allowAnyFeed,
+    probeFeed,
+    onQueued: () => wakeHooks.forEach((wake) => wake()),
+  });
+  const commandServices: CommandServices = {
+    posts: store.posts,
+    feeds: store.feeds,
+    search,
+    subscriptions,
+    clock,
+    logger: logger.child({ component: 'commands' }),
+    feedUrls: config.feedUrls,
+    commands: () => deps.commands,
+  };
+  return {
+    fetchFeed,
+    pollFeed,
+    backfillOptions,
+    backfill: createArchiveBackfill(backfillOptions),
+    search,
+    subscriptions,
+    commandServices,
+    /** One delivery engine per connected platform. */
+    deliveryEngine(platform: ChatPlatform, overrides: { ratePerSecond?: number } = {}) {
+      const engine = createDeliveryEngine({
+        platform,
+        deliveries: store.deliveries,
+        clock,
+        logger: logger.child({ component: 'delivery', platform: platform.name }),
+        concurrency: config.delivery.concurrency,
+        leaseMs: config.delivery.leaseMs,
+        maxAttempts: config.delivery.maxAttempts,
+        retryBaseMs: config.delivery.retryBaseMs,
+        retryMaxMs: 60 * 60 * 1000,
+        ...overrides,
+      });
+      wakeHooks.push(() => engine.wake());
+      return engine;
+    },
+  };
+}
+
+export type Core = ReturnType<typeof buildCore>;

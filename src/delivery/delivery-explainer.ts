@@ -1,0 +1,57 @@
+import type { Post } from '../posts/post.ts';
+import type { DeliveryStore } from '../storage/delivery-store.ts';
+import type { PostStore } from '../storage/post-store.ts';
+import type { SubscriptionStore } from '../storage/subscription-store.ts';
+import { normaliseUrl } from '../posts/post-key.ts';
+import { createKeywordMatcher } from './keyword-filter.ts';
+import type { Subscription } from './subscription.ts';
+
+const iso = (d: Date) => d.toISOString().replace('.000Z', 'Z');
+
+/**
+ * `inkwire why <post-url> <channel>`: for each subscription of that channel, why the post was or was
+ * not delivered there — in words an operator can act on.
+ */
+export async function explainDelivery(
+  stores: { posts: PostStore; subscriptions: SubscriptionStore; deliveries: DeliveryStore },
+  postUrl: string,
+  channelId: string,
+): Promise<string[]> {
+  const post = (await stores.posts.findByUrl(normaliseUrl(postUrl) ?? postUrl)) ?? (await stores.posts.findByUrl(postUrl));
+  if (!post) return [`No stored post has the URL ${postUrl}. (\`inkwire posts\` lists them.)`];
+  const channel = channelId.replace(/^#/, '');
+  const subscriptions: Subscription[] = [];
+  for (const platform of ['console', 'discord', 'slack'] as const) {
+    subscriptions.push(...(await stores.subscriptions.listForChannel(platform, channel)));
+  }
+  if (subscriptions.length === 0) return [`Channel ${channel} has no subscriptions, so nothing is delivered there.`];
+  const records = await stores.deliveries.forPost(post.id);
+  return subscriptions.map((s) => `${s.platform}:${channel} ← ${s.feedTitle ?? s.feedUrl}: ${reason(post, s, records)}`);
+}
+
+function reason(post: Post, s: Subscription, records: Awaited<ReturnType<DeliveryStore['forPost']>>): string {
+  if (s.feedId !== post.feedId) return 'this subscription is to a different feed.';
+  const record = records.find((r) => r.subscriptionId === s.id);
+  if (record) {
+    switch (record.status) {
+      case 'sent':
+        return `delivered at ${iso(record.sentAt!)} as message ${record.messageId}${record.kind === 'digest' ? ' (in a digest)' : ''}.`;
+      case 'pending':
+        return `waiting to be sent (attempt ${record.attempts + 1}, due ${iso(record.nextAttemptAt)})${record.lastError ? `; last error: ${record.lastError}` : ''}.`;
+      case 'sending':
+        return 'being sent right now.';
+      case 'failed':
+        return `failed: ${record.lastError ?? 'unknown error'}${s.pausedAt ? `; the subscription is paused because ${s.pausedReason}` : ''}.`;
+      case 'cancelled':
+        return 'cancelled (the subscription was removed while it was pending).';
+    }
+  }
+  if (!post.announced) return `stored as already seen on ${iso(post.firstSeenAt)} (the feed's first poll or the archive backfill), so never announced.`;
+  if (s.createdAt.getTime() > post.firstSeenAt.getTime()) {
+    return `the post arrived (${iso(post.firstSeenAt)}) before the subscription existed (${iso(s.createdAt)}).`;
+  }
+  if (!createKeywordMatcher(post).matches(s.keywords)) return `filtered out: it mentions none of the keywords (${s.keywords.join(', ')}).`;
+  if (s.mode !== 'instant') return `queued for the next ${s.mode} digest.`;
+  if (s.pausedAt) return `the subscription was paused (${s.pausedReason}) when the post arrived.`;
+  return 'no delivery was recorded.';
+}

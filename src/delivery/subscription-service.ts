@@ -1,0 +1,238 @@
+import type { Clock } from '../clock.ts';
+import type { Invoker, Place } from '../commands/command-spec.ts';
+import { UserError } from '../errors.ts';
+import { err, ok, type Result } from '../result.ts';
+import type { DeliveryStore } from '../storage/delivery-store.ts';
+import type { FeedRecord, FeedStore } from '../storage/feed-store.ts';
+import type { PostStore } from '../storage/post-store.ts';
+import type { SubscriptionStore } from '../storage/subscription-store.ts';
+import { parseKeywords } from './keyword-filter.ts';
+import { parseMention } from './mention.ts';
+import type { DeliveryMode, Subscription } from './subscription.ts';
+
+export interface SubscriptionLimits {
+  perChannel: number;
+  perWorkspace: number;
+  alertsPerUser: number;
+}
+
+/** Checks that a URL someone wants to add is a public, reachable feed; returns its title. */
+export type FeedProbe = (url: string) => Promise<Result<{ title: string | null }, UserError>>;
+
+export interface SubscriptionServiceOptions {
+  subscriptions: SubscriptionStore;
+  feeds: FeedStore;
+  posts: PostStore;
+  deliveries: DeliveryStore;
+  clock: Clock;
+  limits: SubscriptionLimits;
+  configuredFeeds: readonly string[];
+  /** When false (the default), only configured feeds may be subscribed. */
+  allowAnyFeed: boolean;
+  probeFeed: FeedProbe;
+  /** Called after rows were queued, so the delivery engine looks now. */
+  onQueued?: () => void;
+}
+
+export interface SubscribeRequest {
+  feed?: string;
+  keywords?: string;
+  mode?: DeliveryMode;
+  mention?: string;
+}
+
+export type SubscriptionService = ReturnType<typeof createSubscriptionService>;
+
+/** The rules of subscribing, shared by every platform: which feeds, which limits, what gets refused. */
+export function createSubscriptionService(options: SubscriptionServiceOptions) {
+  const { subscriptions, feeds, clock, limits } = options;
+
+  async function resolveFeed(input: string | undefined, place: Place): Promise<Result<FeedRecord, UserError>> {
+    const wanted = input?.trim();
+    if (!wanted) {
+      const first = options.configuredFeeds[0];
+      if (!first) return err(new UserError('subscribe/no-feed', 'No feed is configured; name one with `feed:`.'));
+      return ok(await feeds.ensure(first, clock.now()));
+    }
+    const isConfigured = (url: string) => options.configuredFeeds.some((u) => sameUrl(u, url));
+    const known = (await feeds.list()).filter((f) => isConfigured(f.url) || options.allowAnyFeed);
+    if (!isUrl(wanted)) {
+      const byName = known.filter((f) => (f.title ?? f.url).toLowerCase().includes(wanted.toLowerCase()));
+      if (byName.length === 1) return ok(byName[0]!);
+      if (byName.length > 1) {
+        return err(new UserError('subscribe/ambiguous-feed', `"${wanted.slice(0, 100)}" matches several feeds: ${byName.map(feedName).join(', ')}. Use its URL.`));
+      }
+      return err(new UserError('subscribe/unknown-feed', `No feed called "${wanted.slice(0, 100)}". Available: ${describeFeeds(known)}.`));
+    }
+    let url: URL;
+    try {
+      url = new URL(wanted);
+    } catch {
+      return err(new UserError('subscribe/bad-url', `"${wanted.slice(0, 100)}" is not a valid URL.`));
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return err(new UserError('subscribe/bad-url', 'Feed URLs must start with http:// or https://.'));
+    }
+    const configured = options.configuredFeeds.find((u) => sameUrl(u, wanted));
+    if (configured) return ok(await feeds.ensure(configured, clock.now()));
+    if (!options.allowAnyFeed) {
+      return err(new UserError('subscribe/feed-not-allowed', `Only the configured feeds can be subscribed here: ${options.configuredFeeds.join(', ')}.`));
+    }
+    const existing = known.find((f) => sameUrl(f.url, wanted));
+    if (existing) return ok(existing);
+    const probe = await options.probeFeed(url.toString());
+    if (!probe.ok) return probe;
+    const feed = await feeds.ensure(url.toString(), clock.now(), { addedBy: `${place.platform}:${place.workspaceId ?? place.channelId}` });
+    return ok(feed);
+  }
+
+  return {
+    async subscribe(place: Place, invoker: Invoker, request: SubscribeRequest): Promise<Result<{ subscription: Subscription; created: boolean }, UserError>> {
+      if (place.isDirect) return err(new UserError('subscribe/in-dm', 'Subscribe a channel from inside that channel. For posts in your direct messages, use `/alerts`.'));
+      const keywords = parseKeywords(request.keywords ?? '');
+      if (!keywords.ok) return keywords;
+      let mentionId: string | null = null;
+      if (request.mention?.trim()) {
+        const mention = parseMention(place.platform, request.mention);
+        if (!mention.ok) return mention;
+        mentionId = mention.value;
+      }
+      const feed = await resolveFeed(request.feed, place);
+      if (!feed.ok) return feed;
+      const inChannel = await subscriptions.listForChannel(place.platform, place.channelId);
+      const existing = inChannel.find((s) => s.feedId === feed.value.id);
+      if (existing) {
+        if (existing.pausedAt) {
+          await subscriptions.update(existing.id, { keywords: keywords.value, mode: request.mode ?? existing.mode, mentionId });
+          await subscriptions.resume(existing.id);
+          return ok({ subscription: (await subscriptions.get(existing.id))!, created: false });
+        }
+        return err(new UserError('subscribe/duplicate', `This channel is already subscribed to ${feedName(feed.value)}. Use /unsubscribe first to change it.`));
+      }
+      if (inChannel.length >= limits.perChannel) {
+        return err(new UserError('subscribe/channel-limit', `A channel can have at most ${limits.perChannel} subscriptions; this one has ${inChannel.length}.`));
+      }
+      if (place.workspaceId && (await subscriptions.countForWorkspace(place.platform, place.workspaceId)) >= limits.perWorkspace) {
+        return err(new UserError('subscribe/workspace-limit', `This server already has the maximum of ${limits.perWorkspace} subscriptions.`));
+      }
+      const created = await subscriptions.create({
+        kind: 'channel',
+        platform: place.platform,
+        workspaceId: place.workspaceId,
+        channelId: place.channelId,
+        feedId: feed.value.id,
+        keywords: keywords.value,
+        mode: request.mode ?? 'instant',
+        mentionId,
+        createdBy: invoker.userId,
+        createdAt: clock.now(),
+      });
+      if (!created) return err(new UserError('subscribe/duplicate', `This channel is already subscribed to ${feedName(feed.value)}.`));
+      return ok({ subscription: created, created: true });
+    },
+
+    async unsubscribe(place: Place, feedInput: string | undefined): Promise<Result<Subscription[], UserError>> {
+      const inChannel = await subscriptions.listForChannel(place.platform, place.channelId);
+      if (inChannel.length === 0) return err(new UserError('unsubscribe/none', 'This channel has no subscriptions.'));
+      let chosen = inChannel;
+      const wanted = feedInput?.trim();
+      if (wanted && wanted.toLowerCase() !== 'all') {
+        chosen = inChannel.filter((s) => (s.feedUrl && sameUrl(s.feedUrl, wanted)) || s.feedTitle?.toLowerCase().includes(wanted.toLowerCase()));
+        if (chosen.length === 0) return err(new UserError('unsubscribe/unknown-feed', `This channel is not subscribed to "${wanted.slice(0, 100)}". It has: ${inChannel.map(describeSubscriptionFeed).join(', ')}.`));
+      } else if (!wanted && inChannel.length > 1) {
+        return err(new UserError('unsubscribe/which', `This channel has ${inChannel.length} subscriptions: ${inChannel.map(describeSubscriptionFeed).join(', ')}. Say which with \`feed:\`, or \`feed:all\`.`));
+      }
+      await subscriptions.delete(chosen.map((s) => s.id));
+      return ok(chosen);
+    },
+
+    async listForPlace(place: Place): Promise<Subscription[]> {
+      return place.workspaceId
+        ? subscriptions.listForWorkspace(place.platform, place.workspaceId)
+        : subscriptions.listForChannel(place.platform, place.channelId);
+    },
+
+    async channelFeeds(place: Place): Promise<Subscription[]> {
+      return subscriptions.listForChannel(place.platform, place.channelId);
+    },
+
+    async addAlert(place: Place, invoker: Invoker, keywordText: string): Promise<Result<Subscription, UserError>> {
+      const keywords = parseKeywords(keywordText);
+      if (!keywords.ok) return keywords;
+      if (keywords.value.length === 0) return err(new UserError('alerts/no-keywords', 'Say what to watch for, e.g. `/alerts add keywords:"diffusion, RLHF"`.'));
+      const mine = await subscriptions.listAlerts(place.platform, invoker.userId);
+      if (mine.length >= limits.alertsPerUser) {
+        return err(new UserError('alerts/limit', `You can have at most ${limits.alertsPerUser} alerts. Remove one with \`/alerts remove\`.`));
+      }
+      const created = await subscriptions.create({
+        kind: 'alert',
+        platform: place.platform,
+        workspaceId: place.workspaceId,
+        channelId: invoker.userId,
+        feedId: null,
+        keywords: keywords.value,
+        mode: 'instant',
+        mentionId: null,
+        createdBy: invoker.userId,
+        createdAt: clock.now(),
+      });
+      if (!created) return err(new UserError('alerts/duplicate', 'You already have an alert for exactly those keywords.'));
+      return ok(created);
+    },
+
+    async removeAlerts(place: Place, invoker: Invoker, keywordText: string | undefined): Promise<Result<number, UserError>> {
+      const mine = await subscriptions.listAlerts(place.platform, invoker.userId);
+      if (mine.length === 0) return err(new UserError('alerts/none', 'You have no alerts.'));
+      let chosen = mine;
+      if (keywordText?.trim() && keywordText.trim().toLowerCase() !== 'all') {
+        const keywords = parseKeywords(keywordText);
+        if (!keywords.ok) return keywords;
+        chosen = mine.filter((a) => keywords.value.every((k) => a.keywords.includes(k)));
+        if (chosen.length === 0) return err(new UserError('alerts/unknown', 'None of your alerts has those keywords. `/alerts list` shows them.'));
+      }
+      return ok(await subscriptions.delete(chosen.map((a) => a.id)));
+    },
+
+    async listAlerts(place: Place, invoker: Invoker): Promise<Subscription[]> {
+      return subscriptions.listAlerts(place.platform, invoker.userId);
+    },
+
+    /** "Post the latest now?" — queues the feed's newest post for this subscription only. */
+    async postLatestNow(subscriptionId: number, place: Place): Promise<Result<string, UserError>> {
+      const subscription = await subscriptions.get(subscriptionId);
+      if (!subscription || subscription.kind !== 'channel' || subscription.channelId !== place.channelId || subscription.platform !== place.platform) {
+        return err(new UserError('subscribe/stale-button', 'That button no longer matches a subscription in this channel.'));
+      }
+      const [latest] = await options.posts.latest({ limit: 1, feedId: subscription.feedId! });
+      if (!latest) return err(new UserError('subscribe/no-posts-yet', 'This feed has no posts stored yet; new ones will arrive here automatically.'));
+      const queued = await options.deliveries.enqueuePost(subscription.id, latest.id, clock.now());
+      options.onQueued?.();
+      return ok(queued === null ? `“${latest.title}” was already posted here.` : `Posting “${latest.title}” now.`);
+    },
+
+    async takeNotices(place: Place): Promise<string[]> {
+      if (!place.workspaceId) return [];
+      return subscriptions.takeNotices(place.platform, place.workspaceId, clock.now());
+    },
+  };
+}
+
+function isUrl(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+}
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+}
+
+export function feedName(feed: Pick<FeedRecord, 'title' | 'url'>): string {
+  return feed.title ?? feed.url;
+}
+
+function describeFeeds(feeds: readonly FeedRecord[]): string {
+  return feeds.length === 0 ? 'none yet' : feeds.map(feedName).join(', ');
+}
+
+export function describeSubscriptionFeed(subscription: Subscription): string {
+  return subscription.feedTitle ?? subscription.feedUrl ?? 'every feed';
+}

@@ -1,0 +1,128 @@
+import type { Database } from 'better-sqlite3';
+import type { DeliveryMode, Subscription } from '../../delivery/subscription.ts';
+import type { SubscriptionStore } from '../subscription-store.ts';
+
+export interface SubscriptionRow {
+  id: number;
+  kind: 'channel' | 'alert';
+  platform: Subscription['platform'];
+  workspace_id: string | null;
+  channel_id: string;
+  feed_id: number | null;
+  feed_url: string | null;
+  feed_title: string | null;
+  keywords: string;
+  mode: DeliveryMode;
+  mention_id: string | null;
+  created_by: string;
+  created_at: number;
+  paused_at: number | null;
+  paused_reason: string | null;
+  last_delivery_at: number | null;
+}
+
+export const SELECT_SUBSCRIPTION = `
+  SELECT s.*, f.url AS feed_url, f.title AS feed_title
+  FROM subscriptions s LEFT JOIN feeds f ON f.id = s.feed_id`;
+
+export function subscriptionFromRow(row: SubscriptionRow): Subscription {
+  return {
+    id: row.id,
+    kind: row.kind,
+    platform: row.platform,
+    workspaceId: row.workspace_id,
+    channelId: row.channel_id,
+    feedId: row.feed_id,
+    feedUrl: row.feed_url,
+    feedTitle: row.feed_title,
+    keywords: JSON.parse(row.keywords) as string[],
+    mode: row.mode,
+    mentionId: row.mention_id,
+    createdBy: row.created_by,
+    createdAt: new Date(row.created_at),
+    pausedAt: row.paused_at === null ? null : new Date(row.paused_at),
+    pausedReason: row.paused_reason,
+    lastDeliveryAt: row.last_delivery_at === null ? null : new Date(row.last_delivery_at),
+  };
+}
+
+export function createSqliteSubscriptionStore(db: Database): SubscriptionStore {
+  const insert = db.prepare(`
+    INSERT INTO subscriptions (kind, platform, workspace_id, channel_id, feed_id, keywords, mode, mention_id, created_by, created_at)
+    VALUES (@kind, @platform, @workspaceId, @channelId, @feedId, @keywords, @mode, @mentionId, @createdBy, @createdAt)
+    ON CONFLICT DO NOTHING`);
+  const byId = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = ?`);
+  const remove = db.prepare('DELETE FROM subscriptions WHERE id = ?');
+  const list = (where: string, ...params: unknown[]) =>
+    (db.prepare(`${SELECT_SUBSCRIPTION} WHERE ${where} ORDER BY s.created_at, s.id`).all(...params) as SubscriptionRow[]).map(subscriptionFromRow);
+  const deleteMany = db.transaction((ids: readonly number[]) => {
+    let removed = 0;
+    // Its outbox rows and digest queue go with it (ON DELETE CASCADE): nothing pending is sent afterwards.
+    for (const id of ids) removed += remove.run(id).changes;
+    return removed;
+  });
+  const idsWhere = (where: string, ...params: unknown[]) =>
+    (db.prepare(`SELECT id FROM subscriptions WHERE ${where}`).all(...params) as Array<{ id: number }>).map((r) => r.id);
+  const takeNotices = db.transaction((platform: string, workspaceId: string, at: number) => {
+    const rows = db
+      .prepare('SELECT id, message FROM notices WHERE platform = ? AND workspace_id = ? AND shown_at IS NULL ORDER BY id')
+      .all(platform, workspaceId) as Array<{ id: number; message: string }>;
+    const mark = db.prepare('UPDATE notices SET shown_at = ? WHERE id = ?');
+    for (const row of rows) mark.run(at, row.id);
+    return rows.map((r) => r.message);
+  });
+
+  return {
+    async create(input) {
+      const result = insert.run({
+        ...input,
+        keywords: JSON.stringify([...input.keywords].sort()),
+        createdAt: input.createdAt.getTime(),
+      });
+      if (result.changes === 0) return null;
+      return subscriptionFromRow(byId.get(Number(result.lastInsertRowid)) as SubscriptionRow);
+    },
+    async get(id) {
+      const row = byId.get(id) as SubscriptionRow | undefined;
+      return row ? subscriptionFromRow(row) : null;
+    },
+    async listForChannel(platform, channelId) {
+      return list(`s.kind = 'channel' AND s.platform = ? AND s.channel_id = ?`, platform, channelId);
+    },
+    async listForWorkspace(platform, workspaceId) {
+      return list(`s.kind = 'channel' AND s.platform = ? AND s.workspace_id = ?`, platform, workspaceId);
+    },
+    async listAlerts(platform, userId) {
+      return list(`s.kind = 'alert' AND s.platform = ? AND s.channel_id = ?`, platform, userId);
+    },
+    async countForWorkspace(platform, workspaceId) {
+      return (db.prepare(`SELECT count(*) AS n FROM subscriptions WHERE kind = 'channel' AND platform = ? AND workspace_id = ?`).get(platform, workspaceId) as { n: number }).n;
+    },
+    async delete(ids) {
+      return deleteMany(ids);
+    },
+    async deleteForChannel(platform, channelId) {
+      return deleteMany(idsWhere(`kind = 'channel' AND platform = ? AND channel_id = ?`, platform, channelId));
+    },
+    async deleteForWorkspace(platform, workspaceId) {
+      return deleteMany(idsWhere('platform = ? AND workspace_id = ?', platform, workspaceId));
+    },
+    async update(id, changes) {
+      db.prepare('UPDATE subscriptions SET keywords = ?, mode = ?, mention_id = ? WHERE id = ?').run(
+        JSON.stringify([...changes.keywords].sort()),
+        changes.mode,
+        changes.mentionId,
+        id,
+      );
+    },
+    async resume(id) {
+      db.prepare('UPDATE subscriptions SET paused_at = NULL, paused_reason = NULL WHERE id = ?').run(id);
+    },
+    async addNotice(platform, workspaceId, message, at) {
+      db.prepare('INSERT INTO notices (platform, workspace_id, message, created_at) VALUES (?, ?, ?, ?)').run(platform, workspaceId, message, at.getTime());
+    },
+    async takeNotices(platform, workspaceId, at) {
+      return takeNotices(platform, workspaceId, at.getTime());
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { DeliveryError } from '../../src/delivery/delivery-error.ts';
+import type { ChatPlatform, Destination, OutgoingMessage, SendOptions } from '../../src/platform/chat-platform.ts';
+
+export interface RecordedSend {
+  destination: Destination;
+  message: OutgoingMessage;
+  idempotencyKey: string;
+  messageId: string;
+}
+
+/**
+ * A hand-written chat platform that records every send and can be told to fail for a channel:
+ * permanently (like a deleted channel), or transiently a number of times (like a 503).
+ */
+export function createRecordingPlatform(name: Destination['platform'] = 'console') {
+  const sends: RecordedSend[] = [];
+  const edits: Array<{ destination: Destination; messageId: string; message: OutgoingMessage }> = [];
+  const permanent = new Map<string, DeliveryError>();
+  const transient = new Map<string, number>();
+  const delays = new Map<string, number>();
+  let counter = 0;
+  const platform: ChatPlatform & { edit: NonNullable<ChatPlatform['edit']> } = {
+    name,
+    async send(destination: Destination, message: OutgoingMessage, options: SendOptions) {
+      const delay = delays.get(destination.channelId);
+      if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+      const failure = permanent.get(destination.channelId);
+      if (failure) throw failure;
+      const left = transient.get(destination.channelId) ?? 0;
+      if (left > 0) {
+        transient.set(destination.channelId, left - 1);
+        throw new DeliveryError('delivery/unavailable', 'the platform answered 503');
+      }
+      const messageId = `m${++counter}`;
+      sends.push({ destination, message, idempotencyKey: options.idempotencyKey, messageId });
+      return { messageId };
+    },
+    async edit(destination, messageId, message) {
+      edits.push({ destination, messageId, message });
+    },
+  };
+  return {
+    platform,
+    sends,
+    edits,
+    failPermanently(channelId: string, error = new DeliveryError('delivery/channel-gone', 'the channel was deleted')) {
+      permanent.set(channelId, error);
+    },
+    failTransiently(channelId: string, times: number) {
+      transient.set(channelId, times);
+    },
+    slowDown(channelId: string, ms: number) {
+      delays.set(channelId, ms);
+    },
+    sendsTo(channelId: string) {
+      return sends.filter((s) => s.destination.channelId === channelId);
+    },
+  };
+}
