@@ -72,4 +72,43 @@ describe('inkwire start with the console adapter, driven through piped stdin', (
     bot.child.kill('SIGTERM');
     expect(await bot.exit()).toBe(0);
   });
+
+  it('GIVEN console subscriptions THEN permissions, keyword filters and per-channel delivery work as in chat', async () => {
+    server.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    const bot = spawnInkwire(['start'], {
+      FEED_URLS: server.url('/feed'),
+      DATABASE_URL: dir.file('subs.db'),
+      POLL_CRON: '* * * * * *',
+      POLL_JITTER_SECONDS: '0',
+    });
+    await bot.waitFor(/first time/, { stream: 'stderr' });
+    bot.write('/as member');
+    bot.write('/in #ml');
+    bot.write('/subscribe keywords:experts');
+    await bot.waitFor(/Only people who can manage this channel can use `\/subscribe`/);
+    bot.write('/as admin');
+    bot.write('/subscribe keywords:experts');
+    await bot.waitFor(/Subscribed: The Daily Ink · instant · keywords: experts[\s\S]*type \/press (sub:latest:\d+)/);
+    bot.write('/in #papers');
+    bot.write('/subscribe keywords:diffusion');
+    await bot.waitFor(/keywords: diffusion/);
+    bot.write('/subscriptions');
+    await bot.waitFor(/3 subscriptions:[\s\S]*#general[\s\S]*#ml[\s\S]*#papers/);
+
+    server.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
+    await bot.waitFor(/New post in #ml[\s\S]*Mixture of Experts/);
+    await bot.waitFor(/── New post · The Daily Ink[\s\S]*Mixture of Experts/); // #general has everything
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(bot.stdout()).not.toContain('New post in #papers');
+    expect(bot.stdout().match(/── New post/g)).toHaveLength(2);
+
+    bot.write('/in #ml');
+    const action = /type \/press (sub:latest:\d+)/.exec(bot.stdout())![1]!;
+    bot.write(`/press ${action}`);
+    await bot.waitFor(/already posted here|Posting “Mixture of Experts, Explained” now/);
+    bot.write('/press sub:latest:999999');
+    await bot.waitFor(/no longer matches a subscription/);
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+  });
 });
