@@ -120,21 +120,28 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
       wakeUp = done;
     });
 
-  /** One pass: fill free slots with due deliveries. Returns how many were claimed. */
+  /** Claimed deliveries waiting for a free send slot (claims are made in batches: one query per batch). */
+  const buffer: ClaimedDelivery[] = [];
+
+  /** Tops up the buffer when it runs low, then starts sends while slots are free. Returns how many started. */
   async function fill(): Promise<number> {
-    const free = options.concurrency - inFlight.size;
-    if (free <= 0) return 0;
-    const claimed = await options.deliveries.claimDue({
-      now: options.clock.now(),
-      limit: free,
-      leaseMs: options.leaseMs,
-      owner,
-      platform: options.platform.name,
-      excludeDestinations: busyDestinations,
-    });
-    for (const delivery of claimed) {
+    const target = options.concurrency * 2;
+    if (buffer.length <= options.concurrency / 2) {
+      const claimed = await options.deliveries.claimDue({
+        now: options.clock.now(),
+        limit: target - buffer.length - inFlight.size,
+        leaseMs: options.leaseMs,
+        owner,
+        platform: options.platform.name,
+        excludeDestinations: busyDestinations,
+      });
+      for (const delivery of claimed) busyDestinations.add(destinationOfDelivery(delivery));
+      buffer.push(...claimed);
+    }
+    let started = 0;
+    while (inFlight.size < options.concurrency && buffer.length > 0) {
+      const delivery = buffer.shift()!;
       const destination = destinationOfDelivery(delivery);
-      busyDestinations.add(destination);
       const promise = deliver(delivery)
         .catch((error: unknown) => log.error({ err: error, deliveryId: delivery.id }, 'recording a delivery outcome failed'))
         .finally(() => {
@@ -143,22 +150,22 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
           slotFreed?.();
         });
       inFlight.set(delivery.id, { destination, promise });
+      started++;
     }
-    return claimed.length;
+    return started;
   }
 
   async function run(untilIdle: boolean): Promise<void> {
     while (running || untilIdle) {
-      let claimed = 0;
+      let started = 0;
       try {
-        claimed = await fill();
+        started = await fill();
       } catch (error) {
         log.error({ err: error }, 'claiming deliveries failed');
       }
       if (controller.signal.aborted) break;
-      if (claimed > 0 && inFlight.size < options.concurrency) continue;
       if (inFlight.size > 0) {
-        // Wait for a slot to free up (or new work), then look again.
+        // Wait for a slot to free up, then look again.
         await new Promise<void>((resolve) => {
           slotFreed = () => {
             slotFreed = null;
@@ -167,14 +174,19 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
         });
         continue;
       }
-      if (untilIdle) {
-        const next = await options.deliveries.nextDueAt();
-        if (next === null || next.getTime() > options.clock.now().getTime()) return;
-        continue;
-      }
+      if (buffer.length > 0) continue;
+      // Nothing could be started: either nothing is due, or what is due waits behind a send that another
+      // (possibly crashed) worker holds until its lease ends.
+      if (untilIdle && started === 0) return;
+      if (untilIdle) continue;
       const next = await options.deliveries.nextDueAt().catch(() => null);
       const untilNext = next ? Math.max(0, next.getTime() - options.clock.now().getTime()) : idleMs;
-      await sleep(Math.min(idleMs, Math.max(untilNext, 10)));
+      await sleep(Math.min(idleMs, Math.max(untilNext, 250)));
+    }
+    // Stopping: claims not yet started go straight back to the outbox.
+    for (const delivery of buffer.splice(0)) {
+      await options.deliveries.retryLater(delivery.id, { error: 'released at shutdown', nextAttemptAt: options.clock.now() }).catch(() => {});
+      busyDestinations.delete(destinationOfDelivery(delivery));
     }
   }
 

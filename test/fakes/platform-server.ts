@@ -21,20 +21,22 @@ export async function startPlatformServer(options: { delayMs?: number; onRequest
     req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
     req.on('end', () => {
       requests++;
-      options.onRequest?.(requests);
       const { idempotencyKey } = JSON.parse(body) as { idempotencyKey: string };
+      // The message is posted on arrival; the answer comes later. A client that dies in between has
+      // posted without knowing it — the case an idempotency key exists for.
+      let id = byKey.get(idempotencyKey);
+      if (id) {
+        repeatedKeys++;
+      } else {
+        id = `msg-${byKey.size + 1}`;
+        byKey.set(idempotencyKey, id);
+        const list = messagesByChannel.get(match[1]!) ?? [];
+        list.push(id);
+        messagesByChannel.set(match[1]!, list);
+      }
+      options.onRequest?.(requests);
       const answer = () => {
-        let id = byKey.get(idempotencyKey);
-        if (id) {
-          repeatedKeys++;
-        } else {
-          id = `msg-${byKey.size + 1}`;
-          byKey.set(idempotencyKey, id);
-          const list = messagesByChannel.get(match[1]!) ?? [];
-          list.push(id);
-          messagesByChannel.set(match[1]!, list);
-        }
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
+        if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
       };
       if (options.delayMs) setTimeout(answer, options.delayMs);
       else answer();

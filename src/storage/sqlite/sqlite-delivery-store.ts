@@ -53,15 +53,25 @@ interface DeliveryRow {
 }
 
 export function createSqliteDeliveryStore(db: Database): DeliveryStore {
-  const heads = db.prepare(`
-    SELECT id, destination_key FROM (
-      SELECT d.id, d.status, d.next_attempt_at, d.lease_until, d.destination_key,
-             row_number() OVER (PARTITION BY d.destination_key ORDER BY d.seq, d.id) AS rn
-      FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-      WHERE d.status IN ('pending', 'sending') AND s.paused_at IS NULL AND s.platform = @platform
-    )
-    WHERE rn = 1 AND ((status = 'pending' AND next_attempt_at <= @now) OR (status = 'sending' AND lease_until <= @now))
-    ORDER BY next_attempt_at, id
+  // A destination's head is its oldest open delivery (of an active subscription). Only heads are
+  // claimed, so posts reach a channel in order and one channel has at most one send in flight. Each
+  // query walks an index from the most overdue rows and stops at the limit: cost grows with the batch,
+  // not with the size of the outbox.
+  const notBehindAnother = `NOT EXISTS (
+      SELECT 1 FROM deliveries d2 JOIN subscriptions s2 ON s2.id = d2.subscription_id
+      WHERE d2.destination_key = d.destination_key AND d2.status IN ('pending', 'sending') AND s2.paused_at IS NULL
+        AND (d2.seq < d.seq OR (d2.seq = d.seq AND d2.id < d.id)))`;
+  const dueHeads = db.prepare(`
+    SELECT d.id, d.destination_key FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+    WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND s.paused_at IS NULL AND s.platform = @platform
+      AND ${notBehindAnother}
+    ORDER BY d.next_attempt_at, d.id
+    LIMIT @scan`);
+  const expiredHeads = db.prepare(`
+    SELECT d.id, d.destination_key FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+    WHERE d.status = 'sending' AND d.lease_until <= @now AND s.paused_at IS NULL AND s.platform = @platform
+      AND ${notBehindAnother}
+    ORDER BY d.lease_until
     LIMIT @scan`);
   const claim = db.prepare(`
     UPDATE deliveries SET status = 'sending', lease_until = @lease, claimed_by = @owner, attempts = attempts + 1
@@ -76,7 +86,8 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
   const failStmt = db.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, last_error = @error WHERE id = @id`);
 
   const claimDue = db.transaction((now: number, limit: number, leaseMs: number, owner: string, platform: string, exclude: ReadonlySet<string>) => {
-    const candidates = heads.all({ now, platform, scan: limit + exclude.size }) as Array<{ id: number; destination_key: string }>;
+    const params = { now, platform, scan: limit + exclude.size };
+    const candidates = [...expiredHeads.all(params), ...dueHeads.all(params)] as Array<{ id: number; destination_key: string }>;
     const claimed: number[] = [];
     for (const candidate of candidates) {
       if (claimed.length >= limit) break;
