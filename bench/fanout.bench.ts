@@ -1,0 +1,121 @@
+/**
+ * `npm run bench:fanout`: one new post fanned out to 10,000 subscribed channels through the real
+ * outbox (SQLite file, delivery engine) and a fake platform that accepts R sends per second (a token
+ * bucket; over the limit it answers "rate limited") and counts duplicates by idempotency key. Prints
+ * wall time, the ideal 10,000 / R, their ratio, sends per second, 429s, duplicates and peak memory.
+ * `--json` prints the same figures as one JSON object; `--channels N` and `--rate R` change the size.
+ */
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemClock } from '../src/clock.ts';
+import { createDeliveryEngine } from '../src/delivery/delivery-engine.ts';
+import { DeliveryError } from '../src/delivery/delivery-error.ts';
+import { createSilentLogger } from '../src/logger.ts';
+import type { ChatPlatform } from '../src/platform/chat-platform.ts';
+import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
+import { machineLine, printTable, wantsJson } from './bench-util.ts';
+
+const arg = (name: string, fallback: number) => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? fallback : Number(process.argv[index + 1]);
+};
+const CHANNELS = arg('channels', 10_000);
+const RATE = arg('rate', 1000);
+const LATENCY_MS = 2;
+
+/** The platform: R tokens per second, a burst of R/10, 2 ms per send; duplicates counted by key. */
+function createRateLimitedPlatform(rate: number) {
+  const capacity = Math.max(1, Math.floor(rate / 10));
+  let tokens = capacity;
+  let last = performance.now();
+  const keys = new Set<string>();
+  const stats = { accepted: 0, duplicates: 0, rateLimited: 0 };
+  const platform: ChatPlatform = {
+    name: 'console',
+    async send(_destination, _message, { idempotencyKey }) {
+      await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+      const now = performance.now();
+      tokens = Math.min(capacity, tokens + ((now - last) / 1000) * rate);
+      last = now;
+      if (tokens < 1) {
+        stats.rateLimited++;
+        throw new DeliveryError('delivery/rate-limited', 'rate limited', { retryAfterMs: Math.ceil(((1 - tokens) / rate) * 1000) });
+      }
+      tokens -= 1;
+      if (keys.has(idempotencyKey)) stats.duplicates++;
+      keys.add(idempotencyKey);
+      stats.accepted++;
+      return { messageId: `m${stats.accepted}` };
+    },
+  };
+  return { platform, stats, unique: () => keys.size };
+}
+
+const dbPath = join(tmpdir(), `inkwire-fanout-${process.pid}.db`);
+const store = openSqliteStore(dbPath);
+const feed = await store.feeds.ensure('https://dailyink.substack.com/feed', new Date());
+const setupStarted = performance.now();
+for (let i = 0; i < CHANNELS; i++) {
+  await store.subscriptions.create({
+    kind: 'channel', platform: 'console', workspaceId: `g${i % 500}`, channelId: `c${i}`, feedId: feed.id, keywords: [],
+    mode: 'instant', mentionId: null, createdBy: 'bench', createdAt: new Date(0),
+  });
+}
+const ingestStarted = performance.now();
+await store.posts.ingest({
+  feedId: feed.id, at: new Date(), announceKeys: new Set(['slug:bench']),
+  drafts: [{ key: 'slug:bench', guid: null, url: 'https://dailyink.substack.com/p/bench', title: 'Bench post', subtitle: 'A subtitle', author: 'A', publishedAt: new Date(), coverImageUrl: null, html: '<p>x</p>', text: 'x', wordCount: 1, readingMinutes: 1, tldr: 'x', previewOnly: false, papers: [] }],
+});
+const ingestMs = performance.now() - ingestStarted;
+
+const { platform, stats, unique } = createRateLimitedPlatform(RATE);
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const engine = createDeliveryEngine({
+  platform,
+  deliveries: store.deliveries,
+  clock: systemClock,
+  logger: createSilentLogger(),
+  concurrency: 32,
+  leaseMs: 60_000,
+  maxAttempts: 10,
+  retryBaseMs: 50,
+  retryMaxMs: 1000,
+  ratePerSecond: RATE,
+});
+const started = performance.now();
+await engine.drain();
+const wallMs = performance.now() - started;
+clearInterval(sampler);
+await store.close();
+rmSync(dbPath, { force: true });
+rmSync(`${dbPath}-wal`, { force: true });
+rmSync(`${dbPath}-shm`, { force: true });
+
+const idealMs = (CHANNELS / RATE) * 1000;
+const report = {
+  machine: machineLine(),
+  channels: CHANNELS,
+  ratePerSecond: RATE,
+  setupMs: Math.round(ingestStarted - setupStarted),
+  outboxWriteMs: Math.round(ingestMs),
+  wallMs: Math.round(wallMs),
+  idealMs: Math.round(idealMs),
+  efficiency: idealMs / wallMs,
+  sendsPerSecond: stats.accepted / (wallMs / 1000),
+  delivered: unique(),
+  duplicates: stats.duplicates,
+  rateLimited: stats.rateLimited,
+  peakRssMb: Math.round(peakRss / 2 ** 20),
+};
+if (wantsJson()) {
+  console.log(JSON.stringify(report, null, 2));
+} else {
+  console.log(`Fan-out — ${report.machine}; ${CHANNELS} channels at R = ${RATE}/s\n`);
+  printTable(
+    ['channels', 'R (/s)', 'wall s', 'ideal s', 'ideal / wall', 'sends/s', 'delivered', 'duplicates', '429s', 'peak RSS MB', 'outbox write ms'],
+    [[CHANNELS, RATE, (wallMs / 1000).toFixed(2), (idealMs / 1000).toFixed(2), `${(report.efficiency * 100).toFixed(1)}%`, report.sendsPerSecond.toFixed(0), report.delivered, report.duplicates, report.rateLimited, report.peakRssMb, report.outboxWriteMs]],
+  );
+  console.log(`\ntarget: ≥ 90% of R with 0 duplicates — ${report.efficiency >= 0.9 && report.duplicates === 0 && report.delivered === CHANNELS ? 'met' : 'NOT met'}`);
+}
