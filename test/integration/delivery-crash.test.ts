@@ -8,14 +8,21 @@ import { makeTempDir } from '../fakes/temp-dir.ts';
 const WORKER = fileURLToPath(new URL('../fakes/delivery-worker-process.ts', import.meta.url));
 const CHANNELS = 200;
 
+const children: ChildProcess[] = [];
+
 function startWorker(db: string, url: string): ChildProcess {
   // One process (tsx as a loader, not its CLI, which would run the worker in a grandchild that SIGKILL misses).
-  return spawn(process.execPath, ['--import', 'tsx', WORKER, db, url, '1000'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, db, url, '1000'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return child;
 }
 
 describe('exactly once across a crash', () => {
   const dir = makeTempDir();
-  afterEach(() => dir.remove());
+  afterEach(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL'); // never leave a worker behind
+    dir.remove();
+  });
 
   it('GIVEN a worker killed with SIGKILL after 40 of 200 sends THEN after a restart every channel has the post exactly once', async () => {
     const db = dir.file('crash.db');
