@@ -10,13 +10,11 @@ import { postFromRow, SELECT_POST, type PostRow } from './sqlite-post-store.ts';
 export interface SqliteSearchOptions {
   clock: Clock;
   /**
-   * Above this many candidate matches a query is ranked over a bounded set (the newest `candidateCap`
-   * matches plus the best head-index hits from any time) instead of every match: ranking every post that
-   * contains a ubiquitous word is what makes FTS5 slow at scale.
+   * Above this many candidate matches, a query is answered from the head index (title, subtitle, tl;dr)
+   * first and then from the newest `candidateCap` matches, instead of ranking every match: ranking every
+   * post that contains a ubiquitous word is what makes FTS5 slow at scale.
    */
   candidateCap?: number;
-  /** How many best head-index (title/subtitle/tl;dr) hits join the candidates of a capped query. */
-  headCandidates?: number;
 }
 
 /** BM25 column weights: title, subtitle, body text, author, compound aliases. */
@@ -35,8 +33,7 @@ interface RankedRow {
 }
 
 export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptions): SearchIndex {
-  const cap = options.candidateCap ?? 2000;
-  const headCandidates = options.headCandidates ?? 50;
+  const cap = options.candidateCap ?? 1000;
   const statements = new Map<string, Statement>();
   const prepare = (sql: string): Statement => {
     let statement = statements.get(sql);
@@ -51,7 +48,6 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
     `${query.before ? ' AND p.published_at < @before' : ''}${query.after ? ' AND p.published_at >= @after' : ''}`;
   const needsJoin = (query: SearchQuery) => query.before !== null || query.after !== null;
 
-  const adjustedScore = `bm25(posts_fts, ${WEIGHTS}) / (1 + ${RECENCY_PER_YEAR} * max(0, (@now - coalesce(p.published_at, @now)) / ${YEAR_MS}))`;
 
   const hasTerm = (term: string) =>
     prepare('SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? LIMIT 1').get(`"${term}"`) !== undefined;
@@ -72,13 +68,52 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
     return fallback ? [{ text: truncateAtWord(fallback, 200) }] : [];
   };
 
+  /** Candidates matching an expression (in the full or the head index), counted newest-first, unranked, up to cap + 1. */
+  const probe = (table: 'posts_fts' | 'posts_head_fts', expression: string, query: SearchQuery, params: Record<string, number | string>) => {
+    const from = needsJoin(query) && table === 'posts_fts'
+      ? `FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}`
+      : `FROM ${table} WHERE ${table} MATCH @match`;
+    const rows = prepare(`SELECT ${table}.rowid AS id ${from} ORDER BY ${table}.rowid DESC LIMIT @limit`).all({
+      ...(needsJoin(query) && table === 'posts_fts' ? params : {}),
+      match: expression,
+      limit: cap + 1,
+    }) as Array<{ id: number }>;
+    return { count: rows.length, boundary: rows.length > cap ? rows[cap - 1]!.id : null };
+  };
+
+  /** BM25 over the full index (pure FTS5; posts are joined only for date filters). */
+  const rankFull = (match: string, query: SearchQuery, params: Record<string, number | string>, take: number, fromRowid: number | null) => {
+    const window = fromRowid === null ? '' : ' AND posts_fts.rowid >= @fromRowid';
+    const sql = needsJoin(query)
+      ? `SELECT posts_fts.rowid AS id, bm25(posts_fts, ${WEIGHTS}) AS score FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}${window} ORDER BY score LIMIT @take`
+      : `SELECT rowid AS id, bm25(posts_fts, ${WEIGHTS}) AS score FROM posts_fts WHERE posts_fts MATCH @match${window} ORDER BY score LIMIT @take`;
+    return prepare(sql).all({ ...(needsJoin(query) ? params : {}), match, take, ...(fromRowid === null ? {} : { fromRowid }) }) as RankedRow[];
+  };
+
+  /** Recency tie-break, applied to the few best candidates rather than inside the ranking query. */
+  const withRecency = (rows: RankedRow[]): RankedRow[] => {
+    if (rows.length === 0) return rows;
+    const dates = new Map(
+      (prepare(`SELECT id, published_at AS at FROM posts WHERE id IN (${rows.map(() => '?').join(',')})`).all(...rows.map((r) => r.id)) as Array<{ id: number; at: number | null }>).map((r) => [r.id, r.at]),
+    );
+    const now = options.clock.now().getTime();
+    return rows
+      .map((row) => {
+        const at = dates.get(row.id) ?? now;
+        return { id: row.id, score: row.score / (1 + RECENCY_PER_YEAR * Math.max(0, (now - at) / YEAR_MS)), at };
+      })
+      .sort((a, b) => a.score - b.score || b.at - a.at)
+      .map(({ id, score }) => ({ id, score }));
+  };
+
   function rankedSearch(query: SearchQuery, limit: number, offset: number, anyWord: boolean): SearchPage & { match: string | null } {
     const joinedPairs = new Map<number, string>();
     if (!anyWord) for (const pair of adjacentWordPairs(query)) if (hasTerm(pair.joined)) joinedPairs.set(pair.index, pair.joined);
     const match = buildMatchExpression(query, { anyWord, joinedPairs });
-    const params: Record<string, number | string> = { now: options.clock.now().getTime() };
+    const params: Record<string, number | string> = {};
     if (query.before) params.before = query.before.getTime();
     if (query.after) params.after = query.after.getTime();
+    const take = offset + limit;
 
     if (!match) {
       // Only date filters: newest first.
@@ -89,53 +124,56 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
       return { match, total, totalIsLowerBound: false, hits: ids.map((id) => ({ post: posts.get(id)!, score: 0, snippet: [], matchedBy: 'text' })) };
     }
 
-    const from = `FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}`;
-    const relaxed = buildMatchExpression(query, { anyWord, joinedPairs, relaxed: true })!;
     // How many posts could match? Walking the doclist newest-first without ranking is cheap.
-    const probeFrom = needsJoin(query)
-      ? `FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}`
-      : 'FROM posts_fts WHERE posts_fts MATCH @match';
-    const boundary = prepare(`SELECT posts_fts.rowid AS id ${probeFrom} ORDER BY posts_fts.rowid DESC LIMIT 1 OFFSET @cap`).get({
-      ...params,
-      match: relaxed,
-      cap,
-    }) as { id: number } | undefined;
+    const relaxed = buildMatchExpression(query, { anyWord, joinedPairs, relaxed: true })!;
+    const candidates = probe('posts_fts', relaxed, query, params);
+    const hasPhrase = query.terms.some((t) => !t.negated && t.phrase);
+    // A phrase made only of ubiquitous words ("of the") costs FTS5 a position check in nearly every post:
+    // such a phrase is looked for in titles, subtitles and tl;drs only.
+    const commonPhrase =
+      hasPhrase &&
+      query.terms.some((t) => !t.negated && t.phrase && t.tokens.every((token) => probe('posts_fts', `"${token}"`, query, params).boundary !== null));
 
     let ranked: RankedRow[];
     let total: number;
     let totalIsLowerBound = false;
-    if (!boundary) {
-      ranked = prepare(`SELECT posts_fts.rowid AS id, ${adjustedScore} AS score ${from} ORDER BY score, p.published_at DESC LIMIT @take`).all({
-        ...params,
-        match,
-        take: offset + limit,
-      }) as RankedRow[];
-      total = (prepare(`SELECT count(*) AS n ${from}`).get({ ...params, match }) as { n: number }).n;
+    if (candidates.boundary === null && !commonPhrase) {
+      // Few enough to rank them all: exact BM25.
+      ranked = withRecency(rankFull(match, query, params, Math.max(take * 2, 20), null)).slice(0, take);
+      total = hasPhrase
+        ? (prepare(needsJoin(query) ? `SELECT count(*) AS n FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}` : 'SELECT count(*) AS n FROM posts_fts WHERE posts_fts MATCH @match').get({ ...(needsJoin(query) ? params : {}), match }) as { n: number }).n
+        : candidates.count;
     } else {
-      // Too many candidates to rank them all: rank the newest `cap` of them, plus the posts whose title,
-      // subtitle or tl;dr match best from any time (scored with the same BM25), and merge.
-      const windowed = prepare(
-        `SELECT posts_fts.rowid AS id, ${adjustedScore} AS score ${from} AND posts_fts.rowid >= @threshold ORDER BY score, p.published_at DESC LIMIT @take`,
-      ).all({ ...params, match, threshold: boundary.id, take: offset + limit }) as RankedRow[];
+      // Too many to rank every one (ranking is what costs): the small head index — title, subtitle,
+      // tl;dr — answers first, from any time; the newest candidates from the full index follow.
       const head = buildMatchExpression(query, { anyWord, joinedPairs, positivesOnly: true });
-      const seen = new Set(windowed.map((r) => r.id));
-      const extra: RankedRow[] = [];
+      const headRows: RankedRow[] = [];
       if (head) {
-        const headBoundary = prepare(
-          'SELECT rowid AS id FROM posts_head_fts WHERE posts_head_fts MATCH @head ORDER BY rowid DESC LIMIT 1 OFFSET @cap',
-        ).get({ head, cap }) as { id: number } | undefined;
-        const headIds = prepare(
-          `SELECT rowid AS id FROM posts_head_fts WHERE posts_head_fts MATCH @head${headBoundary ? ' AND rowid >= @threshold' : ''} ORDER BY bm25(posts_head_fts, ${HEAD_WEIGHTS}) LIMIT @take`,
-        ).all({ head, take: headCandidates, ...(headBoundary ? { threshold: headBoundary.id } : {}) }) as Array<{ id: number }>;
-        const score = prepare(`SELECT posts_fts.rowid AS id, ${adjustedScore} AS score ${from} AND posts_fts.rowid = @id`);
-        for (const { id } of headIds) {
-          if (seen.has(id)) continue;
-          const row = score.get({ ...params, match, id }) as RankedRow | undefined;
-          if (row) extra.push(row);
+        const headRelaxed = buildMatchExpression(query, { anyWord, joinedPairs, positivesOnly: true, relaxed: true })!;
+        const headWindow = probe('posts_head_fts', headRelaxed, query, params).boundary;
+        const rows = prepare(
+          `SELECT rowid AS id, bm25(posts_head_fts, ${HEAD_WEIGHTS}) AS score FROM posts_head_fts WHERE posts_head_fts MATCH @head${headWindow === null ? '' : ' AND rowid >= @from'} ORDER BY score LIMIT @take`,
+        ).all({ head, take: take * 2 + 10, ...(headWindow === null ? {} : { from: headWindow }) }) as RankedRow[];
+        // Head hits must still satisfy the whole query (exclusions, author, dates).
+        const check = prepare(
+          needsJoin(query)
+            ? `SELECT 1 FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match AND posts_fts.rowid = @id${dateFilter(query)}`
+            : 'SELECT 1 FROM posts_fts WHERE posts_fts MATCH @match AND rowid = @id',
+        );
+        const needsCheck = needsJoin(query) || query.author !== null || query.terms.some((t) => t.negated);
+        for (const row of withRecency(rows)) {
+          if (headRows.length >= take) break;
+          if (needsCheck && check.get({ ...(needsJoin(query) ? params : {}), match, id: row.id }) === undefined) continue;
+          headRows.push(row);
         }
       }
-      ranked = [...windowed, ...extra].sort((a, b) => a.score - b.score);
-      total = cap + 1;
+      const seen = new Set(headRows.map((r) => r.id));
+      const bodyRows =
+        headRows.length >= take || commonPhrase
+          ? []
+          : withRecency(rankFull(match, query, params, take * 2, candidates.boundary)).filter((r) => !seen.has(r.id));
+      ranked = [...headRows, ...bodyRows].slice(0, take);
+      total = Math.max(cap + 1, ranked.length);
       totalIsLowerBound = true;
     }
     const page = ranked.slice(offset, offset + limit);
