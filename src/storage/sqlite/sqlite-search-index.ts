@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Span } from '../../commands/reply.ts';
 import { truncateAtWord } from '../../content/text.ts';
+import { foldWords } from '../../delivery/keyword-filter.ts';
 import type { Clock } from '../../clock.ts';
 import type { AutocompleteSuggestion, SearchHit, SearchIndex, SearchPage } from '../../search/search-index.ts';
 import type { SearchQuery } from '../../search/search-query.ts';
@@ -16,6 +17,9 @@ export interface SqliteSearchOptions {
    */
   candidateCap?: number;
 }
+
+/** Candidates ranked exhaustively before a query takes the head-index-first path. */
+export const DEFAULT_CANDIDATE_CAP = 1000;
 
 /** BM25 column weights: title, subtitle, body text, author, compound aliases. */
 const WEIGHTS = '10.0, 4.0, 1.0, 2.0, 1.0';
@@ -33,7 +37,7 @@ interface RankedRow {
 }
 
 export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptions): SearchIndex {
-  const cap = options.candidateCap ?? 1000;
+  const cap = options.candidateCap ?? DEFAULT_CANDIDATE_CAP;
   const statements = new Map<string, Statement>();
   const prepare = (sql: string): Statement => {
     let statement = statements.get(sql);
@@ -106,6 +110,28 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
       .map(({ id, score }) => ({ id, score }));
   };
 
+  /**
+   * For a phrase of ubiquitous words, FTS5's position check is the cost; instead check the phrase in the
+   * stored text of the newest posts that contain every word (newest first), and stop at `take`.
+   */
+  const phraseInNewestBodies = (query: SearchQuery, relaxed: string, params: Record<string, number | string>, take: number): RankedRow[] => {
+    const phrases = query.terms.filter((t) => !t.negated && t.phrase).map((t) => ` ${foldWords(t.tokens.join(' ')).join(' ')} `);
+    const ids = prepare(
+      needsJoin(query)
+        ? `SELECT posts_fts.rowid AS id FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)} ORDER BY posts_fts.rowid DESC LIMIT 200`
+        : 'SELECT rowid AS id FROM posts_fts WHERE posts_fts MATCH @match ORDER BY rowid DESC LIMIT 200',
+    ).all({ ...(needsJoin(query) ? params : {}), match: relaxed }) as Array<{ id: number }>;
+    const textOf = prepare('SELECT title, subtitle, text FROM posts WHERE id = ?');
+    const found: RankedRow[] = [];
+    for (const { id } of ids) {
+      const row = textOf.get(id) as { title: string; subtitle: string | null; text: string };
+      const words = ` ${foldWords(`${row.title} ${row.subtitle ?? ''} ${row.text}`).join(' ')} `;
+      if (phrases.every((phrase) => words.includes(phrase))) found.push({ id, score: 0 });
+      if (found.length >= take) break;
+    }
+    return found;
+  };
+
   function rankedSearch(query: SearchQuery, limit: number, offset: number, anyWord: boolean): SearchPage & { match: string | null } {
     const joinedPairs = new Map<number, string>();
     if (!anyWord) for (const pair of adjacentWordPairs(query)) if (hasTerm(pair.joined)) joinedPairs.set(pair.index, pair.joined);
@@ -168,10 +194,12 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
         }
       }
       const seen = new Set(headRows.map((r) => r.id));
-      const bodyRows =
-        headRows.length >= take || commonPhrase
-          ? []
-          : withRecency(rankFull(match, query, params, take * 2, candidates.boundary)).filter((r) => !seen.has(r.id));
+      let bodyRows: RankedRow[] = [];
+      if (headRows.length < take && commonPhrase) {
+        bodyRows = phraseInNewestBodies(query, relaxed, params, take - headRows.length).filter((r) => !seen.has(r.id));
+      } else if (headRows.length < take) {
+        bodyRows = withRecency(rankFull(match, query, params, take * 2, candidates.boundary)).filter((r) => !seen.has(r.id));
+      }
       ranked = [...headRows, ...bodyRows].slice(0, take);
       total = Math.max(cap + 1, ranked.length);
       totalIsLowerBound = true;
