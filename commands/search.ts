@@ -48,7 +48,8 @@ export const searchCommand: CommandSpec = {
     if (!found.totalIsLowerBound && last < found.total) {
       blocks.push({ kind: 'text', spans: [text(`More: add page:${page + 1}`, { italic: true })] });
     }
-    return { visibility, blocks };
+    // Private results can be shared with the channel in one click.
+    return visibility === 'private' ? { visibility, blocks, buttons: [{ label: 'Share in channel', action: 'share', style: 'secondary' }] } : { visibility, blocks };
   },
   async autocomplete({ services }, option, partial) {
     return option === 'query' ? services.search.suggest(partial) : [];

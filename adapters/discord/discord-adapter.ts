@@ -1,0 +1,204 @@
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  Options,
+  PermissionFlagsBits,
+  Routes,
+  type Interaction,
+} from 'discord.js';
+import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
+import { runAction, runAutocomplete, runCommand, GENERIC_FAILURE } from '../../src/commands/command-runner.ts';
+import type { Reply } from '../../src/commands/reply.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
+import { applicationCommands } from './discord-commands.ts';
+import { toDeliveryError } from './discord-errors.ts';
+import { deliveryMessage, replyData } from './discord-render.ts';
+
+export interface DiscordAdapterOptions {
+  token: string;
+  appId: string;
+  /** REST base (`https://discord.com/api`); tests point it at the fake. The gateway URL comes from GET /gateway/bot. */
+  apiUrl?: string;
+  commands: readonly CommandSpec[];
+  services: CommandServices;
+  logger: Logger;
+  /** A server removed the bot, or a channel was deleted: its subscriptions go. */
+  onWorkspaceRemoved: (guildId: string) => Promise<void>;
+  onChannelRemoved: (channelId: string) => Promise<void>;
+  /** discord.js's client-side global limit (Discord's is 50/s). */
+  globalRequestsPerSecond?: number;
+}
+
+export interface DiscordAdapter extends ChatPlatform {
+  readonly client: Client;
+  registerCommands(guildId?: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Replies that could take longer than this are deferred first: Discord wants an answer within 3 s. */
+const DEFER_AFTER_MS = 2000;
+
+/**
+ * Discord through discord.js v14: `Guilds` intent only, caches cut to what permission checks need,
+ * interactions dispatched to the shared command specs, and delivery through REST with a nonce.
+ */
+export async function startDiscordAdapter(options: DiscordAdapterOptions): Promise<DiscordAdapter> {
+  const log = options.logger;
+  const client = new Client({
+    intents: [GatewayIntentBits.Guilds],
+    rest: {
+      ...(options.apiUrl ? { api: options.apiUrl } : {}),
+      timeout: 15_000,
+      ...(options.globalRequestsPerSecond ? { globalRequestsPerSecond: options.globalRequestsPerSecond } : {}),
+    },
+    // Guilds, channels, roles and overwrites stay (permission checks need them); everything else is not cached.
+    makeCache: Options.cacheWithLimits({
+      ...Options.DefaultMakeCacheSettings,
+      MessageManager: 0,
+      ReactionManager: 0,
+      ReactionUserManager: 0,
+      GuildEmojiManager: 0,
+      BaseGuildEmojiManager: 0,
+      GuildStickerManager: 0,
+      ThreadManager: 0,
+      ThreadMemberManager: 0,
+      PresenceManager: 0,
+      VoiceStateManager: 0,
+      GuildInviteManager: 0,
+      GuildScheduledEventManager: 0,
+      StageInstanceManager: 0,
+      GuildBanManager: 0,
+      ApplicationCommandManager: 0,
+      AutoModerationRuleManager: 0,
+      EntitlementManager: 0,
+      GuildMemberManager: { maxSize: 1, keepOverLimit: (member) => member.id === member.client.user.id },
+      UserManager: { maxSize: 1, keepOverLimit: (user) => user.id === user.client.user.id },
+    }),
+    sweepers: Options.DefaultSweeperSettings,
+    allowedMentions: { parse: [] },
+  });
+
+  const contextOf = (interaction: Interaction): CommandContext => ({
+    invoker: {
+      userId: interaction.user.id,
+      displayName: interaction.user.globalName ?? interaction.user.username,
+      canManage: interaction.memberPermissions?.has(PermissionFlagsBits.ManageChannels) ?? false,
+    },
+    place: { platform: 'discord', workspaceId: interaction.guildId, channelId: interaction.channelId ?? interaction.user.id, isDirect: !interaction.guildId },
+    services: options.services,
+  });
+
+  async function answer(interaction: Interaction & { deferred: boolean; replied: boolean }, work: Promise<Reply>, ephemeralHint: boolean) {
+    if (!interaction.isRepliable()) return;
+    let deferred = false;
+    const timer = setTimeout(() => {
+      deferred = true;
+      interaction.deferReply(ephemeralHint ? { flags: MessageFlags.Ephemeral } : {}).catch((error: unknown) => log.warn({ err: error }, 'could not defer'));
+    }, DEFER_AFTER_MS);
+    const reply = await work;
+    clearTimeout(timer);
+    const data = replyData(reply);
+    if (deferred || interaction.deferred) {
+      const { flags: _flags, ...edit } = data;
+      await interaction.editReply(edit as never);
+    } else {
+      await interaction.reply(data as never);
+    }
+  }
+
+  client.on(Events.InteractionCreate, (interaction) => {
+    void (async () => {
+      try {
+        if (interaction.isAutocomplete()) {
+          const spec = options.commands.find((s) => s.name === interaction.commandName);
+          const focused = interaction.options.getFocused(true);
+          const choices = spec ? await runAutocomplete(spec, contextOf(interaction), focused.name, String(focused.value)) : [];
+          await interaction.respond(choices.map((c) => ({ name: c.label, value: c.value })));
+          return;
+        }
+        if (interaction.isChatInputCommand()) {
+          const spec = options.commands.find((s) => s.name === interaction.commandName);
+          if (!spec) {
+            await interaction.reply({ content: 'That command is not one Inkwire knows (yet). Try /help.', flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+            return;
+          }
+          const raw: Record<string, string | number | boolean> = {};
+          for (const option of interaction.options.data) if (option.value !== undefined) raw[option.name] = option.value;
+          await answer(interaction, runCommand(spec, contextOf(interaction), raw), raw.share !== true);
+          return;
+        }
+        if (interaction.isButton()) {
+          if (interaction.customId === 'share') {
+            // "Share in channel": post what this person saw, for everyone, without pinging anyone.
+            await interaction.reply({ content: `Shared by ${interaction.user.username}:`, embeds: interaction.message.embeds.map((e) => e.toJSON()), allowedMentions: { parse: [] } });
+            return;
+          }
+          await answer(interaction, runAction(options.commands, contextOf(interaction), interaction.customId), true);
+        }
+      } catch (error) {
+        log.error({ err: error }, 'interaction failed');
+        if (interaction.isRepliable() && !interaction.replied && !interaction.deferred) {
+          await interaction.reply({ content: GENERIC_FAILURE, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).catch(() => {});
+        }
+      }
+    })();
+  });
+  client.on(Events.GuildDelete, (guild) => {
+    if (guild.available === false) return; // an outage, not a removal
+    void options.onWorkspaceRemoved(guild.id).catch((error: unknown) => log.error({ err: error }, 'removing a server failed'));
+  });
+  client.on(Events.ChannelDelete, (channel) => {
+    void options.onChannelRemoved(channel.id).catch((error: unknown) => log.error({ err: error }, 'removing a channel failed'));
+  });
+  client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+  client.on(Events.ShardResume, () => log.info('gateway resumed'));
+
+  const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+  await client.login(options.token);
+  await ready;
+  log.info({ guilds: client.guilds.cache.size }, 'connected to Discord');
+
+  const dmChannels = new Map<string, string>();
+  const channelFor = async (destination: Parameters<ChatPlatform['send']>[0]) => {
+    if (!destination.direct) return destination.channelId;
+    let id = dmChannels.get(destination.channelId);
+    if (!id) {
+      id = ((await client.rest.post(Routes.userChannels(), { body: { recipient_id: destination.channelId } })) as { id: string }).id;
+      dmChannels.set(destination.channelId, id);
+    }
+    return id;
+  };
+
+  return {
+    name: 'discord',
+    client,
+    async send(destination, message, { idempotencyKey }) {
+      try {
+        const channelId = await channelFor(destination);
+        const sent = (await client.rest.post(Routes.channelMessages(channelId), { body: deliveryMessage(message, idempotencyKey) })) as { id: string };
+        return { messageId: sent.id };
+      } catch (error) {
+        throw toDeliveryError(error);
+      }
+    },
+    async edit(destination, messageId, message) {
+      try {
+        const { nonce: _n, enforce_nonce: _e, ...body } = deliveryMessage(message, 'edit');
+        await client.rest.patch(Routes.channelMessage(await channelFor(destination), messageId), { body });
+      } catch (error) {
+        throw toDeliveryError(error);
+      }
+    },
+    async registerCommands(guildId) {
+      const body = applicationCommands(options.commands);
+      await client.rest.put(guildId ? Routes.applicationGuildCommands(options.appId, guildId) : Routes.applicationCommands(options.appId), { body });
+      return body.length;
+    },
+    async stop() {
+      await client.destroy();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import type { CommandSpec, OptionSpec } from '../../src/commands/command-spec.ts';
+
+/** Manage Channels as a permission bit field (the official schema types it as a number). */
+export const MANAGE_CHANNELS = Number(1n << 4n);
+
+const OPTION_TYPE = { string: 3, integer: 4, boolean: 5 } as const;
+
+function option(spec: OptionSpec) {
+  return {
+    type: OPTION_TYPE[spec.type],
+    name: spec.name,
+    description: spec.description.slice(0, 100),
+    required: spec.required ?? false,
+    ...(spec.type === 'string' && spec.minLength !== undefined ? { min_length: spec.minLength } : {}),
+    ...(spec.type === 'string' && spec.maxLength !== undefined ? { max_length: Math.min(spec.maxLength, 6000) } : {}),
+    ...(spec.type === 'integer' && spec.min !== undefined ? { min_value: spec.min } : {}),
+    ...(spec.type === 'integer' && spec.max !== undefined ? { max_value: spec.max } : {}),
+    ...(spec.choices ? { choices: spec.choices.map((c) => ({ name: c.name, value: c.value })) } : {}),
+    ...(spec.autocomplete && !spec.choices ? { autocomplete: true } : {}),
+  };
+}
+
+/**
+ * The application commands Discord registers, built from the same specs every adapter uses.
+ * Manage commands carry `default_member_permissions` (the bot still checks again at run time) and
+ * only work in servers; reading commands work in servers and DMs.
+ */
+export function applicationCommands(specs: readonly CommandSpec[]) {
+  return specs.map((spec) => ({
+    type: 1,
+    name: spec.name,
+    description: spec.description.slice(0, 100),
+    // Required options first, as Discord demands.
+    options: [...spec.options].sort((a, b) => Number(b.required ?? false) - Number(a.required ?? false)).map(option),
+    ...(spec.permission === 'manage' ? { default_member_permissions: MANAGE_CHANNELS } : {}),
+    dm_permission: spec.permission !== 'manage',
+    contexts: spec.permission === 'manage' ? [0] : [0, 1],
+    integration_types: [0],
+  }));
+}
+
+/** View Channel, Send Messages, Embed Links (+ Mention Everyone, needed to ping roles that are not mentionable). */
+export function inviteUrl(appId: string, options: { roleMentions: boolean }): string {
+  const permissions = (1n << 10n) | (1n << 11n) | (1n << 14n) | (options.roleMentions ? 1n << 17n : 0n);
+  return `https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=${permissions}`;
+}

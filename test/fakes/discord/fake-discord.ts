@@ -1,0 +1,364 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { validate } from './discord-schemas.ts';
+
+let snowflakeCounter = 0n;
+/** A real-looking snowflake (18-19 digits): discord.js finds rate-limit major ids with /\d{17,19}/. */
+export function snowflake(): string {
+  snowflakeCounter += 1n;
+  return String((BigInt(Date.now() - 1420070400000) << 22n) + snowflakeCounter);
+}
+
+export interface FakeGuild {
+  id: string;
+  name: string;
+  channels: Array<{ id: string; name: string }>;
+}
+
+export interface SentMessage {
+  id: string;
+  channelId: string;
+  body: Record<string, unknown>;
+  edits: Array<Record<string, unknown>>;
+}
+
+export interface FakeDiscordOptions {
+  token: string;
+  appId: string;
+  guilds: FakeGuild[];
+  /** Requests per second across all routes except interaction callbacks (fixed 1-second window). */
+  globalLimit?: number;
+  /** Per channel message bucket: `limit` per `windowMs`. */
+  channelBucket?: { limit: number; windowMs: number };
+}
+
+interface Interaction {
+  id: string;
+  token: string;
+  createdAt: number;
+  callbacks: Array<Record<string, unknown>>;
+  edits: Array<Record<string, unknown>>;
+  followups: Array<Record<string, unknown>>;
+}
+
+/**
+ * A protocol-faithful Discord on 127.0.0.1 for the unmodified discord.js client: REST under /api/v10 with
+ * bodies checked against the official schemas, real rate-limit headers and 429s, and a JSON gateway
+ * (HELLO, IDENTIFY → READY + GUILD_CREATE, heartbeats, RESUME, INTERACTION_CREATE injected by tests).
+ * Every violation is recorded: tests assert there are none.
+ */
+export async function startFakeDiscord(options: FakeDiscordOptions) {
+  const violations: string[] = [];
+  const messages: SentMessage[] = [];
+  const commandRegistrations: Array<{ guildId: string | null; body: unknown }> = [];
+  const interactions = new Map<string, Interaction>();
+  const deletedChannels = new Set<string>();
+  const forbiddenChannels = new Set<string>();
+  const nonces = new Map<string, SentMessage>();
+  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0 };
+  const failNext: Array<{ status: number; times: number }> = [];
+  const bucketUse = new Map<string, { count: number; resetAt: number }>();
+  let globalWindow = { start: 0, count: 0 };
+  const sockets = new Set<WebSocket>();
+  let sequence = 0;
+  const sessionId = `session-${snowflake()}`;
+  let droppedOnce = false;
+
+  const server = createServer((req, res) => void handle(req, res));
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (req.url?.includes('compress=')) {
+      violations.push('gateway: the client asked for compression (keep zlib-sync out of the tree)');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => gateway(ws));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body === null ? undefined : JSON.stringify(body));
+  }
+
+  function invalid(res: ServerResponse, route: string, problems: string[]) {
+    for (const p of problems) violations.push(`${route}: ${p}`);
+    json(res, 400, { message: 'Invalid Form Body', code: 50035, errors: problems });
+  }
+
+  async function readBody(req: IncomingMessage): Promise<unknown> {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw);
+    } catch {
+      return { __unparseable: raw };
+    }
+  }
+
+  /** Rate limits with Discord's headers: a global fixed window and a per-channel message bucket. */
+  function rateLimit(res: ServerResponse, bucketKey: string | null): boolean {
+    const now = Date.now();
+    const limit = options.globalLimit ?? 50;
+    if (now - globalWindow.start >= 1000) globalWindow = { start: now, count: 0 };
+    globalWindow.count++;
+    if (globalWindow.count > limit) {
+      counters.rateLimited++;
+      counters.globalRateLimited++;
+      const retryAfter = (1000 - (now - globalWindow.start)) / 1000;
+      json(res, 429, { message: 'You are being rate limited.', retry_after: retryAfter, global: true }, {
+        'retry-after': retryAfter.toFixed(3), 'x-ratelimit-global': 'true', 'x-ratelimit-scope': 'global',
+      });
+      return false;
+    }
+    if (!bucketKey) return true;
+    const bucket = options.channelBucket ?? { limit: 5, windowMs: 5000 };
+    let use = bucketUse.get(bucketKey);
+    if (!use || now >= use.resetAt) use = { count: 0, resetAt: now + bucket.windowMs };
+    bucketUse.set(bucketKey, use);
+    const resetAfter = (use.resetAt - now) / 1000;
+    const headers = {
+      'x-ratelimit-limit': String(bucket.limit),
+      'x-ratelimit-remaining': String(Math.max(0, bucket.limit - use.count - 1)),
+      'x-ratelimit-reset': (use.resetAt / 1000).toFixed(3),
+      'x-ratelimit-reset-after': resetAfter.toFixed(3),
+      'x-ratelimit-bucket': 'channel-messages',
+    };
+    if (use.count >= bucket.limit) {
+      counters.rateLimited++;
+      json(res, 429, { message: 'You are being rate limited.', retry_after: resetAfter, global: false }, { ...headers, 'retry-after': resetAfter.toFixed(3), 'x-ratelimit-scope': 'user' });
+      return false;
+    }
+    use.count++;
+    for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+    return true;
+  }
+
+  const dmChannels = new Map<string, string>();
+  const knownChannel = (id: string) => options.guilds.some((g) => g.channels.some((c) => c.id === id)) || [...dmChannels.values()].includes(id);
+
+  function messageObject(message: SentMessage) {
+    return {
+      id: message.id, channel_id: message.channelId, type: 0, content: message.body.content ?? '', embeds: message.body.embeds ?? [],
+      components: message.body.components ?? [], author: { id: options.appId, username: 'inkwire', discriminator: '0', avatar: null, bot: true },
+      timestamp: new Date().toISOString(), edited_timestamp: null, tts: false, mention_everyone: false, mentions: [], mention_roles: [],
+      attachments: [], pinned: false, flags: 0, nonce: message.body.nonce,
+    };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    counters.requests++;
+    const url = new URL(req.url ?? '/', origin);
+    const path = url.pathname.replace(/%40/g, '@');
+    const method = req.method ?? 'GET';
+    const route = `${method} ${path.replace(/\d{17,20}/g, ':id')}`;
+    const body = await readBody(req);
+    const interactionRoute = path.startsWith('/api/v10/interactions/') || path.startsWith('/api/v10/webhooks/');
+    if (!interactionRoute && req.headers.authorization !== `Bot ${options.token}`) {
+      violations.push(`${route}: missing or wrong Authorization header`);
+      return json(res, 401, { message: '401: Unauthorized', code: 0 });
+    }
+    const fault = failNext[0];
+    if (fault && !interactionRoute) {
+      if (--fault.times <= 0) failNext.shift();
+      return json(res, fault.status, { message: 'Internal Server Error', code: 0 });
+    }
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && path === '/api/v10/gateway/bot') {
+      return json(res, 200, { url: `ws://127.0.0.1:${port}/gateway`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
+    }
+    if (method === 'POST' && path === '/api/v10/users/@me/channels') {
+      const recipient = (body as { recipient_id?: string } | undefined)?.recipient_id;
+      if (!recipient || !/^\d{17,20}$/.test(recipient)) return invalid(res, route, ['recipient_id: expected a snowflake']);
+      const dm = dmChannels.get(recipient) ?? snowflake();
+      dmChannels.set(recipient, dm);
+      return json(res, 200, { id: dm, type: 1, recipients: [{ id: recipient, username: 'reader', discriminator: '0', avatar: null }] });
+    }
+    if (method === 'PUT' && (m = /^\/api\/v10\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path))) {
+      if (m[1] !== options.appId) violations.push(`${route}: wrong application id ${m[1]}`);
+      const problems = validate.commands(body);
+      if (problems.length > 0) return invalid(res, route, problems);
+      commandRegistrations.push({ guildId: m[2] ?? null, body });
+      return json(res, 200, (body as Array<Record<string, unknown>>).map((c) => ({ ...c, id: snowflake(), application_id: options.appId, version: snowflake() })));
+    }
+    if (method === 'POST' && (m = /^\/api\/v10\/channels\/(\d+)\/messages$/.exec(path))) {
+      const channelId = m[1]!;
+      if (!rateLimit(res, `messages:${channelId}`)) return;
+      counters.messagePosts++;
+      if (deletedChannels.has(channelId) || !knownChannel(channelId)) return json(res, 404, { message: 'Unknown Channel', code: 10003 });
+      if (forbiddenChannels.has(channelId)) return json(res, 403, { message: 'Missing Permissions', code: 50013 });
+      const problems = validate.messageCreate(body);
+      if (problems.length > 0) return invalid(res, route, problems);
+      const b = body as Record<string, unknown>;
+      const nonceKey = b.enforce_nonce ? `${channelId}:${String(b.nonce)}` : null;
+      if (nonceKey && nonces.has(nonceKey)) return json(res, 200, messageObject(nonces.get(nonceKey)!));
+      const message: SentMessage = { id: snowflake(), channelId, body: b, edits: [] };
+      messages.push(message);
+      if (nonceKey) nonces.set(nonceKey, message);
+      return json(res, 200, messageObject(message));
+    }
+    if (method === 'PATCH' && (m = /^\/api\/v10\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
+      if (!rateLimit(res, `messages:${m[1]}`)) return;
+      const message = messages.find((x) => x.id === m![2] && x.channelId === m![1]);
+      if (!message) return json(res, 404, { message: 'Unknown Message', code: 10008 });
+      const problems = validate.messageEdit(body);
+      if (problems.length > 0) return invalid(res, route, problems);
+      message.edits.push(body as Record<string, unknown>);
+      return json(res, 200, messageObject(message));
+    }
+    if (method === 'POST' && (m = /^\/api\/v10\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path))) {
+      const interaction = interactions.get(m[1]!);
+      if (!interaction || interaction.token !== m[2]) return json(res, 404, { message: 'Unknown interaction', code: 10062 });
+      if (Date.now() - interaction.createdAt > 3000) {
+        violations.push(`${route}: interaction answered after ${Date.now() - interaction.createdAt} ms (limit 3000)`);
+        return json(res, 404, { message: 'Unknown interaction', code: 10062 });
+      }
+      if (interaction.callbacks.length > 0) return json(res, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
+      const problems = validate.callback(body);
+      if (problems.length > 0) return invalid(res, route, problems);
+      interaction.callbacks.push(body as Record<string, unknown>);
+      return json(res, 204, null);
+    }
+    if ((m = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/@original)?$/.exec(path))) {
+      const interaction = [...interactions.values()].find((i) => i.token === m![2]);
+      if (!interaction) return json(res, 404, { message: 'Unknown Webhook', code: 10015 });
+      if (method === 'PATCH') {
+        const problems = validate.webhookEdit(body);
+        if (problems.length > 0) return invalid(res, route, problems);
+        interaction.edits.push(body as Record<string, unknown>);
+      } else if (method === 'POST') {
+        const problems = validate.followup(body);
+        if (problems.length > 0) return invalid(res, route, problems);
+        interaction.followups.push(body as Record<string, unknown>);
+      }
+      return json(res, 200, messageObject({ id: snowflake(), channelId: '0', body: (body ?? {}) as Record<string, unknown>, edits: [] }));
+    }
+    violations.push(`${route}: no such route in the fake (unknown routes fail the test)`);
+    return json(res, 404, { message: '404: Not Found', code: 0 });
+  }
+
+  function send(ws: WebSocket, payload: Record<string, unknown>) {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload));
+  }
+
+  function dispatch(t: string, d: unknown) {
+    sequence++;
+    for (const ws of sockets) send(ws, { op: 0, t, s: sequence, d });
+  }
+
+  function guildPayload(guild: FakeGuild) {
+    return {
+      id: guild.id, name: guild.name, unavailable: false, owner_id: snowflake(), member_count: 2, large: false,
+      roles: [{ id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false }],
+      channels: guild.channels.map((c, i) => ({ id: c.id, type: 0, name: c.name, position: i, permission_overwrites: [], guild_id: guild.id })),
+      members: [], emojis: [], stickers: [], features: [], threads: [], presences: [], voice_states: [], stage_instances: [], guild_scheduled_events: [],
+      joined_at: new Date().toISOString(), afk_timeout: 300, verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0,
+      mfa_level: 0, premium_tier: 0, preferred_locale: 'en-US', system_channel_flags: 0, nsfw_level: 0, premium_progress_bar_enabled: false,
+    };
+  }
+
+  function gateway(ws: WebSocket) {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    send(ws, { op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null });
+    ws.on('message', (raw) => {
+      const payload = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
+      if (payload.op === 1) return send(ws, { op: 11, d: null, s: null, t: null });
+      if (payload.op === 2) {
+        if (payload.d.token !== options.token) return ws.close(4004, 'Authentication failed');
+        if (payload.d.intents !== 1) violations.push(`gateway: IDENTIFY intents ${String(payload.d.intents)} (expected Guilds only = 1)`);
+        sequence = 1;
+        send(ws, {
+          op: 0, t: 'READY', s: sequence, d: {
+            v: 10, user: { id: options.appId, username: 'inkwire', discriminator: '0', avatar: null, bot: true },
+            guilds: options.guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: sessionId,
+            resume_gateway_url: `ws://127.0.0.1:${port}/gateway`, shard: [0, 1], application: { id: options.appId, flags: 0 },
+          },
+        });
+        for (const guild of options.guilds) {
+          sequence++;
+          send(ws, { op: 0, t: 'GUILD_CREATE', s: sequence, d: guildPayload(guild) });
+        }
+        return;
+      }
+      if (payload.op === 6) {
+        if (payload.d.session_id !== sessionId) return send(ws, { op: 9, d: false, s: null, t: null });
+        sequence++;
+        return send(ws, { op: 0, t: 'RESUMED', s: sequence, d: {} });
+      }
+    });
+  }
+
+  return {
+    origin,
+    apiUrl: `${origin}/api`,
+    violations,
+    messages,
+    commandRegistrations,
+    counters,
+    messagesIn: (channelId: string) => messages.filter((m) => m.channelId === channelId),
+    dmChannelOf: (userId: string) => dmChannels.get(userId),
+    deleteChannel: (channelId: string) => void deletedChannels.add(channelId),
+    forbidChannel: (channelId: string) => void forbiddenChannels.add(channelId),
+    failNextRequests: (status: number, times: number) => void failNext.push({ status, times }),
+    dispatch,
+    /** Drops every gateway connection (code 1006-like), as a network blip would. */
+    dropConnections() {
+      droppedOnce = true;
+      for (const ws of sockets) ws.terminate();
+    },
+    get dropped() {
+      return droppedOnce;
+    },
+    guildDelete: (guildId: string) => dispatch('GUILD_DELETE', { id: guildId, unavailable: false }),
+    channelDelete: (guildId: string, channelId: string) => {
+      deletedChannels.add(channelId);
+      dispatch('CHANNEL_DELETE', { id: channelId, type: 0, guild_id: guildId, name: 'gone', position: 0, permission_overwrites: [] });
+    },
+    /**
+     * Injects an interaction as Discord would, and resolves with what the bot answered (callback, then any
+     * edit of the original response) once it has answered.
+     */
+    async interact(input: {
+      type: 2 | 3 | 4;
+      guildId: string;
+      channelId: string;
+      userId?: string;
+      permissions?: bigint;
+      data: Record<string, unknown>;
+      waitForEdit?: boolean;
+    }) {
+      const id = snowflake();
+      const token = `tok-${id}`;
+      const interaction: Interaction = { id, token, createdAt: Date.now(), callbacks: [], edits: [], followups: [] };
+      interactions.set(id, interaction);
+      dispatch('INTERACTION_CREATE', {
+        id, application_id: options.appId, type: input.type, token, version: 1, data: input.data,
+        ...(input.type === 3 ? { message: messageObject({ id: snowflake(), channelId: input.channelId, body: { content: 'Earlier reply', embeds: [{ title: 'Shared card' }] }, edits: [] }) } : {}),
+        guild_id: input.guildId, channel_id: input.channelId, channel: { id: input.channelId, type: 0, guild_id: input.guildId },
+        member: {
+          user: { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' },
+          roles: [], permissions: String(input.permissions ?? 0n), joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0,
+        },
+        app_permissions: String((1n << 10n) | (1n << 11n) | (1n << 14n)), locale: 'en-US', guild_locale: 'en-US',
+        entitlements: [], authorizing_integration_owners: { '0': input.guildId }, context: 0,
+      });
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        const deferred = interaction.callbacks[0]?.type === 5;
+        if (interaction.callbacks.length > 0 && (!deferred || interaction.edits.length > 0) && (!input.waitForEdit || interaction.edits.length > 0)) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return interaction;
+    },
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type FakeDiscord = Awaited<ReturnType<typeof startFakeDiscord>>;
