@@ -27,6 +27,10 @@ export const CONFIG_DEFAULTS = {
   DELIVERY_MAX_ATTEMPTS: '12',
   DELIVERY_RETRY_BASE_SECONDS: '5',
   DIGEST_TZ: 'UTC',
+  DISCORD_TOKEN: '',
+  DISCORD_APP_ID: '',
+  DISCORD_GUILD_ID: '',
+  DISCORD_API_URL: 'https://discord.com/api',
 } as const satisfies Record<string, string>;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -91,6 +95,12 @@ const schema = z.object({
   DELIVERY_MAX_ATTEMPTS: intInRange(1, 100),
   DELIVERY_RETRY_BASE_SECONDS: intInRange(1, 3600),
   DIGEST_TZ: z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+  DISCORD_TOKEN: z.string().trim(),
+  DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
+  DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
+  DISCORD_API_URL: z.string().trim().url('must be a URL such as https://discord.com/api'),
+}).superRefine((v, ctx) => {
+  if (v.DISCORD_TOKEN && !v.DISCORD_APP_ID) ctx.addIssue({ code: 'custom', path: ['DISCORD_APP_ID'], message: 'is required when DISCORD_TOKEN is set' });
 });
 
 function isTimeZone(value: string): boolean {
@@ -124,6 +134,8 @@ export interface Config {
   readonly limits: { readonly perChannel: number; readonly perWorkspace: number; readonly alertsPerUser: number };
   readonly delivery: { readonly concurrency: number; readonly leaseMs: number; readonly maxAttempts: number; readonly retryBaseMs: number };
   readonly digestTimeZone: string;
+  /** Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. */
+  readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string } | null;
 }
 
 function databaseTarget(value: string): DatabaseTarget {
@@ -145,7 +157,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0] ?? '?');
-      const shown = JSON.stringify((raw[key] ?? '').slice(0, 80));
+      // Never echo a secret back, even a malformed one.
+      const shown = /TOKEN|SECRET/.test(key) ? '"[redacted]"' : JSON.stringify((raw[key] ?? '').slice(0, 80));
       return `  - ${key}=${shown}: ${issue.message}`;
     });
     throw new InkwireError('config/invalid', `Invalid configuration:\n${problems.join('\n')}`);
@@ -179,5 +192,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       retryBaseMs: v.DELIVERY_RETRY_BASE_SECONDS * 1000,
     }),
     digestTimeZone: v.DIGEST_TZ,
+    discord: v.DISCORD_TOKEN
+      ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL })
+      : null,
   });
 }

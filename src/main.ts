@@ -3,6 +3,9 @@ import { ALL_COMMANDS } from '../commands/index.ts';
 import { createPromptSafeLogStream } from '../adapters/console/console-log-stream.ts';
 import { CONSOLE_DEFAULT_CHANNEL, CONSOLE_WORKSPACE, startConsoleAdapter } from '../adapters/console/console-adapter.ts';
 import { buildCore, type Core } from './app.ts';
+import { inviteUrl, registerCommandsOverRest } from '../adapters/discord/discord-commands.ts';
+import { startDiscordAdapter } from '../adapters/discord/discord-adapter.ts';
+import type { ChatPlatform } from './platform/chat-platform.ts';
 import { startDigestScheduler } from './delivery/digest-scheduler.ts';
 import { parseCliArgs, USAGE, type CliArgs } from './cli/cli-args.ts';
 import { feedToJson, formatFeeds, formatPollOutcome, formatPostLine, postToJson } from './cli/cli-output.ts';
@@ -167,6 +170,16 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         for (const line of await explainDelivery(store, args.positional[0]!, args.positional[1]!)) out(line);
         return 0;
       }
+      case 'register-commands': {
+        if (!config.discord) {
+          errOut('inkwire: set DISCORD_TOKEN and DISCORD_APP_ID to register commands with Discord.');
+          return 1;
+        }
+        const guildId = args.guild ?? config.discord.guildId;
+        const count = await registerCommandsOverRest({ ...config.discord, guildId, specs: ALL_COMMANDS });
+        out(`Registered ${count} commands ${guildId ? `in server ${guildId}` : 'globally (they can take up to an hour to appear)'}.`);
+        return 0;
+      }
       case 'doctor':
         return await runDoctor(config, store, fetchFeed, out);
       case 'start':
@@ -217,7 +230,13 @@ async function runDoctor(
     if (parsed.ok) good(`feed ${url} is reachable: ${parsed.value.items.length} item(s), "${parsed.value.title ?? 'untitled'}"`);
     else bad(`feed ${url}: [${parsed.error.code}] ${parsed.error.message}`, fixFor(parsed.error.code));
   }
-  out('• chat platform: console (set DISCORD_TOKEN or SLACK_BOT_TOKEN to connect a chat platform)');
+  if (config.discord) {
+    out(`• chat platform: Discord (application ${config.discord.appId})`);
+    out(`  invite: ${inviteUrl(config.discord.appId, { roleMentions: true })}`);
+    out('  (permissions: View Channel, Send Messages, Embed Links, and Mention Everyone only so subscriptions can ping their role)');
+  } else {
+    out('• chat platform: console (set DISCORD_TOKEN and DISCORD_APP_ID to connect to Discord)');
+  }
   out(problems === 0 ? 'All checks passed.' : `${problems} problem(s) found.`);
   return problems === 0 ? 0 : 1;
 }
@@ -255,34 +274,48 @@ async function runStart(ctx: {
   const quitRequested = new Promise<string>((resolve) => {
     quit = resolve;
   });
-  const consoleAdapter = startConsoleAdapter({
-    input: io.stdin,
-    output: io.stdout,
-    commands: ALL_COMMANDS,
-    services: core.commandServices,
-    logger: logger.child({ component: 'console' }),
-    onQuit: () => quit('quit'),
-    onPrompt: (rl) => ctx.logStream?.attach(rl),
-  });
-  // The console starts with #general subscribed to every configured feed, so new posts show up at once.
-  if ((await store.subscriptions.listForWorkspace('console', CONSOLE_WORKSPACE)).length === 0) {
-    for (const url of config.feedUrls) {
-      const feed = await store.feeds.ensure(url, clock.now());
-      await store.subscriptions.create({
-        kind: 'channel',
-        platform: 'console',
-        workspaceId: CONSOLE_WORKSPACE,
-        channelId: CONSOLE_DEFAULT_CHANNEL,
-        feedId: feed.id,
-        keywords: [],
-        mode: 'instant',
-        mentionId: null,
-        createdBy: 'inkwire',
-        createdAt: new Date(0),
-      });
+  let platform: ChatPlatform & { stop(): Promise<void> };
+  if (config.discord) {
+    platform = await startDiscordAdapter({
+      token: config.discord.token,
+      appId: config.discord.appId,
+      apiUrl: config.discord.apiUrl,
+      commands: ALL_COMMANDS,
+      services: core.commandServices,
+      logger: logger.child({ component: 'discord' }),
+      onWorkspaceRemoved: async (guildId) => void (await store.subscriptions.deleteForWorkspace('discord', guildId)),
+      onChannelRemoved: async (channelId) => void (await store.subscriptions.deleteForChannel('discord', channelId)),
+    });
+  } else {
+    platform = startConsoleAdapter({
+      input: io.stdin,
+      output: io.stdout,
+      commands: ALL_COMMANDS,
+      services: core.commandServices,
+      logger: logger.child({ component: 'console' }),
+      onQuit: () => quit('quit'),
+      onPrompt: (rl) => ctx.logStream?.attach(rl),
+    });
+    // The console starts with #general subscribed to every configured feed, so new posts show up at once.
+    if ((await store.subscriptions.listForWorkspace('console', CONSOLE_WORKSPACE)).length === 0) {
+      for (const url of config.feedUrls) {
+        const feed = await store.feeds.ensure(url, clock.now());
+        await store.subscriptions.create({
+          kind: 'channel',
+          platform: 'console',
+          workspaceId: CONSOLE_WORKSPACE,
+          channelId: CONSOLE_DEFAULT_CHANNEL,
+          feedId: feed.id,
+          keywords: [],
+          mode: 'instant',
+          mentionId: null,
+          createdBy: 'inkwire',
+          createdAt: new Date(0),
+        });
+      }
     }
   }
-  const engine = core.deliveryEngine(consoleAdapter);
+  const engine = core.deliveryEngine(platform);
   engine.start();
   const digests = startDigestScheduler({
     cron: io.cron ?? nodeCronScheduler,
@@ -323,7 +356,7 @@ async function runStart(ctx: {
     jitterMs: config.pollJitterMs,
     concurrency: config.pollConcurrency,
   });
-  log.info({ feeds: config.feedUrls, cron: config.pollCron, platform: 'console' }, 'Inkwire started');
+  log.info({ feeds: config.feedUrls, cron: config.pollCron, platform: platform.name }, 'Inkwire started');
   void scheduler.runDue();
 
   const reason = await Promise.race([io.shutdownSignal, quitRequested]);
@@ -333,7 +366,7 @@ async function runStart(ctx: {
   await digests.stop();
   await Promise.allSettled([...backfills.values()]);
   await engine.stop();
-  await consoleAdapter.stop();
+  await platform.stop();
   log.info('stopped cleanly');
   return 0;
 }

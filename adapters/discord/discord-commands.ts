@@ -44,3 +44,12 @@ export function inviteUrl(appId: string, options: { roleMentions: boolean }): st
   const permissions = (1n << 10n) | (1n << 11n) | (1n << 14n) | (options.roleMentions ? 1n << 17n : 0n);
   return `https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=${permissions}`;
 }
+
+/** `inkwire register-commands`: bulk-overwrites the commands over REST alone (idempotent; no gateway needed). */
+export async function registerCommandsOverRest(options: { token: string; appId: string; apiUrl: string; guildId: string | null; specs: readonly CommandSpec[] }): Promise<number> {
+  const { REST, Routes } = await import('discord.js');
+  const rest = new REST({ api: options.apiUrl }).setToken(options.token);
+  const body = applicationCommands(options.specs);
+  await rest.put(options.guildId ? Routes.applicationGuildCommands(options.appId, options.guildId) : Routes.applicationCommands(options.appId), { body });
+  return body.length;
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InkwireError } from '../errors.ts';
 
-export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'deliveries', 'why', 'doctor', 'help'] as const;
+export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'deliveries', 'why', 'register-commands', 'doctor', 'help'] as const;
 export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -20,6 +20,13 @@ export interface CliArgs {
   status: (typeof DELIVERY_STATUSES)[number] | undefined;
   /** `inkwire why <post-url> <channel>`. */
   positional: string[];
+  /** `inkwire register-commands --guild`. */
+  guild: string | undefined;
+}
+
+function guildId(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^\d{17,20}$/.test(value)) throw new InkwireError('cli/usage', '--guild needs a server id (17-20 digits)');
+  return value;
 }
 
 export const USAGE = `Usage: inkwire <command> [options]
@@ -37,6 +44,8 @@ Commands:
   deliveries [--status pending|sending|sent|failed|cancelled] [--limit N] [--json]
                             The delivery outbox, newest first.
   why <post-url> <channel>  Why a post was or was not delivered to a channel.
+  register-commands [--guild ID]
+                            Register the slash commands with Discord (one server with --guild, else global).
   doctor                    Check configuration, database and feed reachability; say what to fix.
   help                      This text.
 
@@ -54,6 +63,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   offset: { type: 'string' },
   status: { type: 'string' },
+  guild: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -68,6 +78,7 @@ const ALLOWED: Record<Subcommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   reindex: ['db', 'help'],
   deliveries: ['db', 'status', 'limit', 'json', 'help'],
   why: ['db', 'help'],
+  'register-commands': ['db', 'guild', 'help'],
   doctor: ['db', 'help'],
   help: ['help'],
 };
@@ -129,6 +140,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     query,
     status: status as CliArgs['status'],
     positional: name === 'why' ? extra : [],
+    guild: guildId(parsed.values.guild),
   };
 }
 
