@@ -107,14 +107,27 @@ describe('the Discord adapter: real discord.js against the fake Discord', () => 
     expect(fake.violations).toEqual([]);
   });
 
+  it('GIVEN "Share in channel" THEN the results are posted publicly without pinging anyone', async () => {
+    const shared = await fake.interact({ type: 3, guildId: guild.id, channelId: papers, data: { custom_id: 'share', component_type: 2 } });
+    const data = (shared.callbacks[0] as { type: number; data: { flags?: number; embeds: unknown[]; allowed_mentions: unknown } }).data;
+    expect(data.flags).toBeUndefined();
+    expect(data.embeds).toHaveLength(1);
+    expect(data.allowed_mentions).toEqual({ parse: [] });
+    expect(fake.violations).toEqual([]);
+  });
+
   it('GIVEN a forged button id THEN nothing happens beyond a private refusal', async () => {
     const forged = await fake.interact({ type: 3, guildId: guild.id, channelId: papers, permissions: MANAGE, data: { custom_id: 'sub:latest:99999', component_type: 2 } });
     expect((forged.callbacks[0] as { data: { content: string; flags: number } }).data).toMatchObject({ flags: 64, content: expect.stringMatching(/no longer matches/) });
   });
 
   it('GIVEN the gateway drops THEN discord.js resumes and later interactions still work', async () => {
+    const identifies = fake.counters.identifies;
     fake.dropConnections();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const deadline = Date.now() + 10_000;
+    while (fake.counters.resumes === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.counters.resumes).toBeGreaterThanOrEqual(1); // RESUME with the session, not a new IDENTIFY
+    expect(fake.counters.identifies).toBe(identifies);
     const after = await fake.interact({ type: 2, guildId: guild.id, channelId: papers, data: { id: snowflake(), name: 'latest', type: 1, options: [{ name: 'count', type: 4, value: 1 }] } });
     expect(after.callbacks).toHaveLength(1);
     expect(fake.violations).toEqual([]);
@@ -124,5 +137,12 @@ describe('the Discord adapter: real discord.js against the fake Discord', () => 
     fake.channelDelete(guild.id, papers);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await fixture.store.subscriptions.listForChannel('discord', papers)).toEqual([]);
+  });
+
+  it('GIVEN the bot is removed from the server THEN every subscription there is removed', async () => {
+    expect(await fixture.store.subscriptions.countForWorkspace('discord', guild.id)).toBeGreaterThan(0);
+    fake.guildDelete(guild.id);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await fixture.store.subscriptions.countForWorkspace('discord', guild.id)).toBe(0);
   });
 });

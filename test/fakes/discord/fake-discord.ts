@@ -56,7 +56,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const deletedChannels = new Set<string>();
   const forbiddenChannels = new Set<string>();
   const nonces = new Map<string, SentMessage>();
-  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0 };
+  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, identifies: 0, resumes: 0 };
   const failNext: Array<{ status: number; times: number }> = [];
   const bucketUse = new Map<string, { count: number; resetAt: number }>();
   let globalWindow = { start: 0, count: 0 };
@@ -266,6 +266,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       const payload = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
       if (payload.op === 1) return send(ws, { op: 11, d: null, s: null, t: null });
       if (payload.op === 2) {
+        counters.identifies++;
         if (payload.d.token !== options.token) return ws.close(4004, 'Authentication failed');
         if (payload.d.intents !== 1) violations.push(`gateway: IDENTIFY intents ${String(payload.d.intents)} (expected Guilds only = 1)`);
         sequence = 1;
@@ -283,6 +284,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         return;
       }
       if (payload.op === 6) {
+        counters.resumes++;
         if (payload.d.session_id !== sessionId) return send(ws, { op: 9, d: false, s: null, t: null });
         sequence++;
         return send(ws, { op: 0, t: 'RESUMED', s: sequence, d: {} });
