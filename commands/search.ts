@@ -4,6 +4,8 @@ import { text, textReply, type ReplyBlock, type Span } from '../src/commands/rep
 import { MAX_QUERY_LENGTH } from '../src/search/search-query.ts';
 
 export const SEARCH_COMMAND_MAX_LIMIT = 10;
+/** "Share in channel" buttons: `share:<limit>:<page>:<query>`. */
+export const SHARE_ACTION = 'share';
 
 const SYNTAX_HINT =
   'Tips: fewer words; `"exact phrase"`, `-exclude`, `prefix*`, `author:name`, `after:2024-01-01`, `before:2024-06-30`; or paste an arXiv id or link.';
@@ -48,8 +50,18 @@ export const searchCommand: CommandSpec = {
     if (!found.totalIsLowerBound && last < found.total) {
       blocks.push({ kind: 'text', spans: [text(`More: add page:${page + 1}`, { italic: true })] });
     }
-    // Private results can be shared with the channel in one click.
-    return visibility === 'private' ? { visibility, blocks, buttons: [{ label: 'Share in channel', action: 'share', style: 'secondary' }] } : { visibility, blocks };
+    // Private results can be shared with the channel in one click; the button carries the search itself.
+    return visibility === 'private'
+      ? { visibility, blocks, buttons: [{ label: 'Share in channel', action: `${SHARE_ACTION}:${limit}:${page}:${query}`, style: 'secondary' }] }
+      : { visibility, blocks };
+  },
+  actions: {
+    prefix: SHARE_ACTION,
+    async handle(context, payload) {
+      const match = /^(\d{1,2}):(\d{1,2}):([\s\S]{1,300})$/.exec(payload);
+      if (!match) return textReply('private', 'That button is not valid; nothing was shared.');
+      return searchCommand.handle(context, { limit: Math.min(Number(match[1]), SEARCH_COMMAND_MAX_LIMIT), page: Math.max(1, Number(match[2])), query: match[3]!, share: true });
+    },
   },
   async autocomplete({ services }, option, partial) {
     return option === 'query' ? services.search.suggest(partial) : [];

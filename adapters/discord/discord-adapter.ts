@@ -131,8 +131,9 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
           return;
         }
         if (interaction.isButton()) {
-          if (interaction.customId === 'share') {
-            // "Share in channel": post what this person saw, for everyone, without pinging anyone.
+          if (interaction.customId === 'share' || interaction.customId.startsWith('share:')) {
+            // "Share in channel": post what this person saw, for everyone, without pinging anyone. (Discord
+            // keeps the message, and a custom_id holds only 100 characters of the query.)
             await interaction.reply({ content: `Shared by ${interaction.user.username}:`, embeds: interaction.message.embeds.map((e) => e.toJSON()), allowedMentions: { parse: [] } });
             return;
           }

@@ -98,7 +98,7 @@ describe('the Discord adapter: real discord.js against the fake Discord', () => 
     const data = (search.callbacks[0] as { data: { flags: number; embeds: Array<{ title: string; url: string }>; components: Array<{ components: Array<{ custom_id: string }> }> } }).data;
     expect(data.flags).toBe(64);
     expect(data.embeds[0]!.title).toBe('FlashAttention tiles attention');
-    expect(data.components[0]!.components[0]!.custom_id).toBe('share');
+    expect(data.components[0]!.components[0]!.custom_id).toBe('share:5:1:SRAM tiling');
     const started = Date.now();
     const auto = await fake.interact({ type: 4, guildId: guild.id, channelId: papers, data: { id: snowflake(), name: 'search', type: 1, options: [{ name: 'query', type: 3, value: 'flash', focused: true }] } });
     expect(Date.now() - started).toBeLessThan(1000);

@@ -1,0 +1,182 @@
+import type { Server } from 'node:http';
+import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
+import { runAction, runCommand } from '../../src/commands/command-runner.ts';
+import { splitCommandText } from '../../src/commands/command-options.ts';
+import { textReply } from '../../src/commands/reply.ts';
+import type { Logger } from '../../src/logger.ts';
+import type { ChatPlatform, Destination } from '../../src/platform/chat-platform.ts';
+import { slackErrorCode, toDeliveryError } from './slack-errors.ts';
+import { deliveryPayload, replyPayload } from './slack-render.ts';
+
+/** Who may change subscriptions: workspace admins/owners, plus the channel's creator by default. */
+export type ManagePolicy = 'admins-and-creator' | 'admins' | 'everyone';
+
+export interface SlackAdapterOptions {
+  signingSecret: string;
+  /** A single workspace's bot token. */
+  botToken: string;
+  /** Socket Mode when set (xapp-…); HTTP mode otherwise. */
+  appToken?: string;
+  port: number;
+  host?: string;
+  apiUrl?: string;
+  commandPrefix: string;
+  managePolicy: ManagePolicy;
+  commands: readonly CommandSpec[];
+  services: CommandServices;
+  logger: Logger;
+  /** Seconds between two messages to one channel (Slack allows about one per second). */
+  channelPacingMs?: number;
+}
+
+export interface SlackAdapter extends ChatPlatform {
+  readonly app: App;
+  /** The HTTP server in HTTP mode (port 0 picks a free one). */
+  readonly server: Server | null;
+  stop(): Promise<void>;
+}
+
+/** Slack command names are shared by every app in a workspace, hence the prefix; `/help` is Slack's own. */
+export function slackCommandName(prefix: string, spec: CommandSpec): string {
+  return `/${prefix}${spec.name === 'help' ? 'inkwire-help' : spec.name}`;
+}
+
+function boltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  return {
+    debug: (...m: unknown[]) => log.debug({ bolt: m.map(String).join(' ') }, 'bolt'),
+    info: (...m: unknown[]) => log.info({ bolt: m.map(String).join(' ') }, 'bolt'),
+    warn: (...m: unknown[]) => log.warn({ bolt: m.map(String).join(' ') }, 'bolt'),
+    error: (...m: unknown[]) => log.error({ bolt: m.map(String).join(' ') }, 'bolt'),
+    setLevel: (l: LogLevel) => void (level = l),
+    getLevel: () => level,
+    setName: () => {},
+  };
+}
+
+/**
+ * Slack through @slack/bolt: slash commands from the shared specs (acknowledged at once, answered through
+ * `respond()`), buttons, Block Kit cards, and delivery with per-channel pacing so a 429 on one channel
+ * never stalls the others (rate-limited calls are rejected, not queued, and retried by the engine).
+ */
+export async function startSlackAdapter(options: SlackAdapterOptions): Promise<SlackAdapter> {
+  const log = options.logger;
+  const app = new App({
+    token: options.botToken,
+    signingSecret: options.signingSecret,
+    ...(options.appToken ? { socketMode: true, appToken: options.appToken } : {}),
+    clientOptions: {
+      ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+      retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+      rejectRateLimitedCalls: true,
+    },
+    logger: boltLogger(log),
+    deferInitialization: true,
+  });
+  await app.init();
+
+  const isManager = async (userId: string, channelId: string): Promise<boolean> => {
+    if (options.managePolicy === 'everyone') return true;
+    try {
+      const user = await app.client.users.info({ user: userId });
+      if (user.user?.is_admin || user.user?.is_owner) return true;
+      if (options.managePolicy === 'admins') return false;
+      const channel = await app.client.conversations.info({ channel: channelId });
+      return channel.channel?.creator === userId;
+    } catch (error) {
+      log.warn({ err: error }, 'could not check Slack permissions; treating as not a manager');
+      return false;
+    }
+  };
+
+  const contextFor = async (teamId: string | undefined, channelId: string, userId: string, userName: string, spec?: CommandSpec): Promise<CommandContext> => ({
+    invoker: { userId, displayName: userName, canManage: spec && spec.permission === 'everyone' ? false : await isManager(userId, channelId) },
+    place: { platform: 'slack', workspaceId: teamId ?? null, channelId, isDirect: channelId.startsWith('D') },
+    services: options.services,
+  });
+
+  for (const spec of options.commands) {
+    app.command(slackCommandName(options.commandPrefix, spec), async ({ command, ack, respond }) => {
+      await ack(); // within Slack's 3 seconds, always; the answer follows through response_url
+      try {
+        const split = splitCommandText(spec, command.text ?? '');
+        const context = await contextFor(command.team_id, command.channel_id, command.user_id, command.user_name, spec);
+        const reply = split.ok ? await runCommand(spec, context, split.value) : textReply('private', split.error.message);
+        await respond(replyPayload(reply));
+      } catch (error) {
+        log.error({ err: error, command: spec.name }, 'slash command failed');
+        await respond({ response_type: 'ephemeral', text: 'Something went wrong on our side. It has been logged; please try again.' }).catch(() => {});
+      }
+    });
+  }
+
+  app.action(/.*/, async ({ ack, body, action, respond }) => {
+    await ack();
+    const actionId = (action as { action_id?: string; value?: string }).value ?? (action as { action_id?: string }).action_id ?? '';
+    if (actionId.startsWith('open-')) return; // a link button: Slack opens the URL itself
+    const b = body as { team?: { id?: string }; channel?: { id?: string }; user: { id: string; name?: string; username?: string } };
+    const context = await contextFor(b.team?.id, b.channel?.id ?? b.user.id, b.user.id, b.user.username ?? b.user.name ?? 'someone');
+    const reply = await runAction(options.commands, context, actionId);
+    await respond({ ...replyPayload(reply), replace_original: false });
+  });
+
+  let server: Server | null = null;
+  if (options.appToken) {
+    await app.start();
+  } else {
+    server = (await app.start({ port: options.port, host: options.host ?? '127.0.0.1' } as never)) as unknown as Server;
+  }
+  log.info({ mode: options.appToken ? 'socket' : 'http', port: options.appToken ? null : options.port }, 'connected to Slack');
+
+  const nextSlot = new Map<string, number>();
+  const pacingMs = options.channelPacingMs ?? 1000;
+  const pace = async (channel: string) => {
+    const now = Date.now();
+    const at = Math.max(now, nextSlot.get(channel) ?? 0);
+    nextSlot.set(channel, at + pacingMs);
+    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+  };
+  const joined = new Set<string>();
+
+  async function post(destination: Destination, payload: ReturnType<typeof deliveryPayload>): Promise<string> {
+    await pace(destination.channelId);
+    const result = await app.client.chat.postMessage({ channel: destination.channelId, ...payload, unfurl_links: false, unfurl_media: false });
+    return String(result.ts);
+  }
+
+  return {
+    name: 'slack',
+    app,
+    server,
+    async send(destination, message) {
+      const payload = deliveryPayload(message);
+      try {
+        return { messageId: await post(destination, payload) };
+      } catch (error) {
+        // Not in a public channel yet: join it once (chat:write.public is not assumed), then try again.
+        if (slackErrorCode(error) === 'not_in_channel' && !joined.has(destination.channelId)) {
+          joined.add(destination.channelId);
+          try {
+            await app.client.conversations.join({ channel: destination.channelId });
+            return { messageId: await post(destination, payload) };
+          } catch (retry) {
+            // A private channel cannot be joined: the original "not in channel" is the reason to give.
+            throw toDeliveryError(slackErrorCode(retry) === 'method_not_supported_for_channel_type' ? error : retry);
+          }
+        }
+        throw toDeliveryError(error);
+      }
+    },
+    async edit(destination, messageId, message) {
+      try {
+        await app.client.chat.update({ channel: destination.channelId, ts: messageId, ...deliveryPayload(message) });
+      } catch (error) {
+        throw toDeliveryError(error);
+      }
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { DeliveryError } from '../../src/delivery/delivery-error.ts';
+
+/** The `error` string of a Slack Web API failure, if the error is one. */
+export function slackErrorCode(error: unknown): string | null {
+  const data = (error as { data?: { error?: unknown } } | null)?.data;
+  return typeof data?.error === 'string' ? data.error : null;
+}
+
+/** Translates Slack's answer into the delivery engine's terms. */
+export function toDeliveryError(error: unknown): DeliveryError {
+  if (error instanceof DeliveryError) return error;
+  const code = (error as { code?: string } | null)?.code;
+  if (code === 'slack_webapi_rate_limited_error') {
+    const retryAfter = (error as { retryAfter?: number }).retryAfter ?? 1;
+    return new DeliveryError('delivery/rate-limited', 'rate limited by Slack', { retryAfterMs: retryAfter * 1000, cause: error });
+  }
+  switch (slackErrorCode(error)) {
+    case 'channel_not_found':
+      return new DeliveryError('delivery/channel-gone', 'the channel no longer exists (or Inkwire cannot see it)', { cause: error });
+    case 'is_archived':
+      return new DeliveryError('delivery/channel-gone', 'the channel is archived', { cause: error });
+    case 'not_in_channel':
+      return new DeliveryError('delivery/missing-access', 'Inkwire is not in this private channel; invite it with /invite @Inkwire', { cause: error });
+    case 'account_inactive':
+    case 'invalid_auth':
+    case 'token_revoked':
+      return new DeliveryError('delivery/auth-failed', 'Inkwire was removed from this workspace (its token no longer works)', { cause: error });
+    case 'invalid_blocks':
+    case 'msg_too_long':
+    case 'no_text':
+      return new DeliveryError('delivery/invalid-payload', `Slack rejected the message (${slackErrorCode(error)})`, { cause: error });
+    case 'ratelimited':
+      return new DeliveryError('delivery/rate-limited', 'rate limited by Slack', { retryAfterMs: 1000, cause: error });
+  }
+  const status = (error as { statusCode?: number } | null)?.statusCode;
+  if (status && status >= 500) return new DeliveryError('delivery/unavailable', `Slack answered HTTP ${status}`, { cause: error });
+  return new DeliveryError('delivery/network', error instanceof Error ? error.message : String(error), { cause: error });
+}

@@ -1,0 +1,112 @@
+import type { PostCard } from '../../src/cards/post-card.ts';
+import type { Reply, ReplyButton, Span } from '../../src/commands/reply.ts';
+import type { OutgoingMessage } from '../../src/platform/chat-platform.ts';
+
+export const SLACK_LIMITS = { header: 150, section: 3000, button: 75, blocks: 50, text: 3000 } as const;
+
+/**
+ * Slack's escaping: `&`, `<`, `>` become entities, so feed text can never form `<!channel>`, `<@U…>` or a
+ * `<url|label>` link. `@channel`-style words also get a zero-width space, in case a client links names.
+ */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/@(channel|here|everyone)/gi, '@\u200b$1');
+}
+
+/** Cuts at a word boundary, never inside an entity or a surrogate pair. */
+export function clipSlack(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  if (space > max * 0.6) cut = cut.slice(0, space);
+  cut = cut.replace(/&[a-z]{0,4}$/, '');
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}…`;
+}
+
+const link = (url: string, label: string) => `<${url.replace(/[|>]/g, encodeURIComponent)}|${escapeSlack(label).replace(/\|/g, '¦')}>`;
+
+export function spansToMrkdwn(spans: readonly Span[]): string {
+  return spans
+    .map((span) => {
+      if (span.channelRef && /^[CG][A-Z0-9]{6,}$/.test(span.channelRef)) return `<#${span.channelRef}>`;
+      let out = escapeSlack(span.text);
+      if (!out.trim()) return out;
+      if (span.code) out = `\`${out.replace(/`/g, 'ˋ')}\``;
+      if (span.bold) out = `*${out}*`;
+      if (span.italic) out = `_${out}_`;
+      if (span.url && /^https?:\/\//.test(span.url)) out = link(span.url, span.text);
+      return out;
+    })
+    .join('');
+}
+
+const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+/** One card as blocks: header, section (subtitle, tl;dr or snippet, papers), cover image, context, button. */
+export function cardBlocks(card: PostCard, snippet?: readonly Span[]): Record<string, unknown>[] {
+  const lines: string[] = [];
+  if (card.subtitle) lines.push(`_${escapeSlack(card.subtitle)}_`);
+  if (snippet && snippet.length > 0) lines.push(`…${spansToMrkdwn(snippet)}…`);
+  else if (card.tldr) lines.push(`*tl;dr* ${escapeSlack(card.tldr)}`);
+  if (card.papers.length > 0) lines.push(`Papers: ${card.papers.map((p) => link(p.url, p.label)).join(', ')}`);
+  if (card.previewOnly) lines.push(':lock: Preview only — the full post is for paid subscribers.');
+  const meta = [card.author, card.publishedAt ? DATE.format(card.publishedAt) : null, `${card.readingMinutes} min read`, card.feedTitle].filter((x): x is string => !!x);
+  const blocks: Record<string, unknown>[] = [
+    { type: 'header', text: { type: 'plain_text', text: clipSlack(card.title, SLACK_LIMITS.header), emoji: true } },
+    { type: 'section', text: { type: 'mrkdwn', text: clipSlack(lines.join('\n\n') || escapeSlack(card.title), SLACK_LIMITS.section) } },
+  ];
+  if (card.coverImageUrl) blocks.push({ type: 'image', image_url: card.coverImageUrl, alt_text: clipSlack(card.title, 2000) });
+  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clipSlack(escapeSlack(meta.join(' · ')), SLACK_LIMITS.text) }] });
+  blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Read the explainer' }, url: card.url, action_id: `open-${card.postId}` }] });
+  return blocks;
+}
+
+/** A delivery as chat.postMessage arguments (with the notification fallback text). */
+export function deliveryPayload(message: OutgoingMessage): { text: string; blocks: Record<string, unknown>[] } {
+  if (message.kind === 'post') {
+    const mention = message.mentionId && /^S[A-Z0-9]{6,}$/.test(message.mentionId) ? `<!subteam^${message.mentionId}> ` : '';
+    const blocks = cardBlocks(message.card);
+    if (mention) blocks.unshift({ type: 'section', text: { type: 'mrkdwn', text: `${mention}new explainer` } });
+    return { text: clipSlack(`New explainer: ${escapeSlack(message.card.title)}`, 3000), blocks };
+  }
+  const blocks: Record<string, unknown>[] = [{ type: 'header', text: { type: 'plain_text', text: clipSlack(message.title, SLACK_LIMITS.header) } }];
+  for (const card of message.cards.slice(0, 15)) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clipSlack(`${link(card.url, card.title)}${card.tldr ? `\n${escapeSlack(card.tldr)}` : ''}`, 600) } });
+  }
+  if (message.cards.length > 15) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${message.cards.length - 15} more.` }] });
+  return { text: clipSlack(escapeSlack(message.title), 3000), blocks };
+}
+
+function buttonsBlock(buttons: readonly ReplyButton[]) {
+  return {
+    type: 'actions',
+    elements: buttons.slice(0, 5).map((b) => ({
+      type: 'button',
+      text: { type: 'plain_text', text: clipSlack(b.label, SLACK_LIMITS.button) },
+      action_id: b.action.slice(0, 255),
+      value: b.action.slice(0, 2000),
+      ...(b.style === 'primary' ? { style: 'primary' } : b.style === 'danger' ? { style: 'danger' } : {}),
+    })),
+  };
+}
+
+/** A command reply for respond(): ephemeral unless public, blocks within Slack's limits. */
+export function replyPayload(reply: Reply): { response_type: 'ephemeral' | 'in_channel'; text: string; blocks: Record<string, unknown>[] } {
+  const blocks: Record<string, unknown>[] = [];
+  const plain: string[] = [];
+  for (const block of reply.blocks) {
+    if (block.kind === 'text') {
+      const text = spansToMrkdwn(block.spans);
+      plain.push(text);
+      if (text.trim()) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clipSlack(text, SLACK_LIMITS.section) } });
+    } else {
+      blocks.push(...cardBlocks(block.card, block.snippet), { type: 'divider' });
+    }
+  }
+  if (reply.buttons && reply.buttons.length > 0) blocks.push(buttonsBlock(reply.buttons));
+  return {
+    response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel',
+    text: clipSlack(plain.join('\n') || 'Inkwire', 3000),
+    blocks: blocks.slice(0, SLACK_LIMITS.blocks),
+  };
+}

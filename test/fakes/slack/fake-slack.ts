@@ -1,0 +1,273 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/** Signs a request body exactly as Slack does: `v0=` + HMAC-SHA256(secret, `v0:${ts}:${body}`). */
+export function slackSignature(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+}
+
+export interface FakeSlackOptions {
+  /** Bot tokens accepted, by team. */
+  tokens: Record<string, string>;
+  /** Users who are workspace admins. */
+  admins?: string[];
+  /** Channel id → creator and kind. */
+  channels?: Record<string, { creator?: string; private?: boolean; archived?: boolean; member?: boolean }>;
+  /** Messages per second per channel (Slack: about 1). */
+  perChannelPerSecond?: number;
+  /** Messages per second across the workspace. */
+  workspacePerSecond?: number;
+  /** What oauth.v2.access returns for a code. */
+  oauthInstalls?: Record<string, { teamId: string; botToken: string; botUserId: string }>;
+  appToken?: string;
+}
+
+interface Block { type: string; text?: { type: string; text: string }; elements?: Array<Record<string, unknown>>; accessory?: Record<string, unknown>; image_url?: string }
+
+const ALLOWED_LINK = /^<(https:\/\/[^\s|>]+\|[^<>]*|!subteam\^S[A-Z0-9]+|#[CG][A-Z0-9]+)>$/;
+
+/** Block Kit limits (the 2020 OpenAPI spec leaves blocks untyped) and the escaping rules Inkwire promises. */
+export function validateBlocks(blocks: unknown): string[] {
+  const problems: string[] = [];
+  if (!Array.isArray(blocks)) return ['blocks: not an array'];
+  if (blocks.length > 50) problems.push(`blocks: ${blocks.length} (limit 50)`);
+  if (JSON.stringify(blocks).length > 12_000) problems.push('blocks: over the combined text limit (msg_blocks_too_long)');
+  const checkMrkdwn = (where: string, text: string) => {
+    for (const match of text.matchAll(/<[^>]*>?/g)) {
+      if (!ALLOWED_LINK.test(match[0])) problems.push(`${where}: unescaped "<" in mrkdwn: ${match[0].slice(0, 40)}`);
+    }
+    if (/&(?!amp;|lt;|gt;)/.test(text)) problems.push(`${where}: unescaped "&" in mrkdwn`);
+  };
+  (blocks as Block[]).forEach((block, i) => {
+    const where = `blocks[${i}] (${block.type})`;
+    switch (block.type) {
+      case 'header':
+        if (block.text?.type !== 'plain_text') problems.push(`${where}: header text must be plain_text`);
+        if ((block.text?.text.length ?? 0) > 150) problems.push(`${where}: header text ${block.text?.text.length} characters (limit 150)`);
+        if (!block.text?.text) problems.push(`${where}: empty header`);
+        break;
+      case 'section':
+        if (!block.text?.text) problems.push(`${where}: empty section text`);
+        if ((block.text?.text.length ?? 0) > 3000) problems.push(`${where}: section text ${block.text?.text.length} characters (limit 3000)`);
+        if (block.text?.type === 'mrkdwn') checkMrkdwn(where, block.text.text);
+        break;
+      case 'context':
+        if (!block.elements || block.elements.length === 0 || block.elements.length > 10) problems.push(`${where}: 1-10 elements`);
+        for (const e of block.elements ?? []) if (e.type === 'mrkdwn') checkMrkdwn(where, String(e.text));
+        break;
+      case 'actions':
+        if (!block.elements || block.elements.length === 0 || block.elements.length > 25) problems.push(`${where}: 1-25 elements`);
+        for (const e of block.elements ?? []) {
+          const text = (e.text as { text?: string } | undefined)?.text ?? '';
+          if (text.length > 75) problems.push(`${where}: button text ${text.length} characters (limit 75)`);
+          if (e.url && !/^https?:\/\//.test(String(e.url))) problems.push(`${where}: button url must be http(s)`);
+          if (e.action_id && String(e.action_id).length > 255) problems.push(`${where}: action_id too long`);
+        }
+        break;
+      case 'image':
+        if (!block.image_url || !/^https?:\/\//.test(block.image_url)) problems.push(`${where}: image_url must be http(s)`);
+        if (!('alt_text' in block)) problems.push(`${where}: image needs alt_text`);
+        break;
+      case 'divider':
+        break;
+      default:
+        problems.push(`${where}: block type not expected from Inkwire`);
+    }
+  });
+  return problems;
+}
+
+/**
+ * A fake Slack Web API on 127.0.0.1: real HTTP, form or JSON bodies as the WebClient sends them, bearer
+ * tokens checked, required arguments checked (per Slack's Web API spec), Block Kit limits and escaping
+ * checked, about one message per second per channel with 429 + integer Retry-After, a response_url
+ * receiver, oauth.v2.access, and Socket Mode (apps.connections.open + a WebSocket). Unknown methods are
+ * violations.
+ */
+export async function startFakeSlack(options: FakeSlackOptions) {
+  const violations: string[] = [];
+  const posts: Array<{ channel: string; ts: string; text: string; blocks: unknown; team: string }> = [];
+  const updates: Array<{ channel: string; ts: string; blocks: unknown }> = [];
+  const responses: Array<{ id: string; body: Record<string, unknown> }> = [];
+  const joins: string[] = [];
+  const counters = { rateLimited: 0, calls: 0 };
+  const channelState = new Map(Object.entries(options.channels ?? {}).map(([id, c]) => [id, { ...c }]));
+  const lastPost = new Map<string, number[]>();
+  let workspaceWindow: number[] = [];
+  let tsCounter = 0;
+  const sockets = new Set<WebSocket>();
+  const socketAcks: Array<Record<string, unknown>> = [];
+  const forced429 = new Map<string, number>();
+
+  const server = createServer((req, res) => void handle(req, res));
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
+    sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
+    ws.on('message', (raw) => socketAcks.push(JSON.parse(String(raw)) as Record<string, unknown>));
+    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake', approximate_connection_time: 3600 }, connection_info: { app_id: 'A1' } }));
+  }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+
+  const reply = (res: ServerResponse, body: Record<string, unknown>, status = 200, headers: Record<string, string> = {}) =>
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+
+  async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+    let raw = '';
+    for await (const chunk of req) raw += chunk;
+    if ((req.headers['content-type'] ?? '').includes('application/json')) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    const params: Record<string, unknown> = Object.fromEntries(new URLSearchParams(raw));
+    for (const key of ['blocks', 'attachments', 'metadata']) {
+      if (typeof params[key] === 'string') {
+        try {
+          params[key] = JSON.parse(params[key] as string);
+        } catch {
+          violations.push(`${key}: not JSON`);
+        }
+      }
+    }
+    return params;
+  }
+
+  function teamOf(req: IncomingMessage): string | null {
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    return Object.entries(options.tokens).find(([, t]) => t === token)?.[0] ?? null;
+  }
+
+  function rateLimited(channel: string): number | null {
+    const now = Date.now();
+    const perChannel = options.perChannelPerSecond ?? 1;
+    const recent = (lastPost.get(channel) ?? []).filter((t) => now - t < 1000);
+    workspaceWindow = workspaceWindow.filter((t) => now - t < 1000);
+    // Slack allows short bursts over 1/s; this fake allows perChannel + 1 in any second, no more.
+    if (recent.length >= perChannel + 1) return Math.max(1, Math.ceil((1000 - (now - recent[0]!)) / 1000));
+    if (options.workspacePerSecond && workspaceWindow.length >= options.workspacePerSecond) return 1;
+    recent.push(now);
+    workspaceWindow.push(now);
+    lastPost.set(channel, recent);
+    return null;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    counters.calls++;
+    const url = new URL(req.url ?? '/', origin);
+    const body = await readBody(req);
+    const respondMatch = /^\/respond\/([\w-]+)$/.exec(url.pathname);
+    if (respondMatch) {
+      responses.push({ id: respondMatch[1]!, body });
+      const problems = body.blocks ? validateBlocks(body.blocks) : [];
+      violations.push(...problems.map((p) => `response_url: ${p}`));
+      return reply(res, { ok: true });
+    }
+    const method = url.pathname.replace(/^\/api\//, '');
+    if (method === 'oauth.v2.access') {
+      const install = options.oauthInstalls?.[String(body.code)];
+      if (!install) return reply(res, { ok: false, error: 'invalid_code' });
+      options.tokens[install.teamId] = install.botToken;
+      return reply(res, {
+        ok: true, app_id: 'A1', authed_user: { id: 'U0INSTALLER' }, scope: 'commands,chat:write,users:read,channels:join', token_type: 'bot',
+        access_token: install.botToken, bot_user_id: install.botUserId, team: { id: install.teamId, name: `Team ${install.teamId}` }, enterprise: null, is_enterprise_install: false,
+      });
+    }
+    if (method === 'apps.connections.open') {
+      if (req.headers.authorization !== `Bearer ${options.appToken}`) return reply(res, { ok: false, error: 'invalid_auth' });
+      return reply(res, { ok: true, url: `ws://127.0.0.1:${port}/socket?ticket=t` });
+    }
+    const team = teamOf(req);
+    if (!team) return reply(res, { ok: false, error: 'invalid_auth' });
+    switch (method) {
+      case 'auth.test':
+        return reply(res, { ok: true, url: `https://${team}.slack.com/`, team: `Team ${team}`, user: 'inkwire', team_id: team, user_id: 'UBOT', bot_id: 'BBOT', is_enterprise_install: false });
+      case 'users.info': {
+        if (!body.user) return reply(res, { ok: false, error: 'user_not_found' });
+        const admin = options.admins?.includes(String(body.user)) ?? false;
+        return reply(res, { ok: true, user: { id: body.user, team_id: team, is_admin: admin, is_owner: false, is_bot: false, deleted: false } });
+      }
+      case 'conversations.info': {
+        const c = channelState.get(String(body.channel));
+        if (!c) return reply(res, { ok: false, error: 'channel_not_found' });
+        return reply(res, { ok: true, channel: { id: body.channel, creator: c.creator ?? 'U0CREATOR', is_private: c.private ?? false, is_archived: c.archived ?? false, is_member: c.member ?? true } });
+      }
+      case 'conversations.join': {
+        joins.push(String(body.channel));
+        const c = channelState.get(String(body.channel));
+        if (!c) return reply(res, { ok: false, error: 'channel_not_found' });
+        if (c.private) return reply(res, { ok: false, error: 'method_not_supported_for_channel_type' });
+        if (c.archived) return reply(res, { ok: false, error: 'is_archived' });
+        c.member = true;
+        return reply(res, { ok: true, channel: { id: body.channel } });
+      }
+      case 'chat.postMessage':
+      case 'chat.update': {
+        const channel = String(body.channel ?? '');
+        if (!channel) return reply(res, { ok: false, error: 'channel_not_found' }).valueOf();
+        if (!body.text && !body.blocks) {
+          violations.push(`${method}: needs text or blocks`);
+          return reply(res, { ok: false, error: 'no_text' });
+        }
+        if (body.blocks && !body.text) violations.push(`${method}: blocks without a fallback text`);
+        if (typeof body.text === 'string' && /<!(channel|here|everyone)|<@U/.test(body.text)) violations.push(`${method}: fallback text would notify: ${body.text.slice(0, 60)}`);
+        const problems = body.blocks ? validateBlocks(body.blocks) : [];
+        if (problems.length > 0) {
+          violations.push(...problems.map((p) => `${method}: ${p}`));
+          return reply(res, { ok: false, error: 'invalid_blocks' });
+        }
+        const c = channelState.get(channel);
+        if (!c) return reply(res, { ok: false, error: 'channel_not_found' });
+        if (c.archived) return reply(res, { ok: false, error: 'is_archived' });
+        if (c.member === false) return reply(res, { ok: false, error: 'not_in_channel' });
+        if (method === 'chat.update') {
+          updates.push({ channel, ts: String(body.ts), blocks: body.blocks });
+          return reply(res, { ok: true, channel, ts: body.ts, text: body.text });
+        }
+        const forced = forced429.get(channel) ?? 0;
+        if (forced > 0) forced429.set(channel, forced - 1);
+        const retryAfter = forced > 0 ? 1 : rateLimited(channel);
+        if (retryAfter !== null) {
+          counters.rateLimited++;
+          return reply(res, { ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(retryAfter) });
+        }
+        const ts = `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
+        posts.push({ channel, ts, text: String(body.text), blocks: body.blocks, team });
+        return reply(res, { ok: true, channel, ts, message: { text: body.text, ts } });
+      }
+      default:
+        violations.push(`${method}: unknown method (the fake fails the test)`);
+        return reply(res, { ok: false, error: 'unknown_method' });
+    }
+  }
+
+  return {
+    origin,
+    apiUrl: `${origin}/api/`,
+    violations,
+    posts,
+    updates,
+    responses,
+    joins,
+    counters,
+    socketAcks,
+    channel: (id: string) => channelState.get(id),
+    /** The next `times` posts to this channel get 429 with Retry-After: 1. */
+    rateLimitChannel: (id: string, times: number) => void forced429.set(id, times),
+    postsIn: (channel: string) => posts.filter((p) => p.channel === channel),
+    responseUrl: (id: string) => `${origin}/respond/${id}`,
+    /** Sends a Socket Mode envelope to every connected client. */
+    sendEnvelope(envelope: Record<string, unknown>) {
+      for (const ws of sockets) ws.send(JSON.stringify(envelope));
+    },
+    socketCount: () => sockets.size,
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type FakeSlack = Awaited<ReturnType<typeof startFakeSlack>>;
