@@ -2,10 +2,12 @@ import type { Server } from 'node:http';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
 import { runAction, runCommand } from '../../src/commands/command-runner.ts';
+import { DeliveryError } from '../../src/delivery/delivery-error.ts';
 import { splitCommandText } from '../../src/commands/command-options.ts';
 import { textReply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform, Destination } from '../../src/platform/chat-platform.ts';
+import type { InstallationStore } from '../../src/storage/installation-store.ts';
 import { slackErrorCode, toDeliveryError } from './slack-errors.ts';
 import { deliveryPayload, replyPayload } from './slack-render.ts';
 
@@ -14,8 +16,11 @@ export type ManagePolicy = 'admins-and-creator' | 'admins' | 'everyone';
 
 export interface SlackAdapterOptions {
   signingSecret: string;
-  /** A single workspace's bot token. */
-  botToken: string;
+  /** A single workspace's bot token; or `oauth` for a multi-workspace install. */
+  botToken?: string;
+  oauth?: { clientId: string; clientSecret: string; stateSecret: string; installations: InstallationStore; now: () => Date };
+  /** The bot was uninstalled from a workspace (or its tokens revoked): forget its subscriptions. */
+  onWorkspaceRemoved?: (teamId: string) => Promise<void>;
   /** Socket Mode when set (xapp-…); HTTP mode otherwise. */
   appToken?: string;
   port: number;
@@ -36,6 +41,9 @@ export interface SlackAdapter extends ChatPlatform {
   readonly server: Server | null;
   stop(): Promise<void>;
 }
+
+/** What the app asks for: commands, posting, joining public channels, and reading users to find admins. */
+export const SLACK_SCOPES = ['commands', 'chat:write', 'channels:join', 'channels:read', 'groups:read', 'users:read'];
 
 /** Slack command names are shared by every app in a workspace, hence the prefix; `/help` is Slack's own. */
 export function slackCommandName(prefix: string, spec: CommandSpec): string {
@@ -62,8 +70,31 @@ function boltLogger(log: Logger): BoltLogger {
  */
 export async function startSlackAdapter(options: SlackAdapterOptions): Promise<SlackAdapter> {
   const log = options.logger;
+  const oauth = options.oauth;
   const app = new App({
-    token: options.botToken,
+    ...(oauth
+      ? {
+          clientId: oauth.clientId,
+          clientSecret: oauth.clientSecret,
+          stateSecret: oauth.stateSecret,
+          scopes: SLACK_SCOPES,
+          installationStore: {
+            storeInstallation: async (installation) => {
+              const team = installation.team?.id ?? installation.enterprise?.id;
+              if (!team) throw new Error('installation without a team or enterprise id');
+              await oauth.installations.save('slack', team, JSON.stringify(installation), oauth.now());
+              log.info({ teamId: team }, 'installed in a Slack workspace');
+            },
+            fetchInstallation: async (query) => {
+              const data = await oauth.installations.get('slack', query.teamId ?? query.enterpriseId ?? '');
+              if (!data) throw new Error(`no installation for ${query.teamId ?? query.enterpriseId}`);
+              return JSON.parse(data) as never;
+            },
+            deleteInstallation: async (query) => void (await oauth.installations.delete('slack', query.teamId ?? query.enterpriseId ?? '')),
+          },
+          installerOptions: { directInstall: true },
+        }
+      : { token: options.botToken }),
     signingSecret: options.signingSecret,
     ...(options.appToken ? { socketMode: true, appToken: options.appToken } : {}),
     clientOptions: {
@@ -76,13 +107,14 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   });
   await app.init();
 
-  const isManager = async (userId: string, channelId: string): Promise<boolean> => {
+  // `client` is the one bolt hands each request: it carries that workspace's token (OAuth or single).
+  const isManager = async (client: App['client'], userId: string, channelId: string): Promise<boolean> => {
     if (options.managePolicy === 'everyone') return true;
     try {
-      const user = await app.client.users.info({ user: userId });
+      const user = await client.users.info({ user: userId });
       if (user.user?.is_admin || user.user?.is_owner) return true;
       if (options.managePolicy === 'admins') return false;
-      const channel = await app.client.conversations.info({ channel: channelId });
+      const channel = await client.conversations.info({ channel: channelId });
       return channel.channel?.creator === userId;
     } catch (error) {
       log.warn({ err: error }, 'could not check Slack permissions; treating as not a manager');
@@ -90,18 +122,18 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     }
   };
 
-  const contextFor = async (teamId: string | undefined, channelId: string, userId: string, userName: string, spec?: CommandSpec): Promise<CommandContext> => ({
-    invoker: { userId, displayName: userName, canManage: spec && spec.permission === 'everyone' ? false : await isManager(userId, channelId) },
+  const contextFor = async (client: App['client'], teamId: string | undefined, channelId: string, userId: string, userName: string, spec?: CommandSpec): Promise<CommandContext> => ({
+    invoker: { userId, displayName: userName, canManage: spec && spec.permission === 'everyone' ? false : await isManager(client, userId, channelId) },
     place: { platform: 'slack', workspaceId: teamId ?? null, channelId, isDirect: channelId.startsWith('D') },
     services: options.services,
   });
 
   for (const spec of options.commands) {
-    app.command(slackCommandName(options.commandPrefix, spec), async ({ command, ack, respond }) => {
+    app.command(slackCommandName(options.commandPrefix, spec), async ({ command, ack, respond, client }) => {
       await ack(); // within Slack's 3 seconds, always; the answer follows through response_url
       try {
         const split = splitCommandText(spec, command.text ?? '');
-        const context = await contextFor(command.team_id, command.channel_id, command.user_id, command.user_name, spec);
+        const context = await contextFor(client, command.team_id, command.channel_id, command.user_id, command.user_name, spec);
         const reply = split.ok ? await runCommand(spec, context, split.value) : textReply('private', split.error.message);
         await respond(replyPayload(reply));
       } catch (error) {
@@ -111,14 +143,26 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     });
   }
 
-  app.action(/.*/, async ({ ack, body, action, respond }) => {
+  app.action(/.*/, async ({ ack, body, action, respond, client }) => {
     await ack();
     const actionId = (action as { action_id?: string; value?: string }).value ?? (action as { action_id?: string }).action_id ?? '';
     if (actionId.startsWith('open-')) return; // a link button: Slack opens the URL itself
     const b = body as { team?: { id?: string }; channel?: { id?: string }; user: { id: string; name?: string; username?: string } };
-    const context = await contextFor(b.team?.id, b.channel?.id ?? b.user.id, b.user.id, b.user.username ?? b.user.name ?? 'someone');
+    const context = await contextFor(client, b.team?.id, b.channel?.id ?? b.user.id, b.user.id, b.user.username ?? b.user.name ?? 'someone');
     const reply = await runAction(options.commands, context, actionId);
     await respond({ ...replyPayload(reply), replace_original: false });
+  });
+
+  // Uninstalled, or tokens revoked: drop the installation and every subscription of that workspace.
+  const forget = async (teamId: string | undefined) => {
+    if (!teamId) return;
+    await oauth?.installations.delete('slack', teamId);
+    await options.onWorkspaceRemoved?.(teamId);
+    log.info({ teamId }, 'removed from a Slack workspace; its subscriptions were deleted');
+  };
+  app.event('app_uninstalled', async ({ body }) => forget((body as { team_id?: string }).team_id));
+  app.event('tokens_revoked', async ({ body, event }) => {
+    if ((event as { tokens?: { bot?: string[] } }).tokens?.bot?.length) await forget((body as { team_id?: string }).team_id);
   });
 
   let server: Server | null = null;
@@ -139,9 +183,19 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   };
   const joined = new Set<string>();
 
+  /** The bot token for a workspace: the single configured one, or that workspace's OAuth installation. */
+  const tokenFor = async (destination: Destination): Promise<string | undefined> => {
+    if (!oauth) return options.botToken;
+    const data = destination.workspaceId ? await oauth.installations.get('slack', destination.workspaceId) : null;
+    const token = data ? (JSON.parse(data) as { bot?: { token?: string } }).bot?.token : undefined;
+    if (!token) throw new DeliveryError('delivery/auth-failed', 'Inkwire is not installed in this workspace any more');
+    return token;
+  };
+
   async function post(destination: Destination, payload: ReturnType<typeof deliveryPayload>): Promise<string> {
+    const token = await tokenFor(destination);
     await pace(destination.channelId);
-    const result = await app.client.chat.postMessage({ channel: destination.channelId, ...payload, unfurl_links: false, unfurl_media: false });
+    const result = await app.client.chat.postMessage({ ...(token ? { token } : {}), channel: destination.channelId, ...payload, unfurl_links: false, unfurl_media: false });
     return String(result.ts);
   }
 
@@ -158,7 +212,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
         if (slackErrorCode(error) === 'not_in_channel' && !joined.has(destination.channelId)) {
           joined.add(destination.channelId);
           try {
-            await app.client.conversations.join({ channel: destination.channelId });
+            const token = await tokenFor(destination);
+            await app.client.conversations.join({ ...(token ? { token } : {}), channel: destination.channelId });
             return { messageId: await post(destination, payload) };
           } catch (retry) {
             // A private channel cannot be joined: the original "not in channel" is the reason to give.
@@ -170,7 +225,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     },
     async edit(destination, messageId, message) {
       try {
-        await app.client.chat.update({ channel: destination.channelId, ts: messageId, ...deliveryPayload(message) });
+        const token = await tokenFor(destination);
+        await app.client.chat.update({ ...(token ? { token } : {}), channel: destination.channelId, ts: messageId, ...deliveryPayload(message) });
       } catch (error) {
         throw toDeliveryError(error);
       }

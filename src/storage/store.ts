@@ -3,6 +3,7 @@ import type { PostStore } from './post-store.ts';
 import type { SearchIndex } from '../search/search-index.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
+import type { InstallationStore } from './installation-store.ts';
 
 /** Every store the core uses, opened together and closed together. */
 export interface Store {
@@ -12,5 +13,6 @@ export interface Store {
   readonly search: SearchIndex;
   readonly subscriptions: SubscriptionStore;
   readonly deliveries: DeliveryStore;
+  readonly installations: InstallationStore;
   close(): Promise<void>;
 }

@@ -168,6 +168,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX notices_unseen ON notices (platform, workspace_id) WHERE shown_at IS NULL;
   `,
+  // 4: platform installations (Slack OAuth): one row per workspace, so installs survive restarts.
+  `
+  CREATE TABLE installations (
+    platform TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    installed_at INTEGER NOT NULL,
+    PRIMARY KEY (platform, workspace_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrateSqlite(db: Database): void {

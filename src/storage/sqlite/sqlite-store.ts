@@ -6,6 +6,7 @@ import type { Store } from '../store.ts';
 import { createSqliteSearchIndex } from './sqlite-search-index.ts';
 import { createSqliteDeliveryStore } from './sqlite-delivery-store.ts';
 import { createSqliteSubscriptionStore } from './sqlite-subscription-store.ts';
+import { createSqliteInstallationStore } from './sqlite-installation-store.ts';
 import { createSqliteFeedStore } from './sqlite-feed-store.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import { createSqlitePostStore } from './sqlite-post-store.ts';
@@ -29,6 +30,7 @@ export function openSqliteStore(
     posts: createSqlitePostStore(db),
     subscriptions: createSqliteSubscriptionStore(db),
     deliveries: createSqliteDeliveryStore(db),
+    installations: createSqliteInstallationStore(db),
     search: createSqliteSearchIndex(db, { clock: options.clock ?? systemClock, ...(options.candidateCap ? { candidateCap: options.candidateCap } : {}) }),
     close: async () => {
       if (db.open) {
