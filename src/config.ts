@@ -31,6 +31,16 @@ export const CONFIG_DEFAULTS = {
   DISCORD_APP_ID: '',
   DISCORD_GUILD_ID: '',
   DISCORD_API_URL: 'https://discord.com/api',
+  SLACK_BOT_TOKEN: '',
+  SLACK_SIGNING_SECRET: '',
+  SLACK_APP_TOKEN: '',
+  SLACK_CLIENT_ID: '',
+  SLACK_CLIENT_SECRET: '',
+  SLACK_STATE_SECRET: '',
+  SLACK_PORT: '3000',
+  SLACK_API_URL: 'https://slack.com/api/',
+  SLACK_COMMAND_PREFIX: '',
+  SLACK_MANAGE_POLICY: 'admins-and-creator',
 } as const satisfies Record<string, string>;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -99,8 +109,24 @@ const schema = z.object({
   DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
   DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
   DISCORD_API_URL: z.string().trim().url('must be a URL such as https://discord.com/api'),
+  SLACK_BOT_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')]),
+  SLACK_SIGNING_SECRET: z.string().trim(),
+  SLACK_APP_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xapp-/, 'must be an app-level token (xapp-…)')]),
+  SLACK_CLIENT_ID: z.string().trim(),
+  SLACK_CLIENT_SECRET: z.string().trim(),
+  SLACK_STATE_SECRET: z.string().trim(),
+  SLACK_PORT: intInRange(0, 65535),
+  SLACK_API_URL: z.string().trim().url('must be a URL such as https://slack.com/api/'),
+  SLACK_COMMAND_PREFIX: z.string().trim().regex(/^[a-z0-9_-]{0,20}$/, 'may hold only a-z, 0-9, - and _ (at most 20)'),
+  SLACK_MANAGE_POLICY: z.enum(['admins-and-creator', 'admins', 'everyone'], { error: 'must be admins-and-creator, admins or everyone' }),
 }).superRefine((v, ctx) => {
   if (v.DISCORD_TOKEN && !v.DISCORD_APP_ID) ctx.addIssue({ code: 'custom', path: ['DISCORD_APP_ID'], message: 'is required when DISCORD_TOKEN is set' });
+  const oauth = v.SLACK_CLIENT_ID || v.SLACK_CLIENT_SECRET || v.SLACK_STATE_SECRET;
+  if ((v.SLACK_BOT_TOKEN || oauth) && !v.SLACK_SIGNING_SECRET) ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required for Slack' });
+  if (oauth && !(v.SLACK_CLIENT_ID && v.SLACK_CLIENT_SECRET && v.SLACK_STATE_SECRET)) {
+    ctx.addIssue({ code: 'custom', path: ['SLACK_CLIENT_ID'], message: 'OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET together' });
+  }
+  if (v.DISCORD_TOKEN && (v.SLACK_BOT_TOKEN || oauth)) ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'run one platform per process: unset DISCORD_TOKEN or the Slack settings' });
 });
 
 function isTimeZone(value: string): boolean {
@@ -136,6 +162,17 @@ export interface Config {
   readonly digestTimeZone: string;
   /** Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. */
   readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string } | null;
+  /** Present when a Slack bot token or OAuth settings are given. */
+  readonly slack: {
+    readonly botToken: string | null;
+    readonly signingSecret: string;
+    readonly appToken: string | null;
+    readonly oauth: { readonly clientId: string; readonly clientSecret: string; readonly stateSecret: string } | null;
+    readonly port: number;
+    readonly apiUrl: string;
+    readonly commandPrefix: string;
+    readonly managePolicy: 'admins-and-creator' | 'admins' | 'everyone';
+  } | null;
 }
 
 function databaseTarget(value: string): DatabaseTarget {
@@ -195,5 +232,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     discord: v.DISCORD_TOKEN
       ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL })
       : null,
+    slack:
+      v.SLACK_BOT_TOKEN || v.SLACK_CLIENT_ID
+        ? Object.freeze({
+            botToken: v.SLACK_BOT_TOKEN || null,
+            signingSecret: v.SLACK_SIGNING_SECRET,
+            appToken: v.SLACK_APP_TOKEN || null,
+            oauth: v.SLACK_CLIENT_ID ? Object.freeze({ clientId: v.SLACK_CLIENT_ID, clientSecret: v.SLACK_CLIENT_SECRET, stateSecret: v.SLACK_STATE_SECRET }) : null,
+            port: v.SLACK_PORT,
+            apiUrl: v.SLACK_API_URL,
+            commandPrefix: v.SLACK_COMMAND_PREFIX,
+            managePolicy: v.SLACK_MANAGE_POLICY,
+          })
+        : null,
   });
 }

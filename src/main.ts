@@ -5,6 +5,7 @@ import { CONSOLE_DEFAULT_CHANNEL, CONSOLE_WORKSPACE, startConsoleAdapter } from 
 import { buildCore, type Core } from './app.ts';
 import { inviteUrl, registerCommandsOverRest } from '../adapters/discord/discord-commands.ts';
 import { startDiscordAdapter } from '../adapters/discord/discord-adapter.ts';
+import { startSlackAdapter } from '../adapters/slack/slack-adapter.ts';
 import type { ChatPlatform } from './platform/chat-platform.ts';
 import { startDigestScheduler } from './delivery/digest-scheduler.ts';
 import { parseCliArgs, USAGE, type CliArgs } from './cli/cli-args.ts';
@@ -234,8 +235,11 @@ async function runDoctor(
     out(`• chat platform: Discord (application ${config.discord.appId})`);
     out(`  invite: ${inviteUrl(config.discord.appId, { roleMentions: true })}`);
     out('  (permissions: View Channel, Send Messages, Embed Links, and Mention Everyone only so subscriptions can ping their role)');
+  } else if (config.slack) {
+    out(`• chat platform: Slack (${config.slack.oauth ? 'OAuth install at /slack/install' : 'one workspace'}, ${config.slack.appToken ? 'Socket Mode' : `HTTP on port ${config.slack.port}, /slack/events`})`);
+    out('  create the app from slack-app-manifest.yml');
   } else {
-    out('• chat platform: console (set DISCORD_TOKEN and DISCORD_APP_ID to connect to Discord)');
+    out('• chat platform: console (set DISCORD_TOKEN and DISCORD_APP_ID, or the SLACK_ settings, to connect a chat platform)');
   }
   out(problems === 0 ? 'All checks passed.' : `${problems} problem(s) found.`);
   return problems === 0 ? 0 : 1;
@@ -275,7 +279,24 @@ async function runStart(ctx: {
     quit = resolve;
   });
   let platform: ChatPlatform & { stop(): Promise<void> };
-  if (config.discord) {
+  if (config.slack) {
+    const slack = config.slack;
+    platform = await startSlackAdapter({
+      signingSecret: slack.signingSecret,
+      ...(slack.botToken ? { botToken: slack.botToken } : {}),
+      ...(slack.appToken ? { appToken: slack.appToken } : {}),
+      ...(slack.oauth ? { oauth: { ...slack.oauth, installations: store.installations, now: () => clock.now() } } : {}),
+      port: slack.port,
+      host: '0.0.0.0',
+      apiUrl: slack.apiUrl,
+      commandPrefix: slack.commandPrefix,
+      managePolicy: slack.managePolicy,
+      commands: ALL_COMMANDS,
+      services: core.commandServices,
+      logger: logger.child({ component: 'slack' }),
+      onWorkspaceRemoved: async (teamId) => void (await store.subscriptions.deleteForWorkspace('slack', teamId)),
+    });
+  } else if (config.discord) {
     platform = await startDiscordAdapter({
       token: config.discord.token,
       appId: config.discord.appId,
