@@ -156,4 +156,34 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
     expect(fake.postsIn('CCALM')).toHaveLength(3);
     expect(fake.counters.rateLimited - limitedBefore).toBe(2); // the 429s really happened, and cost CCALM nothing
   });
+
+  it('GIVEN the share button on private search results THEN the same search is posted in the channel', async () => {
+    const payload = JSON.stringify({
+      type: 'block_actions', team: { id: 'T1', domain: 'readers' }, user: { id: 'UMEMBER', username: 'member', team_id: 'T1' }, api_app_id: 'A1', token: 'x',
+      container: { type: 'message', message_ts: '1.1', channel_id: 'CPAPERS', is_ephemeral: true }, trigger_id: 't', channel: { id: 'CPAPERS', name: 'papers' },
+      response_url: fake.responseUrl('share-1'), actions: [{ type: 'button', action_id: 'share:5:1:SRAM tiling', block_id: 'b', value: 'share:5:1:SRAM tiling', action_ts: '1.2', text: { type: 'plain_text', text: 'Share in channel' } }],
+    });
+    const body = new URLSearchParams({ payload }).toString();
+    const ts = Math.floor(Date.now() / 1000);
+    const res = await fetch(events, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) }, body });
+    expect(res.status).toBe(200);
+    const deadline = Date.now() + 3000;
+    while (!fake.responses.some((r) => r.id === 'share-1') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const shared = fake.responses.find((r) => r.id === 'share-1')!.body as { response_type: string; blocks: Array<{ type: string; text?: { text: string } }> };
+    expect(shared.response_type).toBe('in_channel');
+    expect(shared.blocks.find((b) => b.type === 'header')?.text?.text).toBe('FlashAttention tiles attention');
+    expect(fake.violations).toEqual([]);
+  });
+
+  it('GIVEN a delivered post is edited THEN chat.update edits the sent message', async () => {
+    const before = fake.updates.length;
+    const result = await fixture.store.posts.ingest({ feedId, at: fixture.clock.now(), announceKeys: new Set(), drafts: [draft('a', 'A, revised', 'x', 11)] });
+    await fixture.core.deliveryEngine(adapter).postsUpdated(result.updated);
+    const updates = fake.updates.slice(before);
+    const delivered = [...new Set(fake.posts.filter((p) => p.text === 'New explainer: A').map((p) => p.channel))].sort();
+    expect(updates.map((u) => u.channel).sort()).toEqual(delivered);
+    expect(delivered).toEqual(expect.arrayContaining(['CBUSY', 'CCALM']));
+    expect(updates.every((u) => fake.posts.some((p) => p.ts === u.ts && p.channel === u.channel))).toBe(true);
+    expect(fake.violations).toEqual([]);
+  });
 });
