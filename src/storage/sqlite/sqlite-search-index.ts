@@ -62,13 +62,16 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
     return new Map(rows.map((row) => [row.id, postFromRow(row)]));
   };
 
+  /**
+   * The snippet comes from the body column only, in one query (FTS5 cuts at token boundaries); a post that
+   * matches only in its title or subtitle shows its tl;dr instead — the match is already in the card.
+   * Trying the subtitle and title columns as well cost up to two more seeks per result (p50 2.9 → 4.9 ms).
+   */
   const snippetFor = (match: string, id: number, fallback: string | null): Span[] => {
-    for (const column of [2, 1, 0]) {
-      const row = prepare(
-        `SELECT snippet(posts_fts, ${column}, char(57344), char(57345), '…', 24) AS s FROM posts_fts WHERE posts_fts MATCH ? AND rowid = ?`,
-      ).get(match, id) as { s: string | null } | undefined;
-      if (row?.s && row.s.includes(MARK_OPEN)) return markedToSpans(row.s);
-    }
+    const row = prepare(
+      `SELECT snippet(posts_fts, 2, char(57344), char(57345), '…', 24) AS s FROM posts_fts WHERE posts_fts MATCH ? AND rowid = ?`,
+    ).get(match, id) as { s: string | null } | undefined;
+    if (row?.s && row.s.includes(MARK_OPEN)) return markedToSpans(row.s);
     return fallback ? [{ text: truncateAtWord(fallback, 200) }] : [];
   };
 
