@@ -8,11 +8,12 @@ export const helpCommand: CommandSpec = {
   description: 'What Inkwire can do',
   permission: 'everyone',
   options: [],
-  async handle({ services, invoker }) {
+  async handle({ services, invoker, commandLabel }) {
+    const label = commandLabel ?? ((name: string) => `/${name}`);
     const lines: Span[][] = [[text('Inkwire', { bold: true }), text(' delivers research explainers to this channel. Commands:')]];
     for (const spec of services.commands()) {
       const note = spec.permission === 'manage' ? (invoker.canManage ? ' (managers)' : ' (managers only)') : '';
-      lines.push([text(`/${spec.name}`, { code: true }), text(` — ${spec.description}${note}. `), text(usage(spec), { italic: true })]);
+      lines.push([text(label(spec.name), { code: true }), text(` — ${spec.description}${note}. `), text(usage(spec).replace(`/${spec.name}`, label(spec.name)), { italic: true })]);
     }
     return { visibility: 'private', blocks: lines.map((spans) => ({ kind: 'text', spans })) };
   },

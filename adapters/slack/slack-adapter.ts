@@ -126,6 +126,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     invoker: { userId, displayName: userName, canManage: spec && spec.permission === 'everyone' ? false : await isManager(client, userId, channelId) },
     place: { platform: 'slack', workspaceId: teamId ?? null, channelId, isDirect: channelId.startsWith('D') },
     services: options.services,
+    commandLabel: (name) => slackCommandName(options.commandPrefix, options.commands.find((c) => c.name === name) ?? { name } as CommandSpec),
   });
 
   for (const spec of options.commands) {

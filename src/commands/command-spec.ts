@@ -63,6 +63,8 @@ export interface CommandContext {
   invoker: Invoker;
   place: Place;
   services: CommandServices;
+  /** How this platform names a command (Slack adds a prefix and renames help); default `/name`. */
+  commandLabel?: (name: string) => string;
 }
 
 /** One slash command, written once; adapters register and render it natively. */

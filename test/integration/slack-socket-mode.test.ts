@@ -42,4 +42,18 @@ describe('Slack Socket Mode', () => {
     expect(answer.text).toMatch(/No posts stored yet/);
     expect(fake.violations).toEqual([]);
   });
+
+  it('GIVEN a command prefix THEN help names the commands as this workspace types them', async () => {
+    fake.sendEnvelope({
+      envelope_id: 'env-2', type: 'slash_commands', accepts_response_payload: true,
+      payload: { token: 'x', team_id: 'T1', team_domain: 'readers', channel_id: 'CPAPERS', channel_name: 'papers', user_id: 'UMEMBER', user_name: 'member',
+        command: '/ink-inkwire-help', text: '', api_app_id: 'A1', is_enterprise_install: 'false', response_url: fake.responseUrl('socket-2'), trigger_id: 't' },
+    });
+    const deadline = Date.now() + 3000;
+    while (!fake.responses.some((r) => r.id === 'socket-2') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const text = (fake.responses.find((r) => r.id === 'socket-2')!.body as { text: string }).text;
+    expect(text).toContain('`/ink-search`');
+    expect(text).toContain('`/ink-inkwire-help`');
+    expect(text).not.toMatch(/`\/search`/);
+  });
 });
