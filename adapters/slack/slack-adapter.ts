@@ -42,6 +42,9 @@ export interface SlackAdapter extends ChatPlatform {
   stop(): Promise<void>;
 }
 
+/** How long an admin or channel-creator answer is reused (a demotion takes effect within this). */
+const PERMISSION_CACHE_MS = 5 * 60 * 1000;
+
 /** What the app asks for: commands, posting, joining public channels, and reading users to find admins. */
 export const SLACK_SCOPES = ['commands', 'chat:write', 'channels:join', 'channels:read', 'groups:read', 'users:read'];
 
@@ -108,14 +111,27 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   await app.init();
 
   // `client` is the one bolt hands each request: it carries that workspace's token (OAuth or single).
+  // Answers are cached for a few minutes: users.info is rate-limited, and a command should not wait on it.
+  const cache = new Map<string, { value: boolean | string | undefined; at: number }>();
+  const cached = async <T extends boolean | string | undefined>(key: string, load: () => Promise<T>): Promise<T> => {
+    const hit = cache.get(key);
+    if (hit && Date.now() - hit.at < PERMISSION_CACHE_MS) return hit.value as T;
+    const value = await load();
+    cache.set(key, { value, at: Date.now() });
+    if (cache.size > 10_000) cache.delete(cache.keys().next().value!);
+    return value;
+  };
   const isManager = async (client: App['client'], userId: string, channelId: string): Promise<boolean> => {
     if (options.managePolicy === 'everyone') return true;
     try {
-      const user = await client.users.info({ user: userId });
-      if (user.user?.is_admin || user.user?.is_owner) return true;
+      const admin = await cached(`admin:${userId}`, async () => {
+        const user = await client.users.info({ user: userId });
+        return Boolean(user.user?.is_admin || user.user?.is_owner);
+      });
+      if (admin) return true;
       if (options.managePolicy === 'admins') return false;
-      const channel = await client.conversations.info({ channel: channelId });
-      return channel.channel?.creator === userId;
+      const creator = await cached(`creator:${channelId}`, async () => (await client.conversations.info({ channel: channelId })).channel?.creator);
+      return creator === userId;
     } catch (error) {
       log.warn({ err: error }, 'could not check Slack permissions; treating as not a manager');
       return false;
