@@ -75,9 +75,9 @@ export function createArchiveBackfill(options: ArchiveBackfillOptions) {
   const sleep = options.sleep ?? defaultSleep;
   const log = options.logger;
 
-  async function getJson(url: string, signal?: AbortSignal): Promise<{ ok: true; json: unknown } | { ok: false; error: string; permanent: boolean }> {
+  async function getJson(url: string, untrusted: boolean, signal?: AbortSignal): Promise<{ ok: true; json: unknown } | { ok: false; error: string; permanent: boolean }> {
     for (let attempt = 1; ; attempt++) {
-      const outcome = await options.fetch({ url, accept: 'application/json', ...(signal ? { signal } : {}) });
+      const outcome = await options.fetch({ url, accept: 'application/json', untrusted, ...(signal ? { signal } : {}) });
       if (outcome.kind === 'fetched') {
         try {
           return { ok: true, json: JSON.parse(outcome.body) as unknown };
@@ -101,6 +101,8 @@ export function createArchiveBackfill(options: ArchiveBackfillOptions) {
     const signal = runOptions.signal;
     const feed = await options.store.feeds.ensure(feedUrl, options.clock.now());
     const base = publicationBaseUrl(feed);
+    // A feed someone added from chat is fetched only from public addresses, its archive API included.
+    const untrusted = feed.addedBy !== null;
     const incremental = feed.backfillCompletedAt !== null;
     const report: BackfillReport = { feedUrl, pages: 0, listed: 0, stored: 0, skipped: 0, failed: 0, completed: false, error: null, failures: [] };
     const progress = () => options.onProgress?.({ pages: report.pages, listed: report.listed, stored: report.stored, skipped: report.skipped, failed: report.failed });
@@ -111,7 +113,7 @@ export function createArchiveBackfill(options: ArchiveBackfillOptions) {
         break;
       }
       const pageUrl = `${base}/api/v1/archive?sort=new&search=&offset=${offset}&limit=${pageSize}`;
-      const page = await getJson(pageUrl, signal);
+      const page = await getJson(pageUrl, untrusted, signal);
       if (!page.ok) {
         report.error = `archive page at offset ${offset}: ${page.error}`;
         break;
@@ -130,7 +132,7 @@ export function createArchiveBackfill(options: ArchiveBackfillOptions) {
 
       await forEachLimited(missing, maxInFlight, async (row) => {
         if (signal?.aborted) return;
-        const full = await getJson(`${base}/api/v1/posts/${encodeURIComponent(row.slug)}`, signal);
+        const full = await getJson(`${base}/api/v1/posts/${encodeURIComponent(row.slug)}`, untrusted, signal);
         let post: SubstackPost = row;
         if (full.ok) {
           const parsed = substackPostSchema.safeParse(full.json);

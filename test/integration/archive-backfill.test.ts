@@ -126,4 +126,19 @@ describe('Substack archive backfill', () => {
       for (const slug of c.expectAllOf ?? []) expect(slugs, c.query).toContain(slug);
     }
   });
+
+  it('GIVEN a feed added from chat THEN its archive requests pass the public-address guard too', async () => {
+    const stats = serveSubstackArchive(server);
+    const guarded: string[] = [];
+    const guardedFetch = createFeedFetcher({
+      fetch: globalThis.fetch, userAgent: 'Inkwire-test', timeoutMs: 5000, maxBytes: 1 << 20, maxRedirects: 5,
+      guardUrl: async (url) => (guarded.push(url.toString()), `${url.hostname} is a private address`),
+    });
+    await store.feeds.ensure(server.url('/feed'), clock.now(), { addedBy: 'console:ws1' });
+    const report = await backfill({ fetch: guardedFetch })(server.url('/feed'));
+    expect(report.completed).toBe(false);
+    expect(report.error).toMatch(/private address/);
+    expect(guarded[0]).toContain('/api/v1/archive');
+    expect(stats.archiveRequests).toEqual([]); // refused before any request left
+  });
 });
