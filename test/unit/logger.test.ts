@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
+import { loadConfig } from '../../src/config.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -18,7 +19,13 @@ describe('createLogger', () => {
     const { lines, stream } = capture();
     const logger = createLogger({ level: 'info', pretty: false, destination: stream });
     const secret = 'MTAxMjM0NTY3ODkwMTIzNDU2Nzg.secret.tokenvalue';
-    logger.info({ config: { discordToken: secret, slackBotToken: secret, databaseUrl: 'postgres://u:pw@h/db' } }, 'config');
+    // The real Config shape (loadConfig's output), logged whole by mistake: still nothing secret comes out.
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:pw@h/db', SLACK_BOT_TOKEN: `xoxb-${secret}`, SLACK_SIGNING_SECRET: secret,
+      SLACK_APP_TOKEN: `xapp-${secret}`, SLACK_CLIENT_ID: '1.2', SLACK_CLIENT_SECRET: secret, SLACK_STATE_SECRET: secret,
+    });
+    logger.info({ config }, 'config');
+    logger.info({ config: loadConfig({ DISCORD_TOKEN: secret, DISCORD_APP_ID: '123456789012345678' }) }, 'discord config');
     logger.child({ component: 'discord' }).info({ token: secret, headers: { authorization: `Bot ${secret}` } }, 'request');
     logger.info({ client: { token: secret } }, 'client');
     const output = lines.join('');
