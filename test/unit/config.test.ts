@@ -58,4 +58,32 @@ describe('loadConfig', () => {
     // And the documented defaults themselves are valid.
     expect(() => loadConfig(Object.fromEntries(entries))).not.toThrow();
   });
+
+  it.each([
+    [{ SLACK_BOT_TOKEN: 'xoxb-1' }, ['SLACK_SIGNING_SECRET']],
+    [{ SLACK_BOT_TOKEN: 'xoxp-user-token', SLACK_SIGNING_SECRET: 's' }, ['SLACK_BOT_TOKEN']],
+    [{ SLACK_CLIENT_ID: '1.2', SLACK_SIGNING_SECRET: 's' }, ['SLACK_CLIENT_ID']],
+    [{ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xoxb-not-app' }, ['SLACK_APP_TOKEN']],
+    [{ SLACK_COMMAND_PREFIX: 'Ink Bot/' }, ['SLACK_COMMAND_PREFIX']],
+    [{ SLACK_MANAGE_POLICY: 'anyone' }, ['SLACK_MANAGE_POLICY']],
+    [{ SLACK_PORT: '99999' }, ['SLACK_PORT']],
+    [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: 'not-a-snowflake' }, ['DISCORD_APP_ID']],
+    [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }, ['SLACK_BOT_TOKEN']],
+    [{ ALLOW_ANY_FEED: 'yes', DIGEST_TZ: 'Mars/Olympus' }, ['ALLOW_ANY_FEED', 'DIGEST_TZ']],
+  ])('GIVEN platform settings %j THEN the error names %j and never echoes a secret', (env, keys) => {
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const key of keys) expect(message).toContain(key);
+    expect(message).not.toContain('xoxp-user-token');
+  });
+
+  it('GIVEN complete Slack OAuth settings THEN the config carries them, with Socket Mode when an app token is set', () => {
+    const config = loadConfig({ SLACK_CLIENT_ID: '1.2', SLACK_CLIENT_SECRET: 'c', SLACK_STATE_SECRET: 's', SLACK_SIGNING_SECRET: 'x', SLACK_APP_TOKEN: 'xapp-1' });
+    expect(config.slack).toMatchObject({ botToken: null, appToken: 'xapp-1', oauth: { clientId: '1.2' }, commandPrefix: '', managePolicy: 'admins-and-creator' });
+    expect(config.discord).toBeNull();
+  });
 });
