@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { InkwireError } from '../errors.ts';
 
 export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'deliveries', 'why', 'register-commands', 'doctor', 'help'] as const;
-export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
+export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 export interface CliArgs {
@@ -41,7 +41,7 @@ Commands:
                             Search every stored post (same query language as /search).
   backfill [--feed URL]     Fetch a Substack publication's whole archive (resumable; announces nothing).
   reindex                   Rebuild the search indexes from the stored posts.
-  deliveries [--status pending|sending|sent|failed|cancelled] [--limit N] [--json]
+  deliveries [--status pending|sending|sent|failed] [--limit N] [--json]
                             The delivery outbox, newest first.
   why <post-url> <channel>  Why a post was or was not delivered to a channel.
   register-commands [--guild ID]

@@ -42,8 +42,6 @@ function reason(post: Post, s: Subscription, records: Awaited<ReturnType<Deliver
         return 'being sent right now.';
       case 'failed':
         return `failed: ${record.lastError ?? 'unknown error'}${s.pausedAt ? `; the subscription is paused because ${s.pausedReason}` : ''}.`;
-      case 'cancelled':
-        return 'cancelled (the subscription was removed while it was pending).';
     }
   }
   if (!post.announced) return `stored as already seen on ${iso(post.firstSeenAt)} (the feed's first poll or the archive backfill), so never announced.`;

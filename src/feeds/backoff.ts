@@ -5,5 +5,5 @@ export function backoffDelayMs(
 ): number {
   const exponent = Math.max(0, consecutiveFailures - 1);
   const exponential = Math.min(options.maxMs, options.baseMs * 2 ** Math.min(exponent, 30));
-  return Math.min(Math.max(exponential, options.retryAfterMs ?? 0), Math.max(options.maxMs, options.retryAfterMs ?? 0));
+  return Math.max(exponential, options.retryAfterMs ?? 0);
 }

@@ -1,7 +1,8 @@
 import type { Subscription } from '../delivery/subscription.ts';
 import type { Post } from '../posts/post.ts';
 
-export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'cancelled';
+/** Deleting a subscription deletes its rows, so there is no "cancelled" state to report. */
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed';
 
 /** A delivery a worker has claimed: send it, then complete, retry or fail it. */
 export interface ClaimedDelivery {

@@ -204,7 +204,7 @@ export async function startFakeSlack(options: FakeSlackOptions) {
       case 'chat.postMessage':
       case 'chat.update': {
         const channel = String(body.channel ?? '');
-        if (!channel) return reply(res, { ok: false, error: 'channel_not_found' }).valueOf();
+        if (!channel) return reply(res, { ok: false, error: 'channel_not_found' });
         if (!body.text && !body.blocks) {
           violations.push(`${method}: needs text or blocks`);
           return reply(res, { ok: false, error: 'no_text' });
