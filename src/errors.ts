@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'feed/malformed'
   | 'feed/blocked-address'
   | 'store/unsupported-database'
+  | 'store/locked'
   | 'cli/usage';
 
 export class InkwireError extends Error {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { buildPostCard } from '../cards/post-card.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
@@ -6,6 +7,7 @@ import type { ChatPlatform, OutgoingMessage } from '../platform/chat-platform.ts
 import type { Post } from '../posts/post.ts';
 import type { ClaimedDelivery, DeliveryStore } from '../storage/delivery-store.ts';
 import { DeliveryError } from './delivery-error.ts';
+import { destinationKeyOf } from './delivery-plan.ts';
 import { destinationOf } from './subscription.ts';
 
 export interface DeliveryEngineOptions {
@@ -13,14 +15,19 @@ export interface DeliveryEngineOptions {
   deliveries: DeliveryStore;
   clock: Clock;
   logger: Logger;
-  /** Sends in flight at once for this platform. */
+  /** Claims held (in flight or about to be) at once for this platform. */
   concurrency: number;
-  /** A claim older than this is presumed abandoned (crashed worker) and is retried. */
+  /** A claim not renewed for this long is presumed abandoned (crashed worker) and is retried. Renewed every third of it. */
   leaseMs: number;
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** How long to sleep when nothing is due (new rows also wake the engine directly). */
+  /**
+   * The longest wait before retrying a send whose outcome is unknown. Discord de-duplicates a repeated
+   * nonce only for a few minutes, so that retry must come well inside that window (default 30 s).
+   */
+  uncertainRetryMaxMs?: number;
+  /** The longest sleep when nothing is due (new rows also wake the engine directly). */
   idleMs?: number;
   /** Sends per second for platforms whose client does not pace itself; unlimited when absent. */
   ratePerSecond?: number;
@@ -42,166 +49,276 @@ export interface DeliveryEngine {
 /** Builds what a claimed delivery should say. */
 export function messageFor(delivery: ClaimedDelivery): OutgoingMessage {
   if (delivery.kind === 'digest') {
+    const n = delivery.posts.length;
+    const plural = n === 1 ? '' : 's';
+    if (delivery.label === 'held') {
+      return { kind: 'digest', title: `While delivery here was paused: ${n} explainer${plural}`, cards: delivery.posts.map(buildPostCard) };
+    }
     const mode = delivery.subscription.mode === 'weekly' ? 'weekly' : 'daily';
-    return {
-      kind: 'digest',
-      title: `Your ${mode} digest: ${delivery.posts.length} new explainer${delivery.posts.length === 1 ? '' : 's'}`,
-      cards: delivery.posts.map(buildPostCard),
-    };
+    return { kind: 'digest', title: `Your ${mode} digest: ${n} new explainer${plural}`, cards: delivery.posts.map(buildPostCard) };
   }
   return { kind: 'post', card: buildPostCard(delivery.posts[0]!), mentionId: delivery.subscription.mentionId };
 }
 
+/** A claim this engine holds: waiting for a slot, or being sent. */
+interface Held {
+  delivery: ClaimedDelivery;
+  destination: string;
+  /** Aborts the attempt: at shutdown before it was sent, or when the lease was lost to another worker. */
+  controller: AbortController;
+  lost: boolean;
+  startedAt: Date | null;
+}
+
+type Outcome =
+  | { kind: 'sent'; messageId: string }
+  | { kind: 'failed'; error: unknown };
+
 /**
  * Works through the outbox for one platform: claims due deliveries (one per channel at a time, oldest
- * first), sends them with the delivery's idempotency key, and records the outcome. Permanent failures
- * pause the subscription with a readable reason; transient ones back off and retry.
+ * first), sends each with its idempotency key, and records the outcome with the claim (fenced: a worker
+ * that lost its lease cannot record over the new holder). The send and its bookkeeping are separate: once
+ * the platform accepted a message, a failure to record it is retried, never answered by sending again.
+ * Leases are renewed while a claim is held. Errors that mean the channel cannot receive pause the
+ * subscription; a message the platform refuses fails alone; the rest back off and retry.
  */
 export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEngine {
   const log = options.logger;
   const owner = options.owner ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const idleMs = options.idleMs ?? 5000;
-  const inFlight = new Map<number, { destination: string; promise: Promise<void> }>();
+  const uncertainRetryMaxMs = options.uncertainRetryMaxMs ?? 30_000;
+  const held = new Map<number, Held>();
+  const waiting: Held[] = [];
+  const sending = new Map<number, Promise<void>>();
   const busyDestinations = new Set<string>();
-  const controller = new AbortController();
+  const stopping = new AbortController();
   let running = false;
   let loop: Promise<void> | null = null;
-  let wakeUp: (() => void) | null = null;
-  let slotFreed: (() => void) | null = null;
+  let nudge: (() => void) | null = null;
   const pacer = options.ratePerSecond ? createPacer(options.ratePerSecond) : null;
+  let renewTimer: NodeJS.Timeout | null = null;
 
-  const destinationOfDelivery = (d: ClaimedDelivery) => {
-    const dest = destinationOf(d.subscription);
-    return `${dest.platform}:${dest.direct ? 'dm:' : ''}${dest.channelId}`;
+  const wakeLoop = () => {
+    const resolve = nudge;
+    nudge = null;
+    resolve?.();
   };
 
-  async function deliver(delivery: ClaimedDelivery): Promise<void> {
-    const destination = destinationOf(delivery.subscription);
-    try {
-      if (pacer) await pacer(controller.signal);
-      const { messageId } = await options.platform.send(destination, messageFor(delivery), {
-        idempotencyKey: delivery.idempotencyKey,
-        signal: controller.signal,
-      });
-      await options.deliveries.complete(delivery.id, { messageId, at: options.clock.now() });
-    } catch (error) {
-      const now = options.clock.now();
-      if (controller.signal.aborted) {
-        // Shutting down: hand the claim back at once; the idempotency key makes a repeat harmless.
-        await options.deliveries.retryLater(delivery.id, { error: 'interrupted by shutdown', nextAttemptAt: now });
+  /** Records an outcome until the store takes it: a busy or failing database never turns into a resend. */
+  async function record(what: string, entry: Held, write: () => Promise<boolean>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!(await write())) {
+          log.warn({ deliveryId: entry.delivery.id }, `${what}: the claim was taken over by another worker; its outcome is theirs to record`);
+        }
         return;
+      } catch (error) {
+        const giveUp = stopping.signal.aborted && attempt >= 5;
+        log.error({ err: error, deliveryId: entry.delivery.id, attempt }, giveUp ? `${what}: could not be recorded; the lease will expire and the next attempt looks before sending` : `${what}: recording failed; retrying`);
+        if (giveUp) return;
+        await sleepFor(Math.min(5000, 100 * 2 ** Math.min(attempt, 6)));
       }
-      if (error instanceof DeliveryError && error.permanent) {
-        log.warn({ deliveryId: delivery.id, subscriptionId: delivery.subscription.id, code: error.code }, `delivery failed for good; subscription paused: ${error.reason}`);
-        await options.deliveries.failAndPause(delivery.id, { error: `[${error.code}] ${error.reason}`, reason: error.reason, at: now });
-        return;
-      }
-      const message = error instanceof DeliveryError ? `[${error.code}] ${error.reason}` : error instanceof Error ? error.message : String(error);
-      if (delivery.attempts >= options.maxAttempts) {
-        log.error({ deliveryId: delivery.id, attempts: delivery.attempts }, `delivery gave up after ${delivery.attempts} attempts: ${message}`);
-        await options.deliveries.fail(delivery.id, { error: `gave up after ${delivery.attempts} attempts: ${message}`, at: now });
-        return;
-      }
-      const backoff = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** (delivery.attempts - 1));
-      const wait = Math.max(backoff, error instanceof DeliveryError ? (error.retryAfterMs ?? 0) : 0);
-      log.info({ deliveryId: delivery.id, attempts: delivery.attempts, waitMs: wait }, `delivery will be retried: ${message}`);
-      await options.deliveries.retryLater(delivery.id, { error: message, nextAttemptAt: new Date(now.getTime() + wait) });
     }
   }
 
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = null;
-        resolve();
-      }
-      wakeUp = done;
-    });
+  function release(entry: Held) {
+    held.delete(entry.delivery.id);
+    busyDestinations.delete(entry.destination);
+    wakeLoop();
+  }
 
-  /** Claimed deliveries waiting for a free send slot (claims are made in batches: one query per batch). */
-  const buffer: ClaimedDelivery[] = [];
+  async function settle(entry: Held, outcome: Outcome): Promise<void> {
+    const { delivery } = entry;
+    const claim = { id: delivery.id, claimToken: delivery.claimToken };
+    const now = options.clock.now();
+    if (entry.lost) return; // another worker holds it now
+    if (outcome.kind === 'sent') {
+      await record('delivery sent', entry, () => options.deliveries.complete(claim, { messageId: outcome.messageId, at: now }));
+      return;
+    }
+    const error = outcome.error;
+    const deliveryError = error instanceof DeliveryError ? error : null;
+    // An aborted or unknown-outcome send may have posted: the next attempt looks first.
+    const uncertain = deliveryError?.uncertain === true;
+    const uncertainSince = uncertain ? (entry.startedAt ?? now) : null;
+    if (stopping.signal.aborted && entry.startedAt === null) {
+      // Shutting down before this one was sent: hand the claim back at once.
+      await record('delivery released at shutdown', entry, () => options.deliveries.retryLater(claim, { error: 'interrupted by shutdown', nextAttemptAt: now, uncertainSince }));
+      return;
+    }
+    if (deliveryError?.effect === 'pause') {
+      log.warn({ deliveryId: delivery.id, subscriptionId: delivery.subscription.id, code: deliveryError.code }, `channel cannot receive; subscription paused: ${deliveryError.reason}`);
+      await record('delivery failed', entry, () => options.deliveries.failAndPause(claim, { error: `[${deliveryError.code}] ${deliveryError.reason}`, reason: deliveryError.reason, at: now }));
+      return;
+    }
+    if (deliveryError?.effect === 'reject') {
+      // This message was refused; the channel is fine and the next post goes on.
+      log.warn({ deliveryId: delivery.id, subscriptionId: delivery.subscription.id, code: deliveryError.code }, `the platform refused this message; delivery failed, subscription continues: ${deliveryError.reason}`);
+      await record('delivery failed', entry, () => options.deliveries.fail(claim, { error: `[${deliveryError.code}] ${deliveryError.reason}`, at: now }));
+      return;
+    }
+    const message = deliveryError ? `[${deliveryError.code}] ${deliveryError.reason}` : error instanceof Error ? error.message : String(error);
+    if (delivery.attempts >= options.maxAttempts) {
+      log.error({ deliveryId: delivery.id, attempts: delivery.attempts }, `delivery gave up after ${delivery.attempts} attempts: ${message}`);
+      await record('delivery failed', entry, () => options.deliveries.fail(claim, { error: `gave up after ${delivery.attempts} attempts: ${message}`, at: now }));
+      return;
+    }
+    const backoff = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(delivery.attempts - 1, 30));
+    let wait = Math.max(backoff, deliveryError?.retryAfterMs ?? 0);
+    if (uncertain || delivery.uncertainSince) wait = Math.min(wait, uncertainRetryMaxMs);
+    log.info({ deliveryId: delivery.id, attempts: delivery.attempts, waitMs: wait, uncertain }, `delivery will be retried: ${message}`);
+    await record('delivery retry', entry, () => options.deliveries.retryLater(claim, { error: message, nextAttemptAt: new Date(now.getTime() + wait), uncertainSince }));
+  }
 
-  /** Tops up the buffer when it runs low, then starts sends while slots are free. Returns how many started. */
+  async function deliver(entry: Held): Promise<void> {
+    const { delivery } = entry;
+    let outcome: Outcome;
+    try {
+      if (pacer) await pacer(entry.controller.signal);
+      entry.controller.signal.throwIfAborted();
+      entry.startedAt = options.clock.now();
+      const { messageId } = await options.platform.send(destinationOf(delivery.subscription), messageFor(delivery), {
+        idempotencyKey: delivery.idempotencyKey,
+        signal: entry.controller.signal,
+        uncertainSince: delivery.uncertainSince,
+      });
+      outcome = { kind: 'sent', messageId };
+    } catch (error) {
+      outcome = { kind: 'failed', error };
+    }
+    await settle(entry, outcome);
+  }
+
+  function startSends() {
+    while (sending.size < options.concurrency && waiting.length > 0) {
+      const entry = waiting.shift()!;
+      const promise = deliver(entry)
+        .catch((error: unknown) => log.error({ err: error, deliveryId: entry.delivery.id }, 'delivery crashed'))
+        .finally(() => {
+          sending.delete(entry.delivery.id);
+          release(entry);
+        });
+      sending.set(entry.delivery.id, promise);
+    }
+  }
+
+  /** Claims what fits (a batch, so claims cost one query per batch) and starts sends while slots are free. */
   async function fill(): Promise<number> {
-    const target = options.concurrency * 2;
-    if (buffer.length <= options.concurrency / 2) {
-      const claimed = await options.deliveries.claimDue({
+    const room = options.concurrency * 2 - held.size;
+    let claimed = 0;
+    if (waiting.length <= options.concurrency / 2 && room > 0) {
+      const batch = await options.deliveries.claimDue({
         now: options.clock.now(),
-        limit: target - buffer.length - inFlight.size,
+        limit: room,
         leaseMs: options.leaseMs,
         owner,
         platform: options.platform.name,
         excludeDestinations: busyDestinations,
       });
-      for (const delivery of claimed) busyDestinations.add(destinationOfDelivery(delivery));
-      buffer.push(...claimed);
+      for (const delivery of batch) {
+        const entry: Held = { delivery, destination: destinationKeyOf(delivery.subscription), controller: new AbortController(), lost: false, startedAt: null };
+        held.set(delivery.id, entry);
+        busyDestinations.add(entry.destination);
+        waiting.push(entry);
+      }
+      claimed = batch.length;
     }
-    let started = 0;
-    while (inFlight.size < options.concurrency && buffer.length > 0) {
-      const delivery = buffer.shift()!;
-      const destination = destinationOfDelivery(delivery);
-      const promise = deliver(delivery)
-        .catch((error: unknown) => log.error({ err: error, deliveryId: delivery.id }, 'recording a delivery outcome failed'))
-        .finally(() => {
-          inFlight.delete(delivery.id);
-          busyDestinations.delete(destination);
-          slotFreed?.();
-        });
-      inFlight.set(delivery.id, { destination, promise });
-      started++;
+    startSends();
+    return claimed;
+  }
+
+  /** Extends every held lease; a claim another worker took over is abandoned at once. */
+  async function renewLeases(): Promise<void> {
+    const entries = [...held.values()];
+    if (entries.length === 0) return;
+    try {
+      const still = await options.deliveries.renew(entries.map((e) => e.delivery), new Date(options.clock.now().getTime() + options.leaseMs));
+      for (const entry of entries) {
+        if (still.has(entry.delivery.id) || !held.has(entry.delivery.id)) continue;
+        entry.lost = true;
+        entry.controller.abort();
+        const at = waiting.indexOf(entry);
+        if (at >= 0) {
+          waiting.splice(at, 1);
+          release(entry);
+        }
+        log.warn({ deliveryId: entry.delivery.id }, 'lost the lease on a delivery (another worker claimed it); abandoning this attempt');
+      }
+    } catch (error) {
+      log.error({ err: error }, 'renewing delivery leases failed; retrying at the next renewal');
     }
-    return started;
   }
 
   async function run(untilIdle: boolean): Promise<void> {
+    let failures = 0;
     while (running || untilIdle) {
-      let started = 0;
+      let claimed = 0;
       try {
-        started = await fill();
+        claimed = await fill();
+        failures = 0;
       } catch (error) {
+        failures++;
         log.error({ err: error }, 'claiming deliveries failed');
       }
-      if (controller.signal.aborted) break;
-      if (inFlight.size > 0) {
-        // Wait for a slot to free up, then look again.
-        await new Promise<void>((resolve) => {
-          slotFreed = () => {
-            slotFreed = null;
-            resolve();
-          };
-        });
-        continue;
+      if (stopping.signal.aborted) break;
+      if (untilIdle && claimed === 0 && held.size === 0) return;
+      // Wait for a freed slot, a wake-up, or the next due time — whichever comes first — so a retry due
+      // while other channels are sending starts on time.
+      let waitMs = idleMs;
+      if (failures > 0) {
+        waitMs = Math.min(idleMs, 100 * 2 ** Math.min(failures, 6));
+      } else if (sending.size < options.concurrency && claimed === 0) {
+        const next = await options.deliveries.nextDueAt(options.platform.name).catch(() => null);
+        if (next) waitMs = Math.min(idleMs, Math.max(25, next.getTime() - options.clock.now().getTime()));
+      } else if (claimed > 0) {
+        waitMs = 0; // claimed something: look again straight away (more may be due)
       }
-      if (buffer.length > 0) continue;
-      // Nothing could be started: either nothing is due, or what is due waits behind a send that another
-      // (possibly crashed) worker holds until its lease ends.
-      if (untilIdle && started === 0) return;
-      if (untilIdle) continue;
-      const next = await options.deliveries.nextDueAt().catch(() => null);
-      const untilNext = next ? Math.max(0, next.getTime() - options.clock.now().getTime()) : idleMs;
-      await sleep(Math.min(idleMs, Math.max(untilNext, 250)));
+      if (untilIdle && held.size === 0 && claimed === 0) continue;
+      if (waitMs === 0 && sending.size < options.concurrency) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, untilIdle ? Math.min(waitMs, 50) : waitMs);
+        function done() {
+          clearTimeout(timer);
+          if (nudge === done) nudge = null;
+          resolve();
+        }
+        nudge = done;
+      });
     }
     // Stopping: claims not yet started go straight back to the outbox.
-    for (const delivery of buffer.splice(0)) {
-      await options.deliveries.retryLater(delivery.id, { error: 'released at shutdown', nextAttemptAt: options.clock.now() }).catch(() => {});
-      busyDestinations.delete(destinationOfDelivery(delivery));
+    for (const entry of waiting.splice(0)) {
+      await record('delivery released at shutdown', entry, () =>
+        options.deliveries.retryLater(entry.delivery, { error: 'released at shutdown', nextAttemptAt: options.clock.now() }),
+      );
+      release(entry);
     }
   }
+
+  const startRenewals = () => {
+    if (renewTimer) return;
+    renewTimer = setInterval(() => void renewLeases(), Math.max(50, Math.floor(options.leaseMs / 3)));
+    renewTimer.unref();
+  };
 
   return {
     start() {
       if (running) return;
       running = true;
+      startRenewals();
       loop = run(false);
     },
-    wake() {
-      wakeUp?.();
-    },
+    wake: wakeLoop,
     async drain() {
-      await run(true);
-      await Promise.all([...inFlight.values()].map((f) => f.promise));
+      startRenewals();
+      try {
+        await run(true);
+        await Promise.all([...sending.values()]);
+      } finally {
+        if (!running && renewTimer) {
+          clearInterval(renewTimer);
+          renewTimer = null;
+        }
+      }
     },
     async postsUpdated(posts) {
       if (!options.platform.edit) return;
@@ -211,7 +328,12 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
           if (record.kind !== 'post' || record.status !== 'sent' || !record.messageId || record.platform !== options.platform.name) continue;
           try {
             await options.platform.edit(
-              { platform: options.platform.name, workspaceId: record.workspaceId, channelId: record.channelId },
+              {
+                platform: options.platform.name,
+                workspaceId: record.workspaceId,
+                channelId: record.channelId,
+                ...(record.subscriptionKind === 'alert' ? { direct: true } : {}),
+              },
               record.messageId,
               { kind: 'post', card: buildPostCard(post) },
             );
@@ -223,11 +345,14 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     },
     async stop() {
       running = false;
-      controller.abort();
-      wakeUp?.();
-      slotFreed?.();
+      stopping.abort();
+      // Claims not yet sent are released; sends already on the wire finish (each has a request timeout).
+      for (const entry of held.values()) if (entry.startedAt === null) entry.controller.abort();
+      wakeLoop();
       await loop;
-      await Promise.allSettled([...inFlight.values()].map((f) => f.promise));
+      await Promise.allSettled([...sending.values()]);
+      if (renewTimer) clearInterval(renewTimer);
+      renewTimer = null;
     },
   };
 }
@@ -241,6 +366,6 @@ function createPacer(perSecond: number): (signal: AbortSignal) => Promise<void> 
     const at = Math.max(now, next);
     next = at + interval;
     const wait = at - now;
-    if (wait > 0 && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0 && !signal.aborted) await sleepFor(wait, undefined, { signal }).catch(() => {});
   };
 }

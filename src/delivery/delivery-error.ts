@@ -8,14 +8,18 @@ export type DeliveryErrorCode =
   | 'delivery/auth-failed'
   | 'delivery/rate-limited'
   | 'delivery/unavailable'
-  | 'delivery/network';
+  | 'delivery/network'
+  | 'delivery/ambiguous';
 
-const PERMANENT = new Set<DeliveryErrorCode>([
+/** What a failure means for the subscription: the channel cannot receive (pause), this one message was refused (reject), or try again. */
+export type DeliveryErrorEffect = 'pause' | 'reject' | 'retry';
+
+/** Only errors that mean "this channel cannot receive anything" pause a subscription. */
+const PAUSES = new Set<DeliveryErrorCode>([
   'delivery/channel-gone',
   'delivery/missing-access',
   'delivery/missing-permission',
   'delivery/bot-removed',
-  'delivery/invalid-payload',
   'delivery/auth-failed',
 ]);
 
@@ -32,8 +36,18 @@ export class DeliveryError extends Error {
     this.retryAfterMs = options.retryAfterMs ?? null;
   }
 
-  get permanent(): boolean {
-    return PERMANENT.has(this.code);
+  /** Pause the subscription, fail just this delivery, or retry it. */
+  get effect(): DeliveryErrorEffect {
+    if (PAUSES.has(this.code)) return 'pause';
+    return this.code === 'delivery/invalid-payload' ? 'reject' : 'retry';
+  }
+
+  /**
+   * The request may have reached the platform and posted (a timeout or a connection lost after the body
+   * was written): the retry must not post blindly where the platform has no idempotency key.
+   */
+  get uncertain(): boolean {
+    return this.code === 'delivery/ambiguous';
   }
 
   override get name(): string {

@@ -18,6 +18,11 @@ export interface SendOptions {
   /** Stable per delivery: a platform that supports it makes a retried send a no-op. */
   idempotencyKey: string;
   signal?: AbortSignal;
+  /**
+   * Set when an earlier attempt of this delivery may have posted (its outcome is unknown): a platform
+   * without an idempotency key looks for the message sent since then before posting again.
+   */
+  uncertainSince?: Date | null;
 }
 
 /**
@@ -27,8 +32,10 @@ export interface SendOptions {
 export interface ChatPlatform {
   readonly name: Destination['platform'];
   /**
-   * Posts a message. Throws `DeliveryError` (permanent or transient) when it cannot; a platform with an
-   * idempotency mechanism (Discord's nonce) makes a repeated key a no-op.
+   * Posts a message once per idempotency key. Throws `DeliveryError` when it cannot: its `effect` says
+   * whether the channel cannot receive (pause), this message was refused (reject) or to retry, and
+   * `delivery/ambiguous` that the outcome is unknown. Discord makes a repeated key a no-op with its nonce;
+   * Slack, which has none, finds an earlier copy by the key it carries in message metadata.
    */
   send(destination: Destination, message: OutgoingMessage, options: SendOptions): Promise<{ messageId: string }>;
   /** Present when the platform can edit a sent message (the capability the engine checks). */

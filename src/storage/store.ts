@@ -14,5 +14,10 @@ export interface Store {
   readonly subscriptions: SubscriptionStore;
   readonly deliveries: DeliveryStore;
   readonly installations: InstallationStore;
+  /**
+   * Claims the store for this process's bot, where the store needs one (a SQLite file: one bot per file);
+   * throws `store/locked` naming the holder when another process has it.
+   */
+  lockWriter(now: Date): void;
   close(): Promise<void>;
 }

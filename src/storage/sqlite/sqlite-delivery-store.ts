@@ -1,40 +1,36 @@
+import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { createKeywordMatcher } from '../../delivery/keyword-filter.ts';
+import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey, type DeliveryPlanner } from '../../delivery/delivery-plan.ts';
+import type { Destination } from '../../platform/chat-platform.ts';
 import type { Post } from '../../posts/post.ts';
-import type { ClaimedDelivery, DeliveryRecord, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
+import type { ClaimedDelivery, DeliveryClaim, DeliveryRecord, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
 import { postFromRow, SELECT_POST, type PostRow } from './sqlite-post-store.ts';
 import { SELECT_SUBSCRIPTION, subscriptionFromRow, type SubscriptionRow } from './sqlite-subscription-store.ts';
 
-export function destinationKey(row: { platform: string; channel_id: string; kind: string }): string {
-  return row.kind === 'alert' ? `${row.platform}:dm:${row.channel_id}` : `${row.platform}:${row.channel_id}`;
-}
+const destinationKey = (row: { platform: string; channel_id: string; kind: string }) =>
+  destinationKeyOf({ kind: row.kind === 'alert' ? 'alert' : 'channel', platform: row.platform as Destination['platform'], channelId: row.channel_id });
 
 /**
- * Writes the outbox rows for a newly stored post, inside the caller's transaction: one delivery per
- * matching instant subscription and alert, one digest-queue row per matching digest subscription.
+ * Writes the outbox rows for a newly stored post, inside the caller's transaction, as the core's planner
+ * decides: one delivery per matching instant subscription and alert (a paused subscription's row waits,
+ * held, until it resumes), one digest-queue row per matching digest subscription.
  */
-export function writeOutboxForPost(db: Database, post: Post, at: Date): void {
-  const subscriptions = db
-    .prepare(
-      `SELECT id, kind, platform, channel_id, keywords, mode FROM subscriptions
-       WHERE paused_at IS NULL AND ((kind = 'channel' AND feed_id = ?) OR kind = 'alert')`,
-    )
-    .all(post.feedId) as Array<{ id: number; kind: string; platform: string; channel_id: string; keywords: string; mode: string }>;
-  if (subscriptions.length === 0) return;
-  const matcher = createKeywordMatcher(post);
+export function writeOutboxForPost(db: Database, post: Post, at: Date, planDeliveries: DeliveryPlanner): void {
+  const rows = db
+    .prepare(`SELECT id, kind, platform, channel_id, feed_id, keywords, mode FROM subscriptions WHERE (kind = 'channel' AND feed_id = ?) OR kind = 'alert'`)
+    .all(post.feedId) as Array<{ id: number; kind: 'channel' | 'alert'; platform: 'console' | 'discord' | 'slack'; channel_id: string; feed_id: number | null; keywords: string; mode: 'instant' | 'daily' | 'weekly' }>;
+  if (rows.length === 0) return;
+  const plan = planDeliveries(
+    post,
+    rows.map((r) => ({ id: r.id, kind: r.kind, platform: r.platform, channelId: r.channel_id, feedId: r.feed_id, keywords: JSON.parse(r.keywords) as string[], mode: r.mode })),
+  );
   const insertDelivery = db.prepare(`
     INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
     VALUES (?, 'post', ?, ?, ?, ?, 'pending', ?, ?)`);
   const queueDigest = db.prepare('INSERT OR IGNORE INTO digest_queue (subscription_id, post_id, queued_at) VALUES (?, ?, ?)');
   const seq = post.publishedAt?.getTime() ?? at.getTime();
-  for (const sub of subscriptions) {
-    if (!matcher.matches(JSON.parse(sub.keywords) as string[])) continue;
-    if (sub.mode === 'instant') {
-      insertDelivery.run(sub.id, post.id, destinationKey(sub), `p${post.id}-s${sub.id}`, seq, at.getTime(), at.getTime());
-    } else {
-      queueDigest.run(sub.id, post.id, at.getTime());
-    }
-  }
+  for (const d of plan.deliveries) insertDelivery.run(d.subscriptionId, post.id, d.destinationKey, d.idempotencyKey, seq, at.getTime(), at.getTime());
+  for (const subscriptionId of plan.digests) queueDigest.run(subscriptionId, post.id, at.getTime());
 }
 
 interface DeliveryRow {
@@ -46,6 +42,10 @@ interface DeliveryRow {
   status: DeliveryStatus;
   attempts: number;
   next_attempt_at: number;
+  lease_until: number | null;
+  claim_token: string | null;
+  uncertain_since: number | null;
+  label: string | null;
   message_id: string | null;
   sent_at: number | null;
   last_error: string | null;
@@ -53,94 +53,114 @@ interface DeliveryRow {
 }
 
 export function createSqliteDeliveryStore(db: Database): DeliveryStore {
-  // A destination's head is its oldest open delivery (of an active subscription). Only heads are
-  // claimed, so posts reach a channel in order and one channel has at most one send in flight. Each
-  // query walks an index from the most overdue rows and stops at the limit: cost grows with the batch,
-  // not with the size of the outbox.
-  const notBehindAnother = `NOT EXISTS (
-      SELECT 1 FROM deliveries d2 JOIN subscriptions s2 ON s2.id = d2.subscription_id
-      WHERE d2.destination_key = d.destination_key AND d2.status IN ('pending', 'sending') AND s2.paused_at IS NULL
-        AND (d2.seq < d.seq OR (d2.seq = d.seq AND d2.id < d.id)))`;
+  // `delivery_queues` holds each destination's head (its oldest open delivery of an active subscription)
+  // and when it is due, kept by triggers. Only heads are claimed, so posts reach a channel in order and a
+  // channel has at most one send in flight across every worker; the claim reads the due index and stops at
+  // the limit: its cost grows with the batch, not with the rows waiting behind a retrying head.
   const dueHeads = db.prepare(`
-    SELECT d.id, d.destination_key FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-    WHERE d.status = 'pending' AND d.next_attempt_at <= @now AND s.paused_at IS NULL AND s.platform = @platform
-      AND ${notBehindAnother}
-    ORDER BY d.next_attempt_at, d.id
-    LIMIT @scan`);
-  const expiredHeads = db.prepare(`
-    SELECT d.id, d.destination_key FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-    WHERE d.status = 'sending' AND d.lease_until <= @now AND s.paused_at IS NULL AND s.platform = @platform
-      AND ${notBehindAnother}
-    ORDER BY d.lease_until
-    LIMIT @scan`);
+    SELECT q.head_id AS id, q.destination_key FROM delivery_queues q
+    WHERE q.platform = @platform AND q.head_id IS NOT NULL AND q.due_at <= @now
+    ORDER BY q.due_at LIMIT @scan`);
   const claim = db.prepare(`
-    UPDATE deliveries SET status = 'sending', lease_until = @lease, claimed_by = @owner, attempts = attempts + 1
-    WHERE id = @id AND (status = 'pending' OR (status = 'sending' AND lease_until <= @now))`);
+    UPDATE deliveries SET status = 'sending', lease_until = @lease, claimed_by = @owner, claim_token = @token, claimed_at = @now,
+      attempts = attempts + 1,
+      -- a lease that ran out means a worker died mid-send: that attempt may have posted
+      uncertain_since = CASE WHEN status = 'sending' THEN coalesce(uncertain_since, claimed_at, @now) ELSE uncertain_since END
+    WHERE id = @id AND (status = 'pending' AND next_attempt_at <= @now OR (status = 'sending' AND lease_until <= @now))`);
   const byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
   const subById = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = ?`);
   const postById = db.prepare(`${SELECT_POST} WHERE p.id = ?`);
   const digestPosts = db.prepare(`${SELECT_POST} WHERE p.id IN (SELECT post_id FROM digest_items WHERE delivery_id = ?) ORDER BY p.published_at, p.id`);
-  const completeStmt = db.prepare(`UPDATE deliveries SET status = 'sent', message_id = @messageId, sent_at = @at, lease_until = NULL, last_error = NULL WHERE id = @id`);
+  const held = 'id = @id AND claim_token = @token AND status = \'sending\'';
+  const renewStmt = db.prepare(`UPDATE deliveries SET lease_until = @lease WHERE ${held}`);
+  const completeStmt = db.prepare(`UPDATE deliveries SET status = 'sent', message_id = @messageId, sent_at = @at, lease_until = NULL, claim_token = NULL, last_error = NULL WHERE ${held}`);
   const touchSub = db.prepare('UPDATE subscriptions SET last_delivery_at = @at WHERE id = (SELECT subscription_id FROM deliveries WHERE id = @id)');
-  const retryStmt = db.prepare(`UPDATE deliveries SET status = 'pending', lease_until = NULL, last_error = @error, next_attempt_at = @next WHERE id = @id AND status = 'sending'`);
-  const failStmt = db.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, last_error = @error WHERE id = @id`);
+  const retryStmt = db.prepare(`
+    UPDATE deliveries SET status = 'pending', lease_until = NULL, claim_token = NULL, last_error = @error, next_attempt_at = @next,
+      uncertain_since = coalesce(uncertain_since, @uncertain)
+    WHERE ${held}`);
+  const failStmt = db.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, claim_token = NULL, last_error = @error WHERE ${held}`);
 
   const claimDue = db.transaction((now: number, limit: number, leaseMs: number, owner: string, platform: string, exclude: ReadonlySet<string>) => {
-    const params = { now, platform, scan: limit + exclude.size };
-    const candidates = [...expiredHeads.all(params), ...dueHeads.all(params)] as Array<{ id: number; destination_key: string }>;
-    const claimed: number[] = [];
+    const candidates = dueHeads.all({ now, platform, scan: limit + exclude.size }) as Array<{ id: number; destination_key: string }>;
+    const claimed: Array<{ id: number; token: string }> = [];
     for (const candidate of candidates) {
       if (claimed.length >= limit) break;
       if (exclude.has(candidate.destination_key)) continue;
-      if (claim.run({ id: candidate.id, lease: now + leaseMs, owner, now }).changes === 1) claimed.push(candidate.id);
+      const token = randomUUID();
+      if (claim.run({ id: candidate.id, lease: now + leaseMs, owner, token, now }).changes === 1) claimed.push({ id: candidate.id, token });
     }
-    return claimed.map((id): ClaimedDelivery => {
+    return claimed.map(({ id, token }): ClaimedDelivery => {
       const row = byId.get(id) as DeliveryRow;
       const subscription = subscriptionFromRow(subById.get(row.subscription_id) as SubscriptionRow);
       const posts = row.kind === 'digest'
         ? (digestPosts.all(id) as PostRow[]).map(postFromRow)
         : [postFromRow(postById.get(row.post_id) as PostRow)];
-      return { id, kind: row.kind, subscription, posts, idempotencyKey: row.idempotency_key, attempts: row.attempts };
+      return {
+        id,
+        claimToken: token,
+        kind: row.kind,
+        subscription,
+        posts,
+        idempotencyKey: row.idempotency_key,
+        attempts: row.attempts,
+        leaseUntil: new Date(row.lease_until!),
+        uncertainSince: row.uncertain_since === null ? null : new Date(row.uncertain_since),
+        label: row.label === 'held' ? 'held' : null,
+      };
     });
   });
 
-  const complete = db.transaction((id: number, messageId: string, at: number) => {
-    completeStmt.run({ id, messageId, at });
-    touchSub.run({ id, at });
+  const renew = db.transaction((claims: readonly DeliveryClaim[], lease: number) => {
+    const still = new Set<number>();
+    for (const c of claims) if (renewStmt.run({ id: c.id, token: c.claimToken, lease }).changes === 1) still.add(c.id);
+    return still;
   });
 
-  const failAndPause = db.transaction((id: number, error: string, reason: string, at: number) => {
-    failStmt.run({ id, error });
-    const sub = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = (SELECT subscription_id FROM deliveries WHERE id = ?)`).get(id) as SubscriptionRow | undefined;
-    if (!sub) return;
-    db.prepare('UPDATE subscriptions SET paused_at = ?, paused_reason = ? WHERE id = ? AND paused_at IS NULL').run(at, reason, sub.id);
-    if (sub.workspace_id) {
+  const complete = db.transaction((c: DeliveryClaim, messageId: string, at: number) => {
+    if (completeStmt.run({ id: c.id, token: c.claimToken, messageId, at }).changes === 0) return false;
+    touchSub.run({ id: c.id, at });
+    return true;
+  });
+
+  const failAndPause = db.transaction((c: DeliveryClaim, error: string, reason: string, at: number) => {
+    if (failStmt.run({ id: c.id, token: c.claimToken, error }).changes === 0) return false;
+    const sub = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = (SELECT subscription_id FROM deliveries WHERE id = ?)`).get(c.id) as SubscriptionRow | undefined;
+    if (!sub) return true;
+    const paused = db.prepare('UPDATE subscriptions SET paused_at = ?, paused_reason = ? WHERE id = ? AND paused_at IS NULL').run(at, reason, sub.id).changes === 1;
+    if (paused && sub.workspace_id) {
       const where = sub.kind === 'alert' ? 'a personal alert' : `channel ${sub.channel_id}`;
       db.prepare('INSERT INTO notices (platform, workspace_id, message, created_at) VALUES (?, ?, ?, ?)').run(
         sub.platform,
         sub.workspace_id,
-        `Inkwire paused delivery to ${where}${sub.feed_title ? ` (${sub.feed_title})` : ''}: ${reason}. Fix that, then run /subscribe there again to resume.`,
+        `Inkwire paused delivery to ${where}${sub.feed_title ? ` (${sub.feed_title})` : ''}: ${reason}. New posts are kept for it; fix that, then run /subscribe there again to resume.`,
         at,
       );
     }
+    return true;
   });
 
   const enqueue = db.prepare(`
     INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
-    SELECT s.id, 'post', p.id, CASE s.kind WHEN 'alert' THEN s.platform || ':dm:' || s.channel_id ELSE s.platform || ':' || s.channel_id END,
-           'p' || p.id || '-s' || s.id, coalesce(p.published_at, @at), 'pending', @at, @at
-    FROM subscriptions s, posts p WHERE s.id = @sub AND p.id = @post`);
+    VALUES (@sub, 'post', @post, @destination, @key, @seq, 'pending', @at, @at)`);
+  const enqueuePost = db.transaction((subscriptionId: number, postId: number, at: number) => {
+    const sub = subById.get(subscriptionId) as SubscriptionRow | undefined;
+    const post = postById.get(postId) as PostRow | undefined;
+    if (!sub || !post) return null;
+    const result = enqueue.run({ sub: sub.id, post: post.id, destination: destinationKey(sub), key: postDeliveryKey(post.id, sub.id), seq: post.published_at ?? at, at });
+    return result.changes === 1 ? Number(result.lastInsertRowid) : null;
+  });
 
+  const insertBundle = db.prepare(`
+    INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at, label)
+    VALUES (@sub, 'digest', NULL, @destination, @key, @seq, 'pending', @at, @at, @label)`);
   const bundle = db.transaction((mode: string, period: string, at: number) => {
     const subs = db
       .prepare(`SELECT DISTINCT s.id, s.kind, s.platform, s.channel_id FROM subscriptions s JOIN digest_queue q ON q.subscription_id = s.id WHERE s.mode = ? AND s.paused_at IS NULL`)
       .all(mode) as Array<{ id: number; kind: string; platform: string; channel_id: string }>;
     let made = 0;
     for (const sub of subs) {
-      const result = db
-        .prepare(`INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
-                  VALUES (?, 'digest', NULL, ?, ?, ?, 'pending', ?, ?)`)
-        .run(sub.id, destinationKey(sub), `d${sub.id}-${period}`, at, at, at);
+      const result = insertBundle.run({ sub: sub.id, destination: destinationKey(sub), key: digestDeliveryKey(sub.id, period), seq: at, at, label: null });
       if (result.changes === 0) continue; // this period's digest already exists
       const deliveryId = Number(result.lastInsertRowid);
       db.prepare('INSERT INTO digest_items (delivery_id, post_id) SELECT ?, post_id FROM digest_queue WHERE subscription_id = ?').run(deliveryId, sub.id);
@@ -150,13 +170,38 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     return made;
   });
 
+  const releaseHeld = db.transaction((subscriptionId: number, at: number, summariseBefore: number) => {
+    const sub = subById.get(subscriptionId) as SubscriptionRow | undefined;
+    if (!sub) return { held: 0, summarised: 0 };
+    const waiting = db
+      .prepare(`SELECT id, post_id, created_at FROM deliveries WHERE subscription_id = ? AND kind = 'post' AND status = 'pending' ORDER BY seq, id`)
+      .all(subscriptionId) as Array<{ id: number; post_id: number; created_at: number }>;
+    const old = waiting.filter((d) => d.created_at < summariseBefore);
+    if (old.length >= 2) {
+      // Long-held posts arrive as one summary (oldest first), in the place of the first of them.
+      const first = db.prepare('SELECT seq FROM deliveries WHERE id = ?').get(old[0]!.id) as { seq: number };
+      const result = insertBundle.run({ sub: sub.id, destination: destinationKey(sub), key: heldSummaryKey(sub.id, new Date(at)), seq: first.seq, at, label: 'held' });
+      const summaryId = Number(result.lastInsertRowid);
+      const addItem = db.prepare('INSERT INTO digest_items (delivery_id, post_id) VALUES (?, ?)');
+      const remove = db.prepare('DELETE FROM deliveries WHERE id = ?');
+      for (const d of old) {
+        addItem.run(summaryId, d.post_id);
+        remove.run(d.id);
+      }
+      return { held: waiting.length - old.length, summarised: old.length };
+    }
+    return { held: waiting.length, summarised: 0 };
+  });
+
   const recordSelect = `
-    SELECT d.*, s.platform, s.workspace_id, s.channel_id, p.title AS post_title
+    SELECT d.*, s.kind AS subscription_kind, s.platform, s.workspace_id, s.channel_id, p.title AS post_title
     FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id LEFT JOIN posts p ON p.id = d.post_id`;
-  const toRecord = (row: DeliveryRow & { platform: string; workspace_id: string | null; channel_id: string; post_title: string | null }): DeliveryRecord => ({
+  type RecordRow = DeliveryRow & { subscription_kind: 'channel' | 'alert'; platform: string; workspace_id: string | null; channel_id: string; post_title: string | null };
+  const toRecord = (row: RecordRow): DeliveryRecord => ({
     id: row.id,
     kind: row.kind,
     subscriptionId: row.subscription_id,
+    subscriptionKind: row.subscription_kind,
     platform: row.platform,
     workspaceId: row.workspace_id,
     channelId: row.channel_id,
@@ -170,41 +215,47 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     lastError: row.last_error,
     createdAt: new Date(row.created_at),
   });
+  const nextDue = db.prepare('SELECT min(due_at) AS at FROM delivery_queues WHERE platform = ? AND head_id IS NOT NULL');
 
   return {
     async claimDue({ now, limit, leaseMs, owner, platform, excludeDestinations }) {
       return claimDue.immediate(now.getTime(), limit, leaseMs, owner, platform, excludeDestinations ?? new Set());
     },
-    async complete(id, { messageId, at }) {
-      complete(id, messageId, at.getTime());
+    async renew(claims, leaseUntil) {
+      return claims.length === 0 ? new Set() : renew.immediate(claims, leaseUntil.getTime());
     },
-    async retryLater(id, { error, nextAttemptAt }) {
-      retryStmt.run({ id, error, next: nextAttemptAt.getTime() });
+    async complete(c, { messageId, at }) {
+      return complete.immediate(c, messageId, at.getTime());
     },
-    async failAndPause(id, { error, reason, at }) {
-      failAndPause.immediate(id, error, reason, at.getTime());
+    async retryLater(c, { error, nextAttemptAt, uncertainSince }) {
+      return retryStmt.run({ id: c.id, token: c.claimToken, error, next: nextAttemptAt.getTime(), uncertain: uncertainSince?.getTime() ?? null }).changes === 1;
     },
-    async fail(id, { error }) {
-      failStmt.run({ id, error });
+    async failAndPause(c, { error, reason, at }) {
+      return failAndPause.immediate(c, error, reason, at.getTime());
+    },
+    async fail(c, { error }) {
+      return failStmt.run({ id: c.id, token: c.claimToken, error }).changes === 1;
     },
     async enqueuePost(subscriptionId, postId, at) {
-      const result = enqueue.run({ sub: subscriptionId, post: postId, at: at.getTime() });
-      return result.changes === 1 ? Number(result.lastInsertRowid) : null;
+      return enqueuePost.immediate(subscriptionId, postId, at.getTime());
     },
     async bundleDigests(mode, period, at) {
       return bundle.immediate(mode, period, at.getTime());
+    },
+    async releaseHeld(subscriptionId, { at, summariseBefore }) {
+      return releaseHeld.immediate(subscriptionId, at.getTime(), summariseBefore.getTime());
     },
     async list({ status, limit }) {
       const rows = status
         ? db.prepare(`${recordSelect} WHERE d.status = ? ORDER BY d.id DESC LIMIT ?`).all(status, limit)
         : db.prepare(`${recordSelect} ORDER BY d.id DESC LIMIT ?`).all(limit);
-      return (rows as Parameters<typeof toRecord>[0][]).map(toRecord);
+      return (rows as RecordRow[]).map(toRecord);
     },
     async forPost(postId) {
-      return (db.prepare(`${recordSelect} WHERE d.post_id = ? OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = ?) ORDER BY d.id`).all(postId, postId) as Parameters<typeof toRecord>[0][]).map(toRecord);
+      return (db.prepare(`${recordSelect} WHERE d.post_id = ? OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = ?) ORDER BY d.id`).all(postId, postId) as RecordRow[]).map(toRecord);
     },
-    async nextDueAt() {
-      const row = db.prepare(`SELECT min(next_attempt_at) AS at FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE d.status = 'pending' AND s.paused_at IS NULL`).get() as { at: number | null };
+    async nextDueAt(platform) {
+      const row = nextDue.get(platform) as { at: number | null };
       return row.at === null ? null : new Date(row.at);
     },
   };

@@ -1,7 +1,28 @@
 import type { Database } from 'better-sqlite3';
+import { postFingerprint } from '../../posts/post-identity.ts';
+
+/** One schema step: SQL, or a function for what SQL alone cannot compute. */
+export type SqliteMigration = string | ((db: Database) => void);
+
+/** The open outbox rows of one destination, oldest first, whose subscription is not paused. */
+const queueHead = (key: string) => `
+  SELECT d.id, CASE d.status WHEN 'sending' THEN d.lease_until ELSE d.next_attempt_at END AS due
+  FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+  WHERE d.destination_key = ${key} AND d.status IN ('pending', 'sending') AND s.paused_at IS NULL
+  ORDER BY d.seq, d.id LIMIT 1`;
+
+/** Recomputes one destination's queue row (its head delivery and when it is next due). */
+const refreshQueue = (key: string) => `
+  INSERT INTO delivery_queues (destination_key, platform, head_id, due_at)
+  SELECT ${key}, substr(${key}, 1, instr(${key}, ':') - 1), h.id, h.due
+  FROM (SELECT 1) LEFT JOIN (${queueHead(key)}) h WHERE true
+  ON CONFLICT (destination_key) DO UPDATE SET head_id = excluded.head_id, due_at = excluded.due_at;`;
+
+const subscriptionKey = (row: 'new' | 'old') =>
+  `(CASE ${row}.kind WHEN 'alert' THEN ${row}.platform || ':dm:' || ${row}.channel_id ELSE ${row}.platform || ':' || ${row}.channel_id END)`;
 
 /** Ordered schema steps; `PRAGMA user_version` records how many have run. Never edit a shipped step. */
-export const SQLITE_MIGRATIONS: readonly string[] = [
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `
   CREATE TABLE feeds (
     id INTEGER PRIMARY KEY,
@@ -178,6 +199,57 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (platform, workspace_id)
   ) WITHOUT ROWID;
   `,
+  // 5: exactly once for real. Claims carry a token (only the holder may record an outcome), an attempt
+  // whose outcome is unknown leaves `uncertain_since` (the adapter looks before sending again), and each
+  // destination's queue row names its head delivery and when it is due, kept by triggers, so claiming and
+  // "when is the next thing due" read an index of heads instead of walking rows blocked behind them.
+  // `label` names a summary delivery (posts held while paused). The writer lock records who holds it.
+  `
+  ALTER TABLE deliveries ADD COLUMN claim_token TEXT;
+  ALTER TABLE deliveries ADD COLUMN claimed_at INTEGER;
+  ALTER TABLE deliveries ADD COLUMN uncertain_since INTEGER;
+  ALTER TABLE deliveries ADD COLUMN label TEXT;
+  ALTER TABLE posts ADD COLUMN fingerprint TEXT;
+  CREATE INDEX posts_by_feed_fingerprint ON posts (feed_id, fingerprint) WHERE fingerprint IS NOT NULL;
+  CREATE INDEX posts_by_feed_url ON posts (feed_id, url);
+  CREATE TABLE delivery_queues (
+    destination_key TEXT PRIMARY KEY,
+    platform TEXT NOT NULL,
+    head_id INTEGER,
+    due_at INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX delivery_queues_due ON delivery_queues (platform, due_at) WHERE head_id IS NOT NULL;
+  CREATE TRIGGER deliveries_queue_insert AFTER INSERT ON deliveries BEGIN
+    ${refreshQueue('new.destination_key')}
+  END;
+  CREATE TRIGGER deliveries_queue_update AFTER UPDATE OF status, next_attempt_at, lease_until, seq ON deliveries BEGIN
+    ${refreshQueue('new.destination_key')}
+  END;
+  CREATE TRIGGER deliveries_queue_delete AFTER DELETE ON deliveries BEGIN
+    ${refreshQueue('old.destination_key')}
+  END;
+  CREATE TRIGGER subscriptions_queue_pause AFTER UPDATE OF paused_at ON subscriptions BEGIN
+    ${refreshQueue(subscriptionKey('new'))}
+  END;
+  CREATE TRIGGER subscriptions_queue_delete AFTER DELETE ON subscriptions BEGIN
+    ${refreshQueue(subscriptionKey('old'))}
+  END;
+  CREATE TABLE writer_lock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+  );
+  `,
+  (db) => {
+    const refresh = db.prepare(refreshQueue('@key'));
+    for (const { key } of db.prepare(`SELECT DISTINCT destination_key AS key FROM deliveries WHERE status IN ('pending', 'sending')`).all() as Array<{ key: string }>) {
+      refresh.run({ key });
+    }
+    const rows = db.prepare('SELECT id, title, published_at FROM posts').all() as Array<{ id: number; title: string; published_at: number | null }>;
+    const set = db.prepare('UPDATE posts SET fingerprint = ? WHERE id = ?');
+    for (const row of rows) set.run(postFingerprint(row.title, row.published_at === null ? null : new Date(row.published_at)), row.id);
+  },
 ];
 
 export function migrateSqlite(db: Database): void {
@@ -189,7 +261,9 @@ export function migrateSqlite(db: Database): void {
   }
   for (let version = current; version < SQLITE_MIGRATIONS.length; version++) {
     db.transaction(() => {
-      db.exec(SQLITE_MIGRATIONS[version]!);
+      const step = SQLITE_MIGRATIONS[version]!;
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
       db.pragma(`user_version = ${version + 1}`);
     })();
   }

@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
 import { postContentHash } from '../../posts/content-hash.ts';
 import { compoundAliases } from '../../search/compound-words.ts';
+import type { DeliveryPlanner } from '../../delivery/delivery-plan.ts';
+import { postFingerprint } from '../../posts/post-identity.ts';
 import { writeOutboxForPost } from './sqlite-delivery-store.ts';
 import type { Post, PostDraft } from '../../posts/post.ts';
 import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
@@ -78,21 +80,33 @@ export function byPublishedAsc(a: Post, b: Post): number {
   return at - bt || a.id - b.id;
 }
 
-export function createSqlitePostStore(db: Database): PostStore {
+/**
+ * Posts in SQLite. `planDeliveries` (pure, from the core) decides which subscriptions get a new post; the
+ * store writes that plan in the transaction that stores the post, so a post is never left undelivered.
+ */
+export function createSqlitePostStore(db: Database, options: { planDeliveries: DeliveryPlanner }): PostStore {
   const findKey = db.prepare<[number, string], { id: number; content_hash: string }>(
     'SELECT id, content_hash FROM posts WHERE feed_id = ? AND key = ?',
   );
+  // A post is known by its key, else by its link (when exactly one post has it), else by its fingerprint.
+  const findByLink = db.prepare<[number, string], { id: number; content_hash: string }>(
+    'SELECT id, content_hash FROM posts WHERE feed_id = ? AND url = ? LIMIT 2',
+  );
+  const findByFingerprint = db.prepare<[number, string], { id: number; content_hash: string }>(
+    'SELECT id, content_hash FROM posts WHERE feed_id = ? AND fingerprint = ? LIMIT 2',
+  );
   const insertPost = db.prepare(`
     INSERT INTO posts (feed_id, key, guid, url, title, subtitle, author, published_at, cover_image_url, html, text,
-                       word_count, reading_minutes, tldr, preview_only, content_hash, search_aka, announce, first_seen_at, updated_at)
+                       word_count, reading_minutes, tldr, preview_only, content_hash, search_aka, fingerprint, announce, first_seen_at, updated_at)
     VALUES (@feedId, @key, @guid, @url, @title, @subtitle, @author, @publishedAt, @coverImageUrl, @html, @text,
-            @wordCount, @readingMinutes, @tldr, @previewOnly, @contentHash, @searchAka, @announce, @at, @at)`);
+            @wordCount, @readingMinutes, @tldr, @previewOnly, @contentHash, @searchAka, @fingerprint, @announce, @at, @at)`);
   const updatePost = db.prepare(`
     UPDATE posts SET guid = @guid, url = @url, title = @title, subtitle = @subtitle, author = @author,
       published_at = coalesce(@publishedAt, published_at), cover_image_url = @coverImageUrl, html = @html,
       text = @text, word_count = @wordCount, reading_minutes = @readingMinutes, tldr = @tldr,
-      preview_only = @previewOnly, content_hash = @contentHash, search_aka = @searchAka, updated_at = @at
+      preview_only = @previewOnly, content_hash = @contentHash, search_aka = @searchAka, fingerprint = @fingerprint, updated_at = @at
     WHERE id = @id`);
+  const setGuid = db.prepare('UPDATE posts SET guid = @guid WHERE id = @id AND guid IS NOT @guid');
   const deletePapers = db.prepare('DELETE FROM post_papers WHERE post_id = ?');
   const insertPaper = db.prepare('INSERT OR IGNORE INTO post_papers (post_id, kind, ref) VALUES (?, ?, ?)');
   const updateFeed = db.prepare(`
@@ -121,6 +135,7 @@ export function createSqlitePostStore(db: Database): PostStore {
     previewOnly: draft.previewOnly ? 1 : 0,
     contentHash: postContentHash(draft),
     searchAka: compoundAliases(draft.title, draft.subtitle, draft.text),
+    fingerprint: postFingerprint(draft.title, draft.publishedAt),
     at: at.getTime(),
   });
 
@@ -134,12 +149,30 @@ export function createSqlitePostStore(db: Database): PostStore {
     const announcedIds = new Set<number>();
     const updatedIds: number[] = [];
     let unchanged = 0;
+    // Identities already handled in this batch: a feed listing one post twice, or under two guids.
     const seenInBatch = new Set<string>();
+    const linkCount = new Map<string, number>();
+    for (const draft of batch.drafts) linkCount.set(draft.url, (linkCount.get(draft.url) ?? 0) + 1);
+    const known = (draft: PostDraft, fingerprint: string | null) => {
+      const byKey = findKey.get(batch.feedId, draft.key);
+      if (byKey) return byKey;
+      // A link shared by several items (a feed without item links falls back to its site URL) says nothing.
+      if (draft.url && linkCount.get(draft.url) === 1) {
+        const byLink = findByLink.all(batch.feedId, draft.url);
+        if (byLink.length === 1) return byLink[0]!;
+      }
+      if (fingerprint) {
+        const byPrint = findByFingerprint.all(batch.feedId, fingerprint);
+        if (byPrint.length === 1) return byPrint[0]!;
+      }
+      return undefined;
+    };
     for (const draft of batch.drafts) {
-      if (seenInBatch.has(draft.key)) continue; // a feed listing the same item twice
-      seenInBatch.add(draft.key);
-      const existing = findKey.get(batch.feedId, draft.key);
       const values = params(draft, batch.at);
+      const identities = [`k:${draft.key}`, ...(linkCount.get(draft.url) === 1 ? [`l:${draft.url}`] : []), ...(values.fingerprint ? [`f:${values.fingerprint}`] : [])];
+      if (identities.some((identity) => seenInBatch.has(identity))) continue;
+      for (const identity of identities) seenInBatch.add(identity);
+      const existing = known(draft, values.fingerprint);
       if (!existing) {
         const announce = batch.announceKeys.has(draft.key);
         const { lastInsertRowid } = insertPost.run({ ...values, feedId: batch.feedId, announce: announce ? 1 : 0 });
@@ -149,13 +182,15 @@ export function createSqlitePostStore(db: Database): PostStore {
         if (announce) {
           announcedIds.add(id);
           // The outbox rows are written in this same transaction: a stored post is never left undelivered.
-          writeOutboxForPost(db, postFromRow(byId.get(id)!), batch.at);
+          writeOutboxForPost(db, postFromRow(byId.get(id)!), batch.at, options.planDeliveries);
         }
       } else if (existing.content_hash !== values.contentHash) {
+        // The post keeps the key it was first stored under; a new guid for it is an update, not a new post.
         updatePost.run({ ...values, id: existing.id });
         writePapers(existing.id, draft);
         updatedIds.push(existing.id);
       } else {
+        setGuid.run({ guid: draft.guid, id: existing.id });
         unchanged++;
       }
     }

@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { systemClock, type Clock } from '../../clock.ts';
+import { planDeliveries, type DeliveryPlanner } from '../../delivery/delivery-plan.ts';
 import type { Store } from '../store.ts';
+import { busyTolerant, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.ts';
 import { createSqliteSearchIndex } from './sqlite-search-index.ts';
 import { createSqliteDeliveryStore } from './sqlite-delivery-store.ts';
 import { createSqliteSubscriptionStore } from './sqlite-subscription-store.ts';
@@ -10,29 +12,51 @@ import { createSqliteInstallationStore } from './sqlite-installation-store.ts';
 import { createSqliteFeedStore } from './sqlite-feed-store.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import { createSqlitePostStore } from './sqlite-post-store.ts';
+import { acquireWriterLock, type WriterLock } from './sqlite-writer-lock.ts';
 
-/** Opens (creating if needed) the SQLite file, applies migrations and returns the stores over it. */
-export function openSqliteStore(
-  path: string,
-  options: { clock?: Clock; candidateCap?: number } = {},
-): Store & { readonly db: Database } {
+export interface SqliteStoreOptions {
+  clock?: Clock;
+  candidateCap?: number;
+  /** Which subscriptions get a new post (the core's pure planner by default). */
+  planDeliveries?: DeliveryPlanner;
+  /** How long a call keeps retrying while another process holds the write lock (default 15 s). */
+  busyMaxWaitMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the SQLite file, applies migrations and returns the stores over it. Every
+ * store call that meets another process's write lock waits for it with timers, never blocking the event
+ * loop more than `SQLITE_BUSY_TIMEOUT_MS` at a time.
+ */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store & { readonly db: Database; lockWriter(now: Date): void } {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new BetterSqlite3(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // Migrations may wait longer: nothing else runs yet.
   db.pragma('busy_timeout = 5000');
   migrateSqlite(db);
+  db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  const tolerant = <T extends object>(store: T) => busyTolerant(store, { maxWaitMs: options.busyMaxWaitMs ?? 15_000 });
+  let writerLock: WriterLock | null = null;
   return {
     kind: 'sqlite',
     db,
-    feeds: createSqliteFeedStore(db),
-    posts: createSqlitePostStore(db),
-    subscriptions: createSqliteSubscriptionStore(db),
-    deliveries: createSqliteDeliveryStore(db),
-    installations: createSqliteInstallationStore(db),
-    search: createSqliteSearchIndex(db, { clock: options.clock ?? systemClock, ...(options.candidateCap ? { candidateCap: options.candidateCap } : {}) }),
+    feeds: tolerant(createSqliteFeedStore(db)),
+    posts: tolerant(createSqlitePostStore(db, { planDeliveries: options.planDeliveries ?? planDeliveries })),
+    subscriptions: tolerant(createSqliteSubscriptionStore(db)),
+    deliveries: tolerant(createSqliteDeliveryStore(db)),
+    installations: tolerant(createSqliteInstallationStore(db)),
+    search: tolerant(createSqliteSearchIndex(db, { clock: options.clock ?? systemClock, ...(options.candidateCap ? { candidateCap: options.candidateCap } : {}) })),
+    /** Refuses (store/locked) when another process runs the bot on this file. */
+    lockWriter(now: Date) {
+      if (path === ':memory:' || writerLock) return;
+      writerLock = acquireWriterLock(path, db, now);
+    },
     close: async () => {
+      writerLock?.release();
+      writerLock = null;
       if (db.open) {
         db.pragma('optimize');
         db.close();
