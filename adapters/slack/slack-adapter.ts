@@ -33,6 +33,8 @@ export interface SlackAdapterOptions {
   logger: Logger;
   /** Seconds between two messages to one channel (Slack allows about one per second). */
   channelPacingMs?: number;
+  /** How long one Web API call may take before its outcome counts as unknown (default 15 s). */
+  requestTimeoutMs?: number;
 }
 
 export interface SlackAdapter extends ChatPlatform {
@@ -45,8 +47,14 @@ export interface SlackAdapter extends ChatPlatform {
 /** How long an admin or channel-creator answer is reused (a demotion takes effect within this). */
 const PERMISSION_CACHE_MS = 5 * 60 * 1000;
 
-/** What the app asks for: commands, posting, joining public channels, and reading users to find admins. */
-export const SLACK_SCOPES = ['commands', 'chat:write', 'channels:join', 'channels:read', 'groups:read', 'users:read'];
+/**
+ * What the app asks for: commands, posting, joining public channels, reading users to find admins, and
+ * reading history (channels, private channels, DMs) to find its own message after a lost answer.
+ */
+export const SLACK_SCOPES = ['commands', 'chat:write', 'channels:join', 'channels:read', 'groups:read', 'users:read', 'channels:history', 'groups:history', 'im:history', 'im:write'];
+
+/** The metadata event type Inkwire's deliveries carry; its payload holds the delivery key. */
+export const DELIVERY_METADATA_TYPE = 'inkwire_delivery';
 
 /** Slack command names are shared by every app in a workspace, hence the prefix; `/help` is Slack's own. */
 export function slackCommandName(prefix: string, spec: CommandSpec): string {
@@ -102,7 +110,10 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     ...(options.appToken ? { socketMode: true, appToken: options.appToken } : {}),
     clientOptions: {
       ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
-      retryConfig: { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 2000 },
+      // No retries in the client: Slack has no idempotency key, so a client-side repeat of a post whose
+      // answer was lost is a visible duplicate. The delivery engine owns retries (and looks first).
+      retryConfig: { retries: 0 },
+      timeout: options.requestTimeoutMs ?? 15_000,
       rejectRateLimitedCalls: true,
     },
     logger: boltLogger(log),
@@ -209,21 +220,81 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     return token;
   };
 
-  async function post(destination: Destination, payload: ReturnType<typeof deliveryPayload>): Promise<string> {
+  async function post(destination: Destination, payload: ReturnType<typeof deliveryPayload>, key: string): Promise<string> {
     const token = await tokenFor(destination);
     await pace(destination.channelId);
-    const result = await app.client.chat.postMessage({ ...(token ? { token } : {}), channel: destination.channelId, ...payload, unfurl_links: false, unfurl_media: false });
+    const result = await app.client.chat.postMessage({
+      ...(token ? { token } : {}),
+      channel: destination.channelId,
+      ...payload,
+      unfurl_links: false,
+      unfurl_media: false,
+      // The delivery key travels with the message, so a later attempt can find it (see findDelivered).
+      metadata: { event_type: DELIVERY_METADATA_TYPE, event_payload: { key } },
+    });
     return String(result.ts);
+  }
+
+  /**
+   * After an attempt whose outcome is unknown: the message Inkwire posted since then with this delivery
+   * key, if any (newest 1,000 messages since a minute before the attempt, enough for any real channel).
+   */
+  async function findDelivered(destination: Destination, key: string, since: Date): Promise<string | null> {
+    const token = await tokenFor(destination);
+    const auth = token ? { token } : {};
+    let channel = destination.channelId;
+    if (destination.direct) {
+      const opened = await app.client.conversations.open({ ...auth, users: destination.channelId });
+      channel = opened.channel?.id ?? channel;
+    }
+    let cursor: string | undefined;
+    for (let page = 0; page < 5; page++) {
+      const history = await app.client.conversations.history({
+        ...auth,
+        channel,
+        oldest: String((since.getTime() - 60_000) / 1000),
+        include_all_metadata: true,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const message of history.messages ?? []) {
+        const metadata = message.metadata as { event_type?: string; event_payload?: { key?: unknown } } | undefined;
+        if (metadata?.event_type === DELIVERY_METADATA_TYPE && metadata.event_payload?.key === key && message.ts) return message.ts;
+      }
+      cursor = history.response_metadata?.next_cursor || undefined;
+      if (!history.has_more || !cursor) break;
+    }
+    return null;
+  }
+
+  /** Looks for an earlier copy before re-sending; a history scope an older install lacks means sending blind. */
+  async function alreadyDelivered(destination: Destination, key: string, since: Date): Promise<string | null> {
+    try {
+      return await findDelivered(destination, key, since);
+    } catch (error) {
+      if (slackErrorCode(error) === 'missing_scope') {
+        log.warn({ channel: destination.channelId }, 'cannot read history to check for an earlier copy (reinstall the app for the history scopes); sending again');
+        return null;
+      }
+      throw toDeliveryError(error, { uncertainOnLoss: false });
+    }
   }
 
   return {
     name: 'slack',
     app,
     server,
-    async send(destination, message) {
+    async send(destination, message, { idempotencyKey, uncertainSince }) {
       const payload = deliveryPayload(message);
+      if (uncertainSince) {
+        const found = await alreadyDelivered(destination, idempotencyKey, uncertainSince);
+        if (found) {
+          log.info({ channel: destination.channelId, key: idempotencyKey }, 'an earlier attempt had posted this delivery; not posting it again');
+          return { messageId: found };
+        }
+      }
       try {
-        return { messageId: await post(destination, payload) };
+        return { messageId: await post(destination, payload, idempotencyKey) };
       } catch (error) {
         // Not in a public channel yet: join it once (chat:write.public is not assumed), then try again.
         if (slackErrorCode(error) === 'not_in_channel' && !joined.has(destination.channelId)) {
@@ -231,7 +302,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
           try {
             const token = await tokenFor(destination);
             await app.client.conversations.join({ ...(token ? { token } : {}), channel: destination.channelId });
-            return { messageId: await post(destination, payload) };
+            return { messageId: await post(destination, payload, idempotencyKey) };
           } catch (retry) {
             // A private channel cannot be joined: the original "not in channel" is the reason to give.
             throw toDeliveryError(slackErrorCode(retry) === 'method_not_supported_for_channel_type' ? error : retry);

@@ -1,4 +1,5 @@
 import { DeliveryError } from '../../src/delivery/delivery-error.ts';
+import { mayHavePosted, networkCauseCode } from '../../src/delivery/network-outcome.ts';
 
 /** The `error` string of a Slack Web API failure, if the error is one. */
 export function slackErrorCode(error: unknown): string | null {
@@ -6,10 +7,20 @@ export function slackErrorCode(error: unknown): string | null {
   return typeof data?.error === 'string' ? data.error : null;
 }
 
-/** Translates Slack's answer into the delivery engine's terms. */
-export function toDeliveryError(error: unknown): DeliveryError {
+/**
+ * Translates Slack's answer into the delivery engine's terms. A request that failed after it may have
+ * been written (a timeout, a connection lost mid-answer) is `delivery/ambiguous` — Slack may have posted
+ * it — unless `uncertainOnLoss` is false (a read, which posts nothing).
+ */
+export function toDeliveryError(error: unknown, options: { uncertainOnLoss?: boolean } = {}): DeliveryError {
   if (error instanceof DeliveryError) return error;
   const code = (error as { code?: string } | null)?.code;
+  if (code === 'slack_webapi_request_error') {
+    const original = (error as { original?: { name?: string; message?: string } }).original;
+    const what = original?.name === 'TimeoutError' ? 'Slack did not answer in time' : `the connection to Slack failed (${networkCauseCode(error) ?? original?.message ?? 'unknown'})`;
+    if (!mayHavePosted(error) || options.uncertainOnLoss === false) return new DeliveryError('delivery/network', what, { cause: error });
+    return new DeliveryError('delivery/ambiguous', `${what}; the message may have been posted`, { cause: error });
+  }
   if (code === 'slack_webapi_rate_limited_error') {
     const retryAfter = (error as { retryAfter?: number }).retryAfter ?? 1;
     return new DeliveryError('delivery/rate-limited', 'rate limited by Slack', { retryAfterMs: retryAfter * 1000, cause: error });
