@@ -25,12 +25,17 @@ export const subscribeCommand: CommandSpec = {
       ...(typeof args.mention === 'string' ? { mention: args.mention } : {}),
     });
     if (!result.ok) return textReply('private', result.error.message);
-    const { subscription, created } = result.value;
+    const { subscription, created, released } = result.value;
     const when = subscription.mode === 'instant' ? 'as they are published' : subscription.mode === 'daily' ? 'in a daily digest' : 'in a weekly digest';
+    const waiting = released ? released.held + released.summarised : 0;
+    const heldNote = released && waiting > 0
+      ? [{ kind: 'text' as const, spans: [text(`${waiting} post${waiting === 1 ? '' : 's'} published while paused ${waiting === 1 ? 'follows' : 'follow'} now${released.summarised > 0 ? ` (${released.summarised} of them in one summary)` : ''}.`)] }]
+      : [];
     return {
       visibility: 'public',
       blocks: [
         { kind: 'text', spans: [text(created ? 'Subscribed: ' : 'Resumed: '), ...subscriptionSpans(subscription, { withChannel: false, withState: false })] },
+        ...heldNote,
         { kind: 'text', spans: [text(`New posts will appear here ${when}. Post the latest one now?`)] },
       ],
       buttons: [

@@ -67,6 +67,7 @@ export function buildCore(deps: { config: Config; store: Store; fetch: typeof gl
     configuredFeeds: config.feedUrls,
     allowAnyFeed: config.allowAnyFeed,
     probeFeed,
+    heldSummaryAfterMs: config.delivery.heldSummaryAfterMs,
     onQueued: () => wakeHooks.forEach((wake) => wake()),
   });
   const commandServices: CommandServices = {

@@ -26,6 +26,7 @@ export const CONFIG_DEFAULTS = {
   DELIVERY_LEASE_SECONDS: '60',
   DELIVERY_MAX_ATTEMPTS: '12',
   DELIVERY_RETRY_BASE_SECONDS: '5',
+  DELIVERY_HELD_SUMMARY_HOURS: '24',
   DIGEST_TZ: 'UTC',
   DISCORD_TOKEN: '',
   DISCORD_APP_ID: '',
@@ -101,9 +102,12 @@ const schema = z.object({
   MAX_SUBSCRIPTIONS_PER_SERVER: intInRange(1, 10_000),
   MAX_ALERTS_PER_USER: intInRange(0, 50),
   DELIVERY_CONCURRENCY: intInRange(1, 256),
-  DELIVERY_LEASE_SECONDS: intInRange(1, 3600),
+  // Renewed while a send is in flight, so it only matters after a crash: then the retry must come inside
+  // Discord's nonce de-duplication window ("a few minutes"), hence at most 2 minutes.
+  DELIVERY_LEASE_SECONDS: intInRange(1, 120),
   DELIVERY_MAX_ATTEMPTS: intInRange(1, 100),
   DELIVERY_RETRY_BASE_SECONDS: intInRange(1, 3600),
+  DELIVERY_HELD_SUMMARY_HOURS: intInRange(0, 24 * 365),
   DIGEST_TZ: z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
   DISCORD_TOKEN: z.string().trim(),
   DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
@@ -158,7 +162,14 @@ export interface Config {
   readonly backfillPauseMs: number;
   readonly allowAnyFeed: boolean;
   readonly limits: { readonly perChannel: number; readonly perWorkspace: number; readonly alertsPerUser: number };
-  readonly delivery: { readonly concurrency: number; readonly leaseMs: number; readonly maxAttempts: number; readonly retryBaseMs: number };
+  readonly delivery: {
+    readonly concurrency: number;
+    readonly leaseMs: number;
+    readonly maxAttempts: number;
+    readonly retryBaseMs: number;
+    /** Posts held longer than this while a subscription was paused arrive as one summary on resume. */
+    readonly heldSummaryAfterMs: number;
+  };
   readonly digestTimeZone: string;
   /** Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. */
   readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string } | null;
@@ -227,6 +238,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       leaseMs: v.DELIVERY_LEASE_SECONDS * 1000,
       maxAttempts: v.DELIVERY_MAX_ATTEMPTS,
       retryBaseMs: v.DELIVERY_RETRY_BASE_SECONDS * 1000,
+      heldSummaryAfterMs: v.DELIVERY_HELD_SUMMARY_HOURS * 3600 * 1000,
     }),
     digestTimeZone: v.DIGEST_TZ,
     discord: v.DISCORD_TOKEN

@@ -272,6 +272,14 @@ async function runStart(ctx: {
 }): Promise<number> {
   const { config, io, store, logger, clock, core } = ctx;
   const log = logger.child({ component: 'main' });
+  try {
+    store.lockWriter(clock.now());
+  } catch (error) {
+    if (!(error instanceof InkwireError) || error.code !== 'store/locked') throw error;
+    log.fatal({ code: error.code }, 'the database is in use by another inkwire process');
+    io.stderr.write(`inkwire: ${error.message}\n`);
+    return 1;
+  }
   for (const url of config.feedUrls) await store.feeds.ensure(url, clock.now());
 
   let quit: (reason: string) => void = () => {};

@@ -91,22 +91,43 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     services: options.services,
   });
 
+  /**
+   * Answers within Discord's 3 s: replies directly when the work is quick, else defers after 2 s and edits
+   * the deferred reply. The defer is awaited before editing (discord.js marks the interaction deferred only
+   * when its request returns). A deferred reply's visibility is fixed when it is deferred, so an answer of
+   * the other visibility replaces it: the deferred one is deleted and the answer follows up.
+   */
   async function answer(interaction: Interaction & { deferred: boolean; replied: boolean }, work: Promise<Reply>, ephemeralHint: boolean) {
     if (!interaction.isRepliable()) return;
-    let deferred = false;
+    let deferring: Promise<boolean> | null = null;
     const timer = setTimeout(() => {
-      deferred = true;
-      interaction.deferReply(ephemeralHint ? { flags: MessageFlags.Ephemeral } : {}).catch((error: unknown) => log.warn({ err: error }, 'could not defer'));
+      deferring = interaction
+        .deferReply(ephemeralHint ? { flags: MessageFlags.Ephemeral } : {})
+        .then(() => true)
+        .catch((error: unknown) => {
+          log.warn({ err: error }, 'could not defer');
+          return false;
+        });
     }, DEFER_AFTER_MS);
-    const reply = await work;
-    clearTimeout(timer);
+    let reply: Reply;
+    try {
+      reply = await work;
+    } finally {
+      clearTimeout(timer);
+    }
+    const deferred = deferring ? await deferring : false;
     const data = replyData(reply);
-    if (deferred || interaction.deferred) {
+    if (!deferred && !interaction.deferred) {
+      await interaction.reply(data as never);
+      return;
+    }
+    if ((reply.visibility === 'private') === ephemeralHint) {
       const { flags: _flags, ...edit } = data;
       await interaction.editReply(edit as never);
-    } else {
-      await interaction.reply(data as never);
+      return;
     }
+    await interaction.deleteReply().catch((error: unknown) => log.warn({ err: error }, 'could not remove the deferred reply'));
+    await interaction.followUp(data as never);
   }
 
   client.on(Events.InteractionCreate, (interaction) => {

@@ -66,7 +66,14 @@ export function cardEmbed(card: PostCard, snippet?: readonly Span[]): DiscordEmb
   return embed;
 }
 
-const linkButton = (url: string) => ({ type: 1, components: [{ type: 2, style: 5, label: 'Read the explainer', url }] });
+/** Discord refuses a link button whose URL is longer than this (50035), a limit its schema does not show. */
+export const BUTTON_URL_MAX = 512;
+
+/** The "Read the explainer" row, or nothing when the URL is not one Discord accepts on a button. */
+export function linkButtonRows(url: string): unknown[] {
+  if (url.length > BUTTON_URL_MAX || !/^https?:\/\//i.test(url)) return [];
+  return [{ type: 1, components: [{ type: 2, style: 5, label: 'Read the explainer', url }] }];
+}
 
 /** A nonce is at most 25 characters; the delivery's idempotency key is used as is when it fits. */
 export function nonceFor(key: string): string {
@@ -84,7 +91,8 @@ export function deliveryMessage(message: OutgoingMessage, idempotencyKey: string
     return {
       ...(role ? { content: `<@&${role}>` } : {}),
       embeds: [cardEmbed(message.card)],
-      components: [linkButton(message.card.url)],
+      // Limits are enforced here, before sending: a too-long URL loses its button (the title still links).
+      components: linkButtonRows(message.card.url),
       allowed_mentions: role ? { parse: [], roles: [role] } : { parse: [] },
       ...nonce,
     };

@@ -148,7 +148,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     }
     if (deliveryError?.effect === 'pause') {
       log.warn({ deliveryId: delivery.id, subscriptionId: delivery.subscription.id, code: deliveryError.code }, `channel cannot receive; subscription paused: ${deliveryError.reason}`);
-      await record('delivery failed', entry, () => options.deliveries.failAndPause(claim, { error: `[${deliveryError.code}] ${deliveryError.reason}`, reason: deliveryError.reason, at: now }));
+      await record('delivery held', entry, () => options.deliveries.holdAndPause(claim, { error: `[${deliveryError.code}] ${deliveryError.reason}`, reason: deliveryError.reason, at: now }));
       return;
     }
     if (deliveryError?.effect === 'reject') {

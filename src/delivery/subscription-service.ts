@@ -6,7 +6,7 @@ import type { DeliveryStore } from '../storage/delivery-store.ts';
 import type { FeedRecord, FeedStore } from '../storage/feed-store.ts';
 import type { PostStore } from '../storage/post-store.ts';
 import type { SubscriptionStore } from '../storage/subscription-store.ts';
-import { parseKeywords } from './keyword-filter.ts';
+import { createKeywordMatcher, parseKeywords } from './keyword-filter.ts';
 import { parseMention } from './mention.ts';
 import type { DeliveryMode, Subscription } from './subscription.ts';
 
@@ -30,6 +30,8 @@ export interface SubscriptionServiceOptions {
   /** When false (the default), only configured feeds may be subscribed. */
   allowAnyFeed: boolean;
   probeFeed: FeedProbe;
+  /** Posts held longer than this while paused arrive as one summary on resume (default 24 h). */
+  heldSummaryAfterMs?: number;
   /** Called after rows were queued, so the delivery engine looks now. */
   onQueued?: () => void;
 }
@@ -87,7 +89,11 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
   }
 
   return {
-    async subscribe(place: Place, invoker: Invoker, request: SubscribeRequest): Promise<Result<{ subscription: Subscription; created: boolean }, UserError>> {
+    async subscribe(
+      place: Place,
+      invoker: Invoker,
+      request: SubscribeRequest,
+    ): Promise<Result<{ subscription: Subscription; created: boolean; released?: { held: number; summarised: number } }, UserError>> {
       if (place.isDirect) return err(new UserError('subscribe/in-dm', 'Subscribe a channel from inside that channel. For posts in your direct messages, use `/alerts`.'));
       const keywords = parseKeywords(request.keywords ?? '');
       if (!keywords.ok) return keywords;
@@ -103,9 +109,20 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       const existing = inChannel.find((s) => s.feedId === feed.value.id);
       if (existing) {
         if (existing.pausedAt) {
-          await subscriptions.update(existing.id, { keywords: keywords.value, mode: request.mode ?? existing.mode, mentionId });
+          // Resuming keeps what the subscription was unless the command gives something new.
+          await subscriptions.update(existing.id, {
+            keywords: request.keywords?.trim() ? keywords.value : existing.keywords,
+            mode: request.mode ?? existing.mode,
+            mentionId: request.mention?.trim() ? mentionId : existing.mentionId,
+          });
+          const now = clock.now();
+          const released = await options.deliveries.releaseHeld(existing.id, {
+            at: now,
+            summariseBefore: new Date(now.getTime() - (options.heldSummaryAfterMs ?? 24 * 3600 * 1000)),
+          });
           await subscriptions.resume(existing.id);
-          return ok({ subscription: (await subscriptions.get(existing.id))!, created: false });
+          if (released.held + released.summarised > 0) options.onQueued?.();
+          return ok({ subscription: (await subscriptions.get(existing.id))!, created: false, released });
         }
         return err(new UserError('subscribe/duplicate', `This channel is already subscribed to ${feedName(feed.value)}. Use /unsubscribe first to change it.`));
       }
@@ -137,7 +154,13 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       let chosen = inChannel;
       const wanted = feedInput?.trim();
       if (wanted && wanted.toLowerCase() !== 'all') {
-        chosen = inChannel.filter((s) => (s.feedUrl && sameUrl(s.feedUrl, wanted)) || s.feedTitle?.toLowerCase().includes(wanted.toLowerCase()));
+        // Exactly the feed named (its URL or its whole title), never every feed whose title contains the text.
+        const exact = inChannel.filter((s) => (s.feedUrl && sameUrl(s.feedUrl, wanted)) || s.feedTitle?.toLowerCase() === wanted.toLowerCase());
+        const partial = inChannel.filter((s) => s.feedTitle?.toLowerCase().includes(wanted.toLowerCase()));
+        chosen = exact.length > 0 ? exact : partial.length === 1 ? partial : [];
+        if (chosen.length === 0 && partial.length > 1) {
+          return err(new UserError('unsubscribe/ambiguous-feed', `"${wanted.slice(0, 100)}" matches several feeds here: ${partial.map(describeSubscriptionFeed).join(', ')}. Give the whole name or the URL.`));
+        }
         if (chosen.length === 0) return err(new UserError('unsubscribe/unknown-feed', `This channel is not subscribed to "${wanted.slice(0, 100)}". It has: ${inChannel.map(describeSubscriptionFeed).join(', ')}.`));
       } else if (!wanted && inChannel.length > 1) {
         return err(new UserError('unsubscribe/which', `This channel has ${inChannel.length} subscriptions: ${inChannel.map(describeSubscriptionFeed).join(', ')}. Say which with \`feed:\`, or \`feed:all\`.`));
@@ -203,8 +226,11 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       if (!subscription || subscription.kind !== 'channel' || subscription.channelId !== place.channelId || subscription.platform !== place.platform) {
         return err(new UserError('subscribe/stale-button', 'That button no longer matches a subscription in this channel.'));
       }
-      const [latest] = await options.posts.latest({ limit: 1, feedId: subscription.feedId! });
-      if (!latest) return err(new UserError('subscribe/no-posts-yet', 'This feed has no posts stored yet; new ones will arrive here automatically.'));
+      // The newest post this subscription would have received: its keywords apply here too.
+      const recent = await options.posts.latest({ limit: 50, feedId: subscription.feedId! });
+      if (recent.length === 0) return err(new UserError('subscribe/no-posts-yet', 'This feed has no posts stored yet; new ones will arrive here automatically.'));
+      const latest = recent.find((post) => createKeywordMatcher(post).matches(subscription.keywords));
+      if (!latest) return err(new UserError('subscribe/no-matching-posts', 'None of the recent posts matches this subscription\'s keywords; matching ones will arrive here automatically.'));
       const queued = await options.deliveries.enqueuePost(subscription.id, latest.id, clock.now());
       options.onQueued?.();
       return ok(queued === null ? `“${latest.title}” was already posted here.` : `Posting “${latest.title}” now.`);

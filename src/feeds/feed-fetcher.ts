@@ -165,13 +165,16 @@ async function readCapped(response: Response, maxBytes: number): Promise<Uint8Ar
   return out;
 }
 
-/** `Retry-After` as delta-seconds or an HTTP date; null when absent or unreadable. */
+/** Longer than anyone should be asked to wait; the poller caps it again at FEED_MAX_BACKOFF_SECONDS. */
+const RETRY_AFTER_CEILING_MS = 7 * 24 * 3600 * 1000;
+
+/** `Retry-After` as delta-seconds or an HTTP date; null when absent or unreadable; at most 7 days. */
 export function parseRetryAfter(value: string | null, nowMs: number): number | null {
   if (!value) return null;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d+$/.test(trimmed)) return Math.min(RETRY_AFTER_CEILING_MS, Number(trimmed) * 1000);
   const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+  return Number.isNaN(at) ? null : Math.min(RETRY_AFTER_CEILING_MS, Math.max(0, at - nowMs));
 }
 
 function describeNetworkError(error: unknown): string {

@@ -55,15 +55,18 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
     waiting.shift()?.();
   };
 
+  // The abort listener goes when the sleep ends: one per sleep on a process-long signal would pile up.
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       if (ms <= 0 || controller.signal.aborted) return resolve();
-      const timer = setTimeout(resolve, ms);
-      timer.unref();
-      controller.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer);
+        controller.signal.removeEventListener('abort', done);
         resolve();
-      }, { once: true });
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      controller.signal.addEventListener('abort', done, { once: true });
     });
 
   const pollOne = async (url: string) => {

@@ -72,8 +72,11 @@ export interface DeliveryStore {
   complete(claim: DeliveryClaim, outcome: { messageId: string; at: Date }): Promise<boolean>;
   /** Back to pending; `uncertain` when the attempt may have posted (the next one looks first). */
   retryLater(claim: DeliveryClaim, outcome: { error: string; nextAttemptAt: Date; uncertainSince?: Date | null }): Promise<boolean>;
-  /** Marks the delivery failed, pauses its subscription with the reason and leaves a notice for the server. */
-  failAndPause(claim: DeliveryClaim, outcome: { error: string; reason: string; at: Date }): Promise<boolean>;
+  /**
+   * The channel cannot receive: pauses the subscription with the reason, leaves a notice for the server,
+   * and keeps this delivery pending (held with every later one) so a resume delivers it.
+   */
+  holdAndPause(claim: DeliveryClaim, outcome: { error: string; reason: string; at: Date }): Promise<boolean>;
   /** Marks this one delivery failed (rejected by the platform, or too many transient failures); the subscription goes on. */
   fail(claim: DeliveryClaim, outcome: { error: string; at: Date }): Promise<boolean>;
   /** Queues one post for one subscription now (e.g. "post the latest now"); null if it was already queued. */

@@ -123,8 +123,8 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     return true;
   });
 
-  const failAndPause = db.transaction((c: DeliveryClaim, error: string, reason: string, at: number) => {
-    if (failStmt.run({ id: c.id, token: c.claimToken, error }).changes === 0) return false;
+  const holdAndPause = db.transaction((c: DeliveryClaim, error: string, reason: string, at: number) => {
+    if (retryStmt.run({ id: c.id, token: c.claimToken, error, next: at, uncertain: null }).changes === 0) return false;
     const sub = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = (SELECT subscription_id FROM deliveries WHERE id = ?)`).get(c.id) as SubscriptionRow | undefined;
     if (!sub) return true;
     const paused = db.prepare('UPDATE subscriptions SET paused_at = ?, paused_reason = ? WHERE id = ? AND paused_at IS NULL').run(at, reason, sub.id).changes === 1;
@@ -230,8 +230,8 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     async retryLater(c, { error, nextAttemptAt, uncertainSince }) {
       return retryStmt.run({ id: c.id, token: c.claimToken, error, next: nextAttemptAt.getTime(), uncertain: uncertainSince?.getTime() ?? null }).changes === 1;
     },
-    async failAndPause(c, { error, reason, at }) {
-      return failAndPause.immediate(c, error, reason, at.getTime());
+    async holdAndPause(c, { error, reason, at }) {
+      return holdAndPause.immediate(c, error, reason, at.getTime());
     },
     async fail(c, { error }) {
       return failStmt.run({ id: c.id, token: c.claimToken, error }).changes === 1;

@@ -22,9 +22,20 @@ interface MessageLike {
   allowed_mentions?: { parse?: string[]; users?: string[]; roles?: string[] };
 }
 
-/** What the spec misses: content ≤ 2000 for bots, 6000 across embeds, non-empty, allowed_mentions rules. */
-function extraMessageChecks(body: MessageLike, requireContent: boolean): string[] {
+/** Link buttons: Discord answers 50035 past 512 characters (the spec's `uri` format has no length). */
+function buttonChecks(components: unknown[] | undefined): string[] {
   const problems: string[] = [];
+  for (const [r, row] of (components ?? []).entries()) {
+    for (const [c, button] of ((row as { components?: Array<{ url?: unknown }> }).components ?? []).entries()) {
+      if (typeof button.url === 'string' && button.url.length > 512) problems.push(`components.${r}.components.${c}.url: ${button.url.length} characters (limit 512)`);
+    }
+  }
+  return problems;
+}
+
+/** What the spec misses: content ≤ 2000 for bots, 6000 across embeds, non-empty, allowed_mentions rules, button URLs ≤ 512. */
+function extraMessageChecks(body: MessageLike, requireContent: boolean): string[] {
+  const problems: string[] = [...buttonChecks(body.components)];
   if (typeof body.content === 'string' && body.content.length > 2000) problems.push(`content: ${body.content.length} characters (bots may send 2000)`);
   const embeds = body.embeds ?? [];
   let total = 0;

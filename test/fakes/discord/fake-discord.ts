@@ -31,6 +31,13 @@ export interface FakeDiscordOptions {
   globalLimit?: number;
   /** Per channel message bucket: `limit` per `windowMs`. */
   channelBucket?: { limit: number; windowMs: number };
+  /** How long a nonce with `enforce_nonce` de-duplicates ("a few minutes" at Discord; default 5 min). */
+  nonceWindowMs?: number;
+  /**
+   * Decides per message post whether to fault: `lose` creates the message and then drops the connection
+   * before answering (the answer is lost), `500` answers an error without creating it.
+   */
+  fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | null;
 }
 
 interface Interaction {
@@ -40,6 +47,7 @@ interface Interaction {
   callbacks: Array<Record<string, unknown>>;
   edits: Array<Record<string, unknown>>;
   followups: Array<Record<string, unknown>>;
+  deleted?: boolean;
 }
 
 /**
@@ -55,8 +63,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const interactions = new Map<string, Interaction>();
   const deletedChannels = new Set<string>();
   const forbiddenChannels = new Set<string>();
-  const nonces = new Map<string, SentMessage>();
-  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, identifies: 0, resumes: 0 };
+  const nonces = new Map<string, { message: SentMessage; at: number }>();
+  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0 };
   const failNext: Array<{ status: number; times: number }> = [];
   const bucketUse = new Map<string, { count: number; resetAt: number }>();
   let globalWindow = { start: 0, count: 0 };
@@ -190,12 +198,28 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       if (forbiddenChannels.has(channelId)) return json(res, 403, { message: 'Missing Permissions', code: 50013 });
       const problems = validate.messageCreate(body);
       if (problems.length > 0) return invalid(res, route, problems);
+      const fault = options.fault?.({ channelId, count: counters.messagePosts }) ?? null;
+      if (fault === '500') {
+        counters.faults500++;
+        return json(res, 500, { message: 'Internal Server Error', code: 0 });
+      }
       const b = body as Record<string, unknown>;
       const nonceKey = b.enforce_nonce ? `${channelId}:${String(b.nonce)}` : null;
-      if (nonceKey && nonces.has(nonceKey)) return json(res, 200, messageObject(nonces.get(nonceKey)!));
-      const message: SentMessage = { id: snowflake(), channelId, body: b, edits: [] };
-      messages.push(message);
-      if (nonceKey) nonces.set(nonceKey, message);
+      const seen = nonceKey ? nonces.get(nonceKey) : undefined;
+      let message: SentMessage;
+      if (seen && Date.now() - seen.at < (options.nonceWindowMs ?? 5 * 60_000)) {
+        counters.nonceRepeats++;
+        message = seen.message; // Discord returns the message created earlier with this nonce
+      } else {
+        message = { id: snowflake(), channelId, body: b, edits: [] };
+        messages.push(message);
+        if (nonceKey) nonces.set(nonceKey, { message, at: Date.now() });
+      }
+      if (fault === 'lose') {
+        counters.lostResponses++;
+        res.socket?.destroy(); // created, but the answer never arrives
+        return;
+      }
       return json(res, 200, messageObject(message));
     }
     if (method === 'PATCH' && (m = /^\/api\/v10\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
@@ -231,6 +255,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         const problems = validate.followup(body);
         if (problems.length > 0) return invalid(res, route, problems);
         interaction.followups.push(body as Record<string, unknown>);
+      } else if (method === 'DELETE') {
+        interaction.deleted = true;
+        return json(res, 204, null);
       }
       return json(res, 200, messageObject({ id: snowflake(), channelId: '0', body: (body ?? {}) as Record<string, unknown>, edits: [] }));
     }
@@ -349,7 +376,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
         const deferred = interaction.callbacks[0]?.type === 5;
-        if (interaction.callbacks.length > 0 && (!deferred || interaction.edits.length > 0) && (!input.waitForEdit || interaction.edits.length > 0)) break;
+        const answered = interaction.edits.length > 0 || interaction.followups.length > 0;
+        if (interaction.callbacks.length > 0 && (!deferred || answered) && (!input.waitForEdit || answered)) break;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       return interaction;

@@ -22,6 +22,12 @@ export interface FakeSlackOptions {
   /** What oauth.v2.access returns for a code. */
   oauthInstalls?: Record<string, { teamId: string; botToken: string; botUserId: string }>;
   appToken?: string;
+  /**
+   * Decides per chat.postMessage whether to fault: `lose` posts the message and then drops the connection
+   * before answering (the answer is lost), `500` answers HTTP 500 without posting, `hang` posts and never
+   * answers. Slack has no idempotency key: nothing here de-duplicates a repeat.
+   */
+  fault?: (post: { channel: string; count: number }) => 'lose' | '500' | 'hang' | null;
 }
 
 interface Block { type: string; text?: { type: string; text: string }; elements?: Array<Record<string, unknown>>; accessory?: Record<string, unknown>; image_url?: string }
@@ -88,7 +94,10 @@ export function validateBlocks(blocks: unknown): string[] {
  */
 export async function startFakeSlack(options: FakeSlackOptions) {
   const violations: string[] = [];
-  const posts: Array<{ channel: string; ts: string; text: string; blocks: unknown; team: string }> = [];
+  const posts: Array<{ channel: string; ts: string; text: string; blocks: unknown; team: string; metadata: unknown }> = [];
+  const historyCalls: Array<{ channel: string; oldest: string | null; includeMetadata: boolean }> = [];
+  const faults = { lost: 0, errors500: 0, hung: 0, postAttempts: 0 };
+  const hanging = new Set<ServerResponse>();
   const updates: Array<{ channel: string; ts: string; blocks: unknown }> = [];
   const responses: Array<{ id: string; body: Record<string, unknown> }> = [];
   const joins: string[] = [];
@@ -192,6 +201,32 @@ export async function startFakeSlack(options: FakeSlackOptions) {
         if (!c) return reply(res, { ok: false, error: 'channel_not_found' });
         return reply(res, { ok: true, channel: { id: body.channel, creator: c.creator ?? 'U0CREATOR', is_private: c.private ?? false, is_archived: c.archived ?? false, is_member: c.member ?? true } });
       }
+      case 'conversations.open': {
+        const user = String(body.users ?? '');
+        if (!/^U[A-Z0-9]+$/.test(user)) return reply(res, { ok: false, error: 'user_not_found' });
+        return reply(res, { ok: true, channel: { id: `D${user.slice(1)}` } });
+      }
+      case 'conversations.history': {
+        const channel = String(body.channel ?? '');
+        const oldest = body.oldest === undefined ? null : String(body.oldest);
+        const includeMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
+        historyCalls.push({ channel, oldest, includeMetadata });
+        if (!channelState.has(channel) && !channel.startsWith('D')) return reply(res, { ok: false, error: 'channel_not_found' });
+        const limit = Math.min(1000, Number(body.limit ?? 100));
+        const offset = Number(body.cursor ?? 0);
+        // Newest first, as Slack answers; metadata only when asked for.
+        const all = posts
+          .filter((p) => (p.channel === channel || `D${p.channel.slice(1)}` === channel) && (oldest === null || Number(p.ts) > Number(oldest)))
+          .reverse();
+        const page = all.slice(offset, offset + limit);
+        const more = offset + limit < all.length;
+        return reply(res, {
+          ok: true,
+          messages: page.map((p) => ({ type: 'message', ts: p.ts, text: p.text, ...(includeMetadata && p.metadata ? { metadata: p.metadata } : {}) })),
+          has_more: more,
+          response_metadata: { next_cursor: more ? String(offset + limit) : '' },
+        });
+      }
       case 'conversations.join': {
         joins.push(String(body.channel));
         const c = channelState.get(String(body.channel));
@@ -216,7 +251,8 @@ export async function startFakeSlack(options: FakeSlackOptions) {
           violations.push(...problems.map((p) => `${method}: ${p}`));
           return reply(res, { ok: false, error: 'invalid_blocks' });
         }
-        const c = channelState.get(channel);
+        // A user id opens (or reuses) the direct-message channel with them.
+        const c = /^U[A-Z0-9]+$/.test(channel) ? { member: true, archived: false } : channelState.get(channel);
         if (!c) return reply(res, { ok: false, error: 'channel_not_found' });
         if (c.archived) return reply(res, { ok: false, error: 'is_archived' });
         if (c.member === false) return reply(res, { ok: false, error: 'not_in_channel' });
@@ -231,8 +267,30 @@ export async function startFakeSlack(options: FakeSlackOptions) {
           counters.rateLimited++;
           return reply(res, { ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(retryAfter) });
         }
+        if (body.metadata !== undefined) {
+          const m = body.metadata as { event_type?: unknown; event_payload?: unknown };
+          if (typeof m !== 'object' || m === null || typeof m.event_type !== 'string' || typeof m.event_payload !== 'object') {
+            violations.push(`${method}: metadata must be {event_type, event_payload}`);
+            return reply(res, { ok: false, error: 'invalid_metadata_format' });
+          }
+        }
+        const fault = options.fault?.({ channel, count: ++faults.postAttempts }) ?? null;
+        if (fault === '500') {
+          faults.errors500++;
+          return res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
+        }
         const ts = `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
-        posts.push({ channel, ts, text: String(body.text), blocks: body.blocks, team });
+        posts.push({ channel, ts, text: String(body.text), blocks: body.blocks, team, metadata: body.metadata });
+        if (fault === 'lose') {
+          faults.lost++;
+          res.socket?.destroy(); // posted, but the answer never arrives
+          return;
+        }
+        if (fault === 'hang') {
+          faults.hung++;
+          hanging.add(res);
+          return;
+        }
         return reply(res, { ok: true, channel, ts, message: { text: body.text, ts } });
       }
       default:
@@ -246,6 +304,8 @@ export async function startFakeSlack(options: FakeSlackOptions) {
     apiUrl: `${origin}/api/`,
     violations,
     posts,
+    historyCalls,
+    faults,
     updates,
     responses,
     joins,
@@ -262,6 +322,7 @@ export async function startFakeSlack(options: FakeSlackOptions) {
     },
     socketCount: () => sockets.size,
     async close() {
+      for (const res of hanging) res.destroy();
       for (const ws of sockets) ws.terminate();
       wss.close();
       server.closeAllConnections();
