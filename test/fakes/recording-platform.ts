@@ -18,10 +18,15 @@ export function createRecordingPlatform(name: Destination['platform'] = 'console
   const permanent = new Map<string, DeliveryError>();
   const transient = new Map<string, number>();
   const delays = new Map<string, number>();
+  const hung = new Map<string, Promise<void>>();
+  const attempts: Array<{ channelId: string; key: string; uncertainSince: Date | null; at: number }> = [];
   let counter = 0;
   const platform: ChatPlatform & { edit: NonNullable<ChatPlatform['edit']> } = {
     name,
     async send(destination: Destination, message: OutgoingMessage, options: SendOptions) {
+      attempts.push({ channelId: destination.channelId, key: options.idempotencyKey, uncertainSince: options.uncertainSince ?? null, at: Date.now() });
+      const hold = hung.get(destination.channelId);
+      if (hold) await hold;
       const delay = delays.get(destination.channelId);
       if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
       const failure = permanent.get(destination.channelId);
@@ -43,6 +48,8 @@ export function createRecordingPlatform(name: Destination['platform'] = 'console
     platform,
     sends,
     edits,
+    /** Every call of send, in order, whatever its outcome. */
+    attempts,
     failPermanently(channelId: string, error = new DeliveryError('delivery/channel-gone', 'the channel was deleted')) {
       permanent.set(channelId, error);
     },
@@ -51,6 +58,19 @@ export function createRecordingPlatform(name: Destination['platform'] = 'console
     },
     slowDown(channelId: string, ms: number) {
       delays.set(channelId, ms);
+    },
+    clearFailure(channelId: string) {
+      permanent.delete(channelId);
+      transient.delete(channelId);
+    },
+    /** Sends to this channel wait until the returned function is called. */
+    hang(channelId: string): () => void {
+      let release!: () => void;
+      hung.set(channelId, new Promise<void>((resolve) => (release = resolve)));
+      return () => {
+        hung.delete(channelId);
+        release();
+      };
     },
     sendsTo(channelId: string) {
       return sends.filter((s) => s.destination.channelId === channelId);
