@@ -162,8 +162,12 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
         }
       } catch (error) {
         log.error({ err: error }, 'interaction failed');
-        if (interaction.isRepliable() && !interaction.replied && !interaction.deferred) {
-          await interaction.reply({ content: GENERIC_FAILURE, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).catch(() => {});
+        if (interaction.isRepliable() && !interaction.replied) {
+          // Never leave someone looking at "thinking…": answer the deferred reply too.
+          const failure = interaction.deferred
+            ? interaction.editReply({ content: GENERIC_FAILURE, allowedMentions: { parse: [] } })
+            : interaction.reply({ content: GENERIC_FAILURE, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+          await failure.catch(() => {});
         }
       }
     })();

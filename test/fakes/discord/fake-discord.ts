@@ -31,6 +31,8 @@ export interface FakeDiscordOptions {
   globalLimit?: number;
   /** Per channel message bucket: `limit` per `windowMs`. */
   channelBucket?: { limit: number; windowMs: number };
+  /** Delay before answering an interaction callback (a slow network), to widen defer/edit races. */
+  callbackDelayMs?: number;
   /** How long a nonce with `enforce_nonce` de-duplicates ("a few minutes" at Discord; default 5 min). */
   nonceWindowMs?: number;
   /**
@@ -86,6 +88,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const origin = `http://127.0.0.1:${port}`;
 
   function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    // 204 No Content carries no body and no content type, as Discord answers it.
+    if (status === 204) return void res.writeHead(204, headers).end();
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body === null ? undefined : JSON.stringify(body));
   }
 
@@ -241,12 +245,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       if (interaction.callbacks.length > 0) return json(res, 400, { message: 'Interaction has already been acknowledged.', code: 40060 });
       const problems = validate.callback(body);
       if (problems.length > 0) return invalid(res, route, problems);
+      // Acknowledged when Discord answers, not when the request arrives.
+      if (options.callbackDelayMs) await new Promise((resolve) => setTimeout(resolve, options.callbackDelayMs));
       interaction.callbacks.push(body as Record<string, unknown>);
       return json(res, 204, null);
     }
     if ((m = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/@original)?$/.exec(path))) {
       const interaction = [...interactions.values()].find((i) => i.token === m![2]);
       if (!interaction) return json(res, 404, { message: 'Unknown Webhook', code: 10015 });
+      if (interaction.callbacks.length === 0) {
+        violations.push(`${route}: the original response was edited before the interaction was acknowledged`);
+        return json(res, 404, { message: 'Unknown Webhook', code: 10015 });
+      }
       if (method === 'PATCH') {
         const problems = validate.webhookEdit(body);
         if (problems.length > 0) return invalid(res, route, problems);
