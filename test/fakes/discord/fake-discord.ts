@@ -40,6 +40,8 @@ export interface FakeDiscordOptions {
    * before answering (the answer is lost), `500` answers an error without creating it.
    */
   fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | null;
+  /** Called when a message was created, before the answer is written (crash tests kill the bot here). */
+  onPosted?: (post: { channelId: string; messageId: string; count: number }) => void;
 }
 
 interface Interaction {
@@ -218,6 +220,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         message = { id: snowflake(), channelId, body: b, edits: [] };
         messages.push(message);
         if (nonceKey) nonces.set(nonceKey, { message, at: Date.now() });
+        options.onPosted?.({ channelId, messageId: message.id, count: messages.length });
       }
       if (fault === 'lose') {
         counters.lostResponses++;

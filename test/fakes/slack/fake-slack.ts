@@ -28,6 +28,8 @@ export interface FakeSlackOptions {
    * answers. Slack has no idempotency key: nothing here de-duplicates a repeat.
    */
   fault?: (post: { channel: string; count: number }) => 'lose' | '500' | 'hang' | null;
+  /** Called when a message was posted, before the answer is written (crash tests kill the bot here). */
+  onPosted?: (post: { channel: string; ts: string; count: number }) => void;
 }
 
 interface Block { type: string; text?: { type: string; text: string }; elements?: Array<Record<string, unknown>>; accessory?: Record<string, unknown>; image_url?: string }
@@ -281,6 +283,7 @@ export async function startFakeSlack(options: FakeSlackOptions) {
         }
         const ts = `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
         posts.push({ channel, ts, text: String(body.text), blocks: body.blocks, team, metadata: body.metadata });
+        options.onPosted?.({ channel, ts, count: posts.length });
         if (fault === 'lose') {
           faults.lost++;
           res.socket?.destroy(); // posted, but the answer never arrives
