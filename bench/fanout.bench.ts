@@ -4,6 +4,9 @@
  * bucket; over the limit it answers "rate limited") and counts duplicates by idempotency key. Prints
  * wall time, the ideal 10,000 / R, their ratio, sends per second, 429s, duplicates and peak memory.
  * `--json` prints the same figures as one JSON object; `--channels N` and `--rate R` change the size.
+ *
+ * Then the same fan-out under faults through the real adapters and protocol fakes (see fanout-faults.ts):
+ * 1 % lost responses and 1 % 500s, on the Discord fake (nonce de-duplication) and the Slack fake (none).
  */
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,8 +112,13 @@ const report = {
   rateLimited: stats.rateLimited,
   peakRssMb: Math.round(peakRss / 2 ** 20),
 };
+// Loaded only now, so the first run's memory figure does not include discord.js and bolt.
+const { runFaultFanout } = await import('./fanout-faults.ts');
+const faults = [];
+for (const platform of ['discord', 'slack'] as const) faults.push(await runFaultFanout(platform, CHANNELS, RATE));
+
 if (wantsJson()) {
-  console.log(JSON.stringify(report, null, 2));
+  console.log(JSON.stringify({ ...report, faults }, null, 2));
 } else {
   console.log(`Fan-out — ${report.machine}; ${CHANNELS} channels at R = ${RATE}/s\n`);
   printTable(
@@ -118,4 +126,15 @@ if (wantsJson()) {
     [[CHANNELS, RATE, (wallMs / 1000).toFixed(2), (idealMs / 1000).toFixed(2), `${(report.efficiency * 100).toFixed(1)}%`, report.sendsPerSecond.toFixed(0), report.delivered, report.duplicates, report.rateLimited, report.peakRssMb, report.outboxWriteMs]],
   );
   console.log(`\ntarget: ≥ 90% of R with 0 duplicates — ${report.efficiency >= 0.9 && report.duplicates === 0 && report.delivered === CHANNELS ? 'met' : 'NOT met'}`);
+  console.log(`\nUnder faults (real adapter → protocol fake; 1% of posts lose their answer, 1% get HTTP 500):\n`);
+  printTable(
+    ['platform fake', 'channels', 'wall s', 'ideal s', 'ideal / wall', 'lost answers', '500s', 'repeats absorbed', 'delivered', 'duplicates', 'missing', '429s', 'violations'],
+    faults.map((f) => [
+      f.platform === 'discord' ? 'Discord (nonce)' : 'Slack (no key)', f.channels, (f.wallMs / 1000).toFixed(2), (f.idealMs / 1000).toFixed(2),
+      `${((f.idealMs / f.wallMs) * 100).toFixed(1)}%`, f.lostResponses, f.errors500,
+      `${f.absorbed} ${f.platform === 'discord' ? 'nonce repeats' : 'history look-ups'}`, f.delivered, f.duplicates, f.missing, f.rateLimited, f.violations,
+    ]),
+  );
+  const ok = faults.every((f) => f.duplicates === 0 && f.missing === 0);
+  console.log(`\ntarget: every channel once on both fakes (0 duplicates on the Slack fake) — ${ok ? 'met' : 'NOT met'}`);
 }

@@ -37,6 +37,7 @@ function reason(post: Post, s: Subscription, records: Awaited<ReturnType<Deliver
       case 'sent':
         return `delivered at ${iso(record.sentAt!)} as message ${record.messageId}${record.kind === 'digest' ? ' (in a digest)' : ''}.`;
       case 'pending':
+        if (s.pausedAt) return `held while the subscription is paused (${s.pausedReason}); it is sent when someone runs /subscribe there again.`;
         return `waiting to be sent (attempt ${record.attempts + 1}, due ${iso(record.nextAttemptAt)})${record.lastError ? `; last error: ${record.lastError}` : ''}.`;
       case 'sending':
         return 'being sent right now.';
@@ -50,6 +51,6 @@ function reason(post: Post, s: Subscription, records: Awaited<ReturnType<Deliver
   }
   if (!createKeywordMatcher(post).matches(s.keywords)) return `filtered out: it mentions none of the keywords (${s.keywords.join(', ')}).`;
   if (s.mode !== 'instant') return `queued for the next ${s.mode} digest.`;
-  if (s.pausedAt) return `the subscription was paused (${s.pausedReason}) when the post arrived.`;
+  if (s.pausedAt) return `the subscription was paused (${s.pausedReason}) when the post arrived, before paused subscriptions kept their posts.`;
   return 'no delivery was recorded.';
 }

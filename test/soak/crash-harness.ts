@@ -1,6 +1,7 @@
 // Kills the real `inkwire start` with SIGKILL at a random point of poll → ingest → claim → send → record,
 // restarts it, and counts what every channel received on a platform fake: the Discord fake, which
 // de-duplicates by nonce, and the Slack fake, which (like Slack) de-duplicates nothing.
+import { seededRandom } from '../../bench/bench-util.ts';
 import { createFeedFetcher } from '../../src/feeds/feed-fetcher.ts';
 import { createFeedPoller } from '../../src/feeds/feed-poller.ts';
 import { createSilentLogger } from '../../src/logger.ts';
@@ -11,6 +12,8 @@ import { snowflake, startFakeDiscord } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
 import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
 import { makeTempDir } from '../fakes/temp-dir.ts';
+
+export { seededRandom };
 
 export type CrashPhase = 'poll' | 'ingest' | 'send' | 'record';
 export const CRASH_PHASES: readonly CrashPhase[] = ['poll', 'ingest', 'send', 'record'];
@@ -28,17 +31,6 @@ export interface CrashIteration {
   /** Re-sends the platform absorbed (Discord: a repeated nonce) or Inkwire avoided (Slack: history look-ups). */
   absorbed: number;
   ms: number;
-}
-
-/** A small deterministic generator, so a failing iteration can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
 }
 
 async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs: number): Promise<void> {
