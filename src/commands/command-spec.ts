@@ -2,9 +2,12 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { FeedStore } from '../storage/feed-store.ts';
 import type { PostStore } from '../storage/post-store.ts';
+import type { Invoker, Place } from '../platform/invocation.ts';
 import type { Reply } from './reply.ts';
 import type { SearchService } from '../search/search-service.ts';
 import type { SubscriptionService } from '../delivery/subscription-service.ts';
+
+export type { Invoker, Place };
 
 export type OptionType = 'string' | 'integer' | 'boolean';
 
@@ -30,21 +33,6 @@ export type CommandArgs = Readonly<Record<string, OptionValue | undefined>>;
 
 /** Who may run a command: anyone, or people with the platform's "manage" permission. */
 export type Permission = 'everyone' | 'manage';
-
-export interface Invoker {
-  userId: string;
-  displayName: string;
-  /** The platform's "manage" permission here (Discord Manage Channels, Slack policy, console `/as admin`). */
-  canManage: boolean;
-}
-
-export interface Place {
-  platform: 'console' | 'discord' | 'slack';
-  /** Discord guild or Slack team; null in a DM or on the console. */
-  workspaceId: string | null;
-  channelId: string;
-  isDirect: boolean;
-}
 
 /** What command handlers may use: the core's ports, never a platform client. */
 export interface CommandServices {

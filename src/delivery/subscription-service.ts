@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { Invoker, Place } from '../commands/command-spec.ts';
+import type { Invoker, Place } from '../platform/invocation.ts';
 import { UserError } from '../errors.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { DeliveryStore } from '../storage/delivery-store.ts';

@@ -16,6 +16,14 @@ const total = (e: ReturnType<typeof cardEmbed>) =>
   (e.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0);
 
 describe('Discord rendering', () => {
+  it('GIVEN a post URL over 512 characters THEN the card has no link button (Discord would answer 50035), and one at 512 keeps it', () => {
+    const long = `https://dailyink.substack.com/p/${'a'.repeat(600)}`;
+    expect(deliveryMessage({ kind: 'post', card: card({ url: long }) }, 'p1-s1').components).toEqual([]);
+    const fits = `https://dailyink.substack.com/p/${'a'.repeat(512 - 'https://dailyink.substack.com/p/'.length)}`;
+    expect(fits).toHaveLength(512);
+    expect(deliveryMessage({ kind: 'post', card: card({ url: fits }) }, 'p1-s1').components).toHaveLength(1);
+  });
+
   it('GIVEN any feed text THEN the embed stays within every Discord limit', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 7000 }), fc.string({ maxLength: 7000 }), fc.string({ maxLength: 400 }), (title, tldr, author) => {

@@ -1,37 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey, type DeliveryPlanner } from '../../delivery/delivery-plan.ts';
+import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
 import type { Destination } from '../../platform/chat-platform.ts';
-import type { Post } from '../../posts/post.ts';
 import type { ClaimedDelivery, DeliveryClaim, DeliveryRecord, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
 import { postFromRow, SELECT_POST, type PostRow } from './sqlite-post-store.ts';
 import { SELECT_SUBSCRIPTION, subscriptionFromRow, type SubscriptionRow } from './sqlite-subscription-store.ts';
 
 const destinationKey = (row: { platform: string; channel_id: string; kind: string }) =>
   destinationKeyOf({ kind: row.kind === 'alert' ? 'alert' : 'channel', platform: row.platform as Destination['platform'], channelId: row.channel_id });
-
-/**
- * Writes the outbox rows for a newly stored post, inside the caller's transaction, as the core's planner
- * decides: one delivery per matching instant subscription and alert (a paused subscription's row waits,
- * held, until it resumes), one digest-queue row per matching digest subscription.
- */
-export function writeOutboxForPost(db: Database, post: Post, at: Date, planDeliveries: DeliveryPlanner): void {
-  const rows = db
-    .prepare(`SELECT id, kind, platform, channel_id, feed_id, keywords, mode FROM subscriptions WHERE (kind = 'channel' AND feed_id = ?) OR kind = 'alert'`)
-    .all(post.feedId) as Array<{ id: number; kind: 'channel' | 'alert'; platform: 'console' | 'discord' | 'slack'; channel_id: string; feed_id: number | null; keywords: string; mode: 'instant' | 'daily' | 'weekly' }>;
-  if (rows.length === 0) return;
-  const plan = planDeliveries(
-    post,
-    rows.map((r) => ({ id: r.id, kind: r.kind, platform: r.platform, channelId: r.channel_id, feedId: r.feed_id, keywords: JSON.parse(r.keywords) as string[], mode: r.mode })),
-  );
-  const insertDelivery = db.prepare(`
-    INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
-    VALUES (?, 'post', ?, ?, ?, ?, 'pending', ?, ?)`);
-  const queueDigest = db.prepare('INSERT OR IGNORE INTO digest_queue (subscription_id, post_id, queued_at) VALUES (?, ?, ?)');
-  const seq = post.publishedAt?.getTime() ?? at.getTime();
-  for (const d of plan.deliveries) insertDelivery.run(d.subscriptionId, post.id, d.destinationKey, d.idempotencyKey, seq, at.getTime(), at.getTime());
-  for (const subscriptionId of plan.digests) queueDigest.run(subscriptionId, post.id, at.getTime());
-}
 
 interface DeliveryRow {
   id: number;

@@ -3,7 +3,7 @@ import { postContentHash } from '../../posts/content-hash.ts';
 import { compoundAliases } from '../../search/compound-words.ts';
 import type { DeliveryPlanner } from '../../delivery/delivery-plan.ts';
 import { postFingerprint } from '../../posts/post-identity.ts';
-import { writeOutboxForPost } from './sqlite-delivery-store.ts';
+import { writeOutboxForPost } from './sqlite-outbox-writer.ts';
 import type { Post, PostDraft } from '../../posts/post.ts';
 import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
 
