@@ -1,3 +1,4 @@
+import { redactUrl } from '../src/feeds/url-secrets.ts';
 import type { CommandSpec } from '../src/commands/command-spec.ts';
 import { text, textReply } from '../src/commands/reply.ts';
 import { MAX_KEYWORDS_TEXT } from '../src/delivery/keyword-filter.ts';
@@ -50,7 +51,7 @@ export const subscribeCommand: CommandSpec = {
     const needle = partial.toLowerCase();
     return feeds
       .filter((f) => services.feedUrls.includes(f.url) && `${f.title ?? ''} ${f.url}`.toLowerCase().includes(needle))
-      .map((f) => ({ label: f.title ? `${f.title} (${f.url})` : f.url, value: f.url }));
+      .map((f) => ({ label: f.title ? `${f.title} (${redactUrl(f.url)})` : redactUrl(f.url), value: redactUrl(f.url) }));
   },
   actions: {
     prefix: SUBSCRIBE_ACTION,

@@ -1,3 +1,4 @@
+import { redactUrl } from '../src/feeds/url-secrets.ts';
 import type { CommandSpec } from '../src/commands/command-spec.ts';
 import { text, textReply } from '../src/commands/reply.ts';
 import { describeSubscriptionFeed } from '../src/delivery/subscription-service.ts';
@@ -22,7 +23,7 @@ export const unsubscribeCommand: CommandSpec = {
     const mine = await services.subscriptions.channelFeeds(place);
     const choices = mine
       .filter((s) => `${s.feedTitle ?? ''} ${s.feedUrl ?? ''}`.toLowerCase().includes(needle))
-      .map((s) => ({ label: describeSubscriptionFeed(s), value: s.feedUrl ?? '' }));
+      .map((s) => ({ label: describeSubscriptionFeed(s), value: s.feedUrl ? redactUrl(s.feedUrl) : '' }));
     return mine.length > 1 ? [...choices, { label: 'All of them', value: 'all' }] : choices;
   },
 };

@@ -3,7 +3,7 @@ import type { CommandServices, CommandSpec } from './commands/command-spec.ts';
 import type { Config } from './config.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createDeliveryEngine } from './delivery/delivery-engine.ts';
-import { createPublicAddressGuard } from './delivery/feed-url-guard.ts';
+import { createPublicAddressGuard } from './feeds/feed-url-guard.ts';
 import { createSubscriptionService, type FeedProbe } from './delivery/subscription-service.ts';
 import { UserError } from './errors.ts';
 import { createFeedFetcher } from './feeds/feed-fetcher.ts';
@@ -23,13 +23,15 @@ const BACKOFF_BASE_MS = 5 * 60 * 1000;
  */
 export function buildCore(deps: { config: Config; store: Store; fetch: typeof globalThis.fetch; clock: Clock; logger: Logger; commands: readonly CommandSpec[] }) {
   const { config, store, clock, logger } = deps;
+  // User-added feeds may only reach public addresses, checked before each hop and pinned at connect time.
+  const guard = config.allowPrivateFeeds ? null : createPublicAddressGuard();
   const fetchFeed = createFeedFetcher({
     fetch: deps.fetch,
     userAgent: config.userAgent,
     timeoutMs: config.feedTimeoutMs,
     maxBytes: config.feedMaxBytes,
     maxRedirects: config.feedMaxRedirects,
-    guardUrl: createPublicAddressGuard(),
+    ...(guard ? { guardUrl: guard.checkUrl, untrustedDispatcher: guard.dispatcher } : {}),
   });
   const pollFeed = createFeedPoller({
     store,

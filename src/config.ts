@@ -19,6 +19,7 @@ export const CONFIG_DEFAULTS = {
   BACKFILL_PAGE_SIZE: '12',
   BACKFILL_PAUSE_MS: '1000',
   ALLOW_ANY_FEED: 'false',
+  ALLOW_PRIVATE_FEEDS: 'false',
   MAX_SUBSCRIPTIONS_PER_CHANNEL: '10',
   MAX_SUBSCRIPTIONS_PER_SERVER: '100',
   MAX_ALERTS_PER_USER: '5',
@@ -98,6 +99,7 @@ const schema = z.object({
   BACKFILL_PAGE_SIZE: intInRange(1, 50),
   BACKFILL_PAUSE_MS: intInRange(0, 60_000),
   ALLOW_ANY_FEED: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
+  ALLOW_PRIVATE_FEEDS: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
   MAX_SUBSCRIPTIONS_PER_CHANNEL: intInRange(1, 100),
   MAX_SUBSCRIPTIONS_PER_SERVER: intInRange(1, 10_000),
   MAX_ALERTS_PER_USER: intInRange(0, 50),
@@ -161,6 +163,8 @@ export interface Config {
   readonly backfillPageSize: number;
   readonly backfillPauseMs: number;
   readonly allowAnyFeed: boolean;
+  /** User-added feeds may reach private networks (a lab's intranet); off by default. */
+  readonly allowPrivateFeeds: boolean;
   readonly limits: { readonly perChannel: number; readonly perWorkspace: number; readonly alertsPerUser: number };
   readonly delivery: {
     readonly concurrency: number;
@@ -228,6 +232,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     backfillPageSize: v.BACKFILL_PAGE_SIZE,
     backfillPauseMs: v.BACKFILL_PAUSE_MS,
     allowAnyFeed: v.ALLOW_ANY_FEED,
+    allowPrivateFeeds: v.ALLOW_PRIVATE_FEEDS,
     limits: Object.freeze({
       perChannel: v.MAX_SUBSCRIPTIONS_PER_CHANNEL,
       perWorkspace: v.MAX_SUBSCRIPTIONS_PER_SERVER,

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 import { build as buildPretty } from 'pino-pretty';
+import { redactUrl, redactUrlsIn } from './feeds/url-secrets.ts';
 
 export type { Logger } from 'pino';
 
@@ -62,12 +63,25 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+      // Feed URLs may carry credentials (`https://user:pw@…`, `?token=…`): every logged URL is redacted.
+      serializers: URL_SERIALIZERS,
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactUrlsIn(arg) : arg)) as Parameters<typeof method>);
+        },
+      },
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
     },
     stream,
   );
 }
+
+const redactValue = (value: unknown): unknown =>
+  typeof value === 'string' ? redactUrl(value) : Array.isArray(value) ? value.map(redactValue) : value;
+
+/** Log fields that hold URLs, serialised with their secrets redacted. */
+const URL_SERIALIZERS = { feedUrl: redactValue, url: redactValue, feeds: redactValue, finalUrl: redactValue, location: redactValue };
 
 /** A logger that drops everything, for tests that do not inspect logs. */
 export function createSilentLogger(): Logger {

@@ -13,6 +13,7 @@ import { feedToJson, formatFeeds, formatPollOutcome, formatPostLine, postToJson 
 import { systemClock, type Clock } from './clock.ts';
 import { loadConfig, type Config } from './config.ts';
 import { InkwireError } from './errors.ts';
+import { redactUrl } from './feeds/url-secrets.ts';
 import type { createFeedFetcher } from './feeds/feed-fetcher.ts';
 import { parseFeedXml } from './feeds/feed-parser.ts';
 import type { PollOutcome } from './feeds/feed-poller.ts';
@@ -142,7 +143,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
             feed = (await store.feeds.get(url))!;
           }
           if (!feed.isSubstack) {
-            out(`${url}: not a Substack publication; its feed is all there is to store.`);
+            out(`${redactUrl(url)}: not a Substack publication; its feed is all there is to store.`);
             continue;
           }
           const bar = (io.stderr as NodeJS.WriteStream).isTTY ? createProgressBar(io.stderr as NodeJS.WriteStream) : null;
@@ -151,7 +152,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
             onProgress: (p) => (bar ? bar.update(p) : logger.child({ component: 'backfill' }).info({ feedUrl: url, ...p }, 'backfill progress')),
           })(url, { signal: abortOn(io.shutdownSignal) });
           bar?.done();
-          out(`${url}: ${report.listed} listed, ${report.stored} fetched, ${report.skipped} already stored${report.failed ? `, ${report.failed} failed` : ''} — ${report.completed ? 'complete' : `stopped: ${report.error}`}`);
+          out(`${redactUrl(url)}: ${report.listed} listed, ${report.stored} fetched, ${report.skipped} already stored${report.failed ? `, ${report.failed} failed` : ''} — ${report.completed ? 'complete' : `stopped: ${report.error}`}`);
           if (!report.completed) failed = true;
         }
         return failed ? 1 : 0;
@@ -220,16 +221,16 @@ async function runDoctor(
   for (const url of config.feedUrls) {
     const fetched = await fetchFeed({ url });
     if (fetched.kind === 'failed') {
-      bad(`feed ${url}: [${fetched.error.code}] ${fetched.error.message}`, fixFor(fetched.error.code));
+      bad(`feed ${redactUrl(url)}: [${fetched.error.code}] ${fetched.error.message}`, fixFor(fetched.error.code));
       continue;
     }
     if (fetched.kind === 'not-modified') {
-      good(`feed ${url} is reachable (304)`);
+      good(`feed ${redactUrl(url)} is reachable (304)`);
       continue;
     }
     const parsed = await parseFeedXml(fetched.body);
-    if (parsed.ok) good(`feed ${url} is reachable: ${parsed.value.items.length} item(s), "${parsed.value.title ?? 'untitled'}"`);
-    else bad(`feed ${url}: [${parsed.error.code}] ${parsed.error.message}`, fixFor(parsed.error.code));
+    if (parsed.ok) good(`feed ${redactUrl(url)} is reachable: ${parsed.value.items.length} item(s), "${parsed.value.title ?? 'untitled'}"`);
+    else bad(`feed ${redactUrl(url)}: [${parsed.error.code}] ${parsed.error.message}`, fixFor(parsed.error.code));
   }
   if (config.discord) {
     out(`• chat platform: Discord (application ${config.discord.appId})`);

@@ -2,12 +2,13 @@ import type { Post } from '../posts/post.ts';
 import type { FeedRecord } from '../storage/feed-store.ts';
 import type { PollOutcome } from '../feeds/feed-poller.ts';
 import type { DeliveryRecord } from '../storage/delivery-store.ts';
+import { redactUrl } from '../feeds/url-secrets.ts';
 
 /** The stable JSON shape of `inkwire posts --json`. */
 export function postToJson(post: Post) {
   return {
     id: post.id,
-    feedUrl: post.feedUrl,
+    feedUrl: redactUrl(post.feedUrl),
     title: post.title,
     url: post.url,
     author: post.author,
@@ -24,7 +25,7 @@ export function postToJson(post: Post) {
 
 export function feedToJson(feed: FeedRecord) {
   return {
-    url: feed.url,
+    url: redactUrl(feed.url),
     title: feed.title,
     substack: feed.isSubstack,
     status: feedStatus(feed),
@@ -52,7 +53,7 @@ export function formatFeeds(feeds: readonly FeedRecord[]): string {
     .map((feed) => {
       const status = feedStatus(feed);
       const lines = [
-        `${feed.url}${feed.title ? `  (${feed.title})` : ''}`,
+        `${redactUrl(feed.url)}${feed.title ? `  (${feed.title})` : ''}`,
         `  status: ${status}${status === 'failing' ? ` — ${feed.consecutiveFailures} consecutive failure(s)` : ''}; posts stored: ${feed.postCount}`,
         `  last success: ${iso(feed.lastSuccessAt)}   last poll: ${iso(feed.lastPolledAt)}   next poll: ${feed.nextPollAt && feed.nextPollAt > new Date(0) ? iso(feed.nextPollAt) : 'next tick'}`,
       ];
@@ -65,13 +66,13 @@ export function formatFeeds(feeds: readonly FeedRecord[]): string {
 export function formatPollOutcome(outcome: PollOutcome): string {
   switch (outcome.status) {
     case 'not-modified':
-      return `${outcome.feedUrl}: not modified (304)`;
+      return `${redactUrl(outcome.feedUrl)}: not modified (304)`;
     case 'failed':
-      return `${outcome.feedUrl}: FAILED [${outcome.error.code}] ${outcome.error.message}; next try after ${iso(outcome.nextPollAt)}`;
+      return `${redactUrl(outcome.feedUrl)}: FAILED [${outcome.error.code}] ${outcome.error.message}; next try after ${iso(outcome.nextPollAt)}`;
     case 'ok': {
       const silent = outcome.created.length - outcome.announced.length;
       return (
-        `${outcome.feedUrl}: ${outcome.items} item(s); ${outcome.created.length} new` +
+        `${redactUrl(outcome.feedUrl)}: ${outcome.items} item(s); ${outcome.created.length} new` +
         (outcome.firstSight && silent > 0 ? ` (first sight: stored as already seen)` : '') +
         `, ${outcome.announced.length} announced, ${outcome.updated.length} updated`
       );

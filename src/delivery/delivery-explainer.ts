@@ -1,3 +1,4 @@
+import { redactUrl } from '../feeds/url-secrets.ts';
 import type { Post } from '../posts/post.ts';
 import type { DeliveryStore } from '../storage/delivery-store.ts';
 import type { PostStore } from '../storage/post-store.ts';
@@ -26,7 +27,7 @@ export async function explainDelivery(
   }
   if (subscriptions.length === 0) return [`Channel ${channel} has no subscriptions, so nothing is delivered there.`];
   const records = await stores.deliveries.forPost(post.id);
-  return subscriptions.map((s) => `${s.platform}:${channel} ← ${s.feedTitle ?? s.feedUrl}: ${reason(post, s, records)}`);
+  return subscriptions.map((s) => `${s.platform}:${channel} ← ${s.feedTitle ?? redactUrl(s.feedUrl ?? '')}: ${reason(post, s, records)}`);
 }
 
 function reason(post: Post, s: Subscription, records: Awaited<ReturnType<DeliveryStore['forPost']>>): string {

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
 import type { Invoker, Place } from '../platform/invocation.ts';
 import { UserError } from '../errors.ts';
+import { redactUrl } from '../feeds/url-secrets.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { DeliveryStore } from '../storage/delivery-store.ts';
 import type { FeedRecord, FeedStore } from '../storage/feed-store.ts';
@@ -70,7 +71,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
     try {
       url = new URL(wanted);
     } catch {
-      return err(new UserError('subscribe/bad-url', `"${wanted.slice(0, 100)}" is not a valid URL.`));
+      return err(new UserError('subscribe/bad-url', `"${redactUrl(wanted).slice(0, 100)}" is not a valid URL.`));
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       return err(new UserError('subscribe/bad-url', 'Feed URLs must start with http:// or https://.'));
@@ -78,7 +79,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
     const configured = options.configuredFeeds.find((u) => sameUrl(u, wanted));
     if (configured) return ok(await feeds.ensure(configured, clock.now()));
     if (!options.allowAnyFeed) {
-      return err(new UserError('subscribe/feed-not-allowed', `Only the configured feeds can be subscribed here: ${options.configuredFeeds.join(', ')}.`));
+      return err(new UserError('subscribe/feed-not-allowed', `Only the configured feeds can be subscribed here: ${options.configuredFeeds.map(redactUrl).join(', ')}.`));
     }
     const existing = known.find((f) => sameUrl(f.url, wanted));
     if (existing) return ok(existing);
@@ -247,12 +248,14 @@ function isUrl(value: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
 }
 
+/** The same feed URL, also when `b` is the redacted form Inkwire showed (autocomplete values, replies). */
 function sameUrl(a: string, b: string): boolean {
-  return a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+  const bare = (u: string) => u.replace(/\/+$/, '').toLowerCase();
+  return bare(a) === bare(b) || bare(redactUrl(a)) === bare(b);
 }
 
 export function feedName(feed: Pick<FeedRecord, 'title' | 'url'>): string {
-  return feed.title ?? feed.url;
+  return feed.title ?? redactUrl(feed.url);
 }
 
 function describeFeeds(feeds: readonly FeedRecord[]): string {
@@ -260,5 +263,5 @@ function describeFeeds(feeds: readonly FeedRecord[]): string {
 }
 
 export function describeSubscriptionFeed(subscription: Subscription): string {
-  return subscription.feedTitle ?? subscription.feedUrl ?? 'every feed';
+  return subscription.feedTitle ?? (subscription.feedUrl ? redactUrl(subscription.feedUrl) : 'every feed');
 }

@@ -1,4 +1,6 @@
+import { BLOCKED_ADDRESS_CODE } from './feed-url-guard.ts';
 import { InkwireError } from '../errors.ts';
+import { basicAuthOf, redactUrl } from './url-secrets.ts';
 import { decodeFeedBody } from './charset.ts';
 
 /** The HTTP validators remembered per feed (in the database) for conditional GETs. */
@@ -30,6 +32,11 @@ export interface FeedFetcherOptions {
   maxRedirects: number;
   /** Checks URLs of untrusted requests (user-added feeds), e.g. refusing private addresses. */
   guardUrl?: UrlGuard;
+  /**
+   * For untrusted requests: an undici dispatcher that pins each connection to an address the guard
+   * accepts (see `createPublicAddressGuard`), so DNS rebinding between check and connect fails.
+   */
+  untrustedDispatcher?: unknown;
   now?: () => number;
 }
 
@@ -57,11 +64,14 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
     const timeout = AbortSignal.timeout(options.timeoutMs);
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
     let url: URL;
+    let authorization: string | null;
     try {
-      url = new URL(request.url);
+      // Credentials in the URL travel as an Authorization header, to this origin only.
+      ({ url, authorization } = basicAuthOf(new URL(request.url)));
     } catch {
-      return failed('feed/fetch-failed', `not a valid URL: ${request.url}`);
+      return failed('feed/fetch-failed', `not a valid URL: ${redactUrl(request.url)}`);
     }
+    const authOrigin = url.origin;
     try {
       for (let hop = 0; ; hop++) {
         if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -76,8 +86,10 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
         };
         if (request.validators?.etag) headers['If-None-Match'] = request.validators.etag;
         if (request.validators?.lastModified) headers['If-Modified-Since'] = request.validators.lastModified;
+        if (authorization && url.origin === authOrigin) headers.Authorization = authorization; // never across a redirect to another host
 
-        const response = await options.fetch(url, { headers, redirect: 'manual', signal });
+        const init = { headers, redirect: 'manual', signal, ...(request.untrusted && options.untrustedDispatcher ? { dispatcher: options.untrustedDispatcher } : {}) };
+        const response = await options.fetch(url, init as RequestInit);
         if (response.status >= 300 && response.status < 400 && response.status !== 304) {
           await response.body?.cancel();
           const location = response.headers.get('location');
@@ -86,6 +98,10 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
             return failed('feed/too-many-redirects', `more than ${options.maxRedirects} redirects`, response.status);
           }
           url = new URL(location, url);
+          if (url.username || url.password) {
+            url.username = '';
+            url.password = '';
+          }
           continue;
         }
         if (response.status === 304) {
@@ -131,6 +147,8 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
     } catch (error) {
       if (timeout.aborted) return failed('feed/timeout', `no complete answer within ${options.timeoutMs} ms`);
       if (request.signal?.aborted) return failed('feed/fetch-failed', 'aborted (shutting down)');
+      const blocked = blockedReason(error);
+      if (blocked) return failed('feed/blocked-address', blocked);
       return failed('feed/fetch-failed', describeNetworkError(error));
     }
   };
@@ -175,6 +193,15 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | n
   if (/^\d+$/.test(trimmed)) return Math.min(RETRY_AFTER_CEILING_MS, Number(trimmed) * 1000);
   const at = Date.parse(trimmed);
   return Number.isNaN(at) ? null : Math.min(RETRY_AFTER_CEILING_MS, Math.max(0, at - nowMs));
+}
+
+/** The guard's refusal, when a pinned connection was refused at connect time (the DNS answer changed). */
+function blockedReason(error: unknown): string | null {
+  for (let e = error as { code?: unknown; cause?: unknown; message?: string } | null, depth = 0; e && depth < 5; depth++) {
+    if (e.code === BLOCKED_ADDRESS_CODE) return e.message ?? 'blocked address';
+    e = e.cause as typeof e;
+  }
+  return null;
 }
 
 function describeNetworkError(error: unknown): string {

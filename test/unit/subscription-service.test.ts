@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/clock.ts';
 import { UserError } from '../../src/errors.ts';
 import { createSubscriptionService, type FeedProbe } from '../../src/delivery/subscription-service.ts';
-import { isBlockedAddress, createPublicAddressGuard } from '../../src/delivery/feed-url-guard.ts';
+import { isBlockedAddress, createPublicAddressGuard } from '../../src/feeds/feed-url-guard.ts';
 import { parseKeywords, createKeywordMatcher } from '../../src/delivery/keyword-filter.ts';
 import { parseMention } from '../../src/delivery/mention.ts';
 import { digestPeriod } from '../../src/delivery/digest-scheduler.ts';
@@ -56,9 +56,9 @@ describe('delivery input rules', () => {
 
   it('GIVEN a host that resolves to a private address THEN the guard refuses it (DNS is injected)', async () => {
     const guard = createPublicAddressGuard(async (host) => (host === 'sneaky.example' ? ['10.0.0.7'] : ['93.184.216.34']));
-    expect(await guard(new URL('https://sneaky.example/feed'))).toMatch(/private or reserved/);
-    expect(await guard(new URL('https://fine.example/feed'))).toBeNull();
-    expect(await guard(new URL('http://localhost:8080/feed'))).toMatch(/local address/);
+    expect(await guard.checkUrl(new URL('https://sneaky.example/feed'))).toMatch(/private or reserved/);
+    expect(await guard.checkUrl(new URL('https://fine.example/feed'))).toBeNull();
+    expect(await guard.checkUrl(new URL('http://localhost:8080/feed'))).toMatch(/local address/);
   });
 
   it('GIVEN keyword text THEN commas make phrases, quotes group words, and matching ignores case and accents', () => {
