@@ -56,7 +56,7 @@ export function renderCard(card: PostCard, style: Style, heading?: string, snipp
     style.dim(terminalSafe(meta.join(' · '))),
     snippet ? `… ${renderSpans(snippet, style)} …` : card.tldr ? `tl;dr: ${terminalSafe(card.tldr)}` : null,
     card.papers.length > 0 ? `Papers: ${card.papers.map((p) => `${terminalSafe(p.label)} <${terminalSafe(p.url)}>`).join(', ')}` : null,
-    `Read the explainer: ${terminalSafe(card.url)}`,
+    card.url ? `Read the explainer: ${terminalSafe(card.url)}` : null,
   ];
   return lines.filter((line): line is string => line !== null).join('\n');
 }

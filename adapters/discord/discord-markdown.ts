@@ -1,3 +1,6 @@
+import { hyperlink } from '@discordjs/formatters';
+import { safeLinkUrl } from '../../src/cards/safe-url.ts';
+
 /**
  * Makes feed text inert in Discord markdown: every character Discord gives meaning to is escaped
  * (bold, italics, code, spoilers, quotes, headings, lists, masked links), mention syntax is broken up
@@ -9,6 +12,24 @@ export function escapeDiscord(text: string): string {
     .replace(/[\\*_~`|>#\-[\]()<:]/g, (ch) => `\\${ch}`)
     .replace(/@(everyone|here)/gi, '@\u200b$1')
     .replace(/^(\s*)(\d+)\./gm, '$1$2\\.');
+}
+
+/**
+ * For embed fields Discord shows as plain text (author, footer): no markdown to escape, but
+ * `@everyone`/`@here` still get a zero-width space so they never read as a ping.
+ */
+export function plainDiscord(text: string): string {
+  return text.replace(/@(everyone|here)/gi, '@\u200b$1');
+}
+
+/**
+ * The one way Inkwire writes a Discord masked link: the label escaped, the URL made safe (`safeLinkUrl`:
+ * http(s), re-serialised, `()[]<>` and the like percent-encoded). A URL that is not safe leaves the label
+ * as plain escaped text, never a link.
+ */
+export function markdownLink(label: string, url: string | null | undefined): string {
+  const safe = safeLinkUrl(url);
+  return safe ? hyperlink(escapeDiscord(label), safe) : escapeDiscord(label);
 }
 
 /** Cuts text to `max` characters at a word boundary, adding `…`, never inside an escape or a surrogate pair. */

@@ -1,11 +1,16 @@
+import { hyperlink } from '@discordjs/formatters';
+import { safeLinkUrl } from '../../src/cards/safe-url.ts';
 import type { PostCard } from '../../src/cards/post-card.ts';
 import type { Reply, ReplyButton, Span } from '../../src/commands/reply.ts';
 import type { OutgoingMessage } from '../../src/platform/chat-platform.ts';
-import { clip, escapeDiscord } from './discord-markdown.ts';
+import { clip, escapeDiscord, markdownLink, plainDiscord } from './discord-markdown.ts';
 
 /** Discord's published limits. */
 export const LIMITS = { title: 256, description: 4096, footer: 2048, author: 256, fieldName: 256, fieldValue: 1024, total: 6000, content: 2000, customId: 100, embeds: 10 } as const;
 export const INKWIRE_COLOUR = 0x2f6fde;
+
+/** Plain text cut to `max` before escaping (so an escape is never cut in half). */
+const clipText = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`);
 
 export interface DiscordEmbed {
   title?: string;
@@ -49,16 +54,23 @@ export function cardEmbed(card: PostCard, snippet?: readonly Span[]): DiscordEmb
   if (card.previewOnly) lines.push('🔒 Preview only — the full post is for paid subscribers.');
   const embed: DiscordEmbed = {
     title: clip(escapeDiscord(card.title), LIMITS.title),
-    url: card.url,
+    ...(card.url ? { url: card.url } : {}),
     description: clip(lines.join('\n\n'), LIMITS.description),
     color: INKWIRE_COLOUR,
-    footer: { text: clip(`${card.feedTitle ?? 'Inkwire'} · ${card.readingMinutes} min read`, LIMITS.footer) },
+    footer: { text: clip(plainDiscord(`${card.feedTitle ?? 'Inkwire'} · ${card.readingMinutes} min read`), LIMITS.footer) },
   };
-  if (card.author) embed.author = { name: clip(card.author, LIMITS.author) };
+  if (card.author) embed.author = { name: clip(plainDiscord(card.author), LIMITS.author) };
   if (card.publishedAt) embed.timestamp = card.publishedAt.toISOString();
   if (card.coverImageUrl) embed.image = { url: card.coverImageUrl };
   if (card.papers.length > 0) {
-    embed.fields = [{ name: 'Papers', value: clip(card.papers.map((p) => `[${escapeDiscord(p.label)}](${p.url})`).join('\n'), LIMITS.fieldValue) }];
+    // Whole links only: a link cut in half by the field limit would be broken markup.
+    const links: string[] = [];
+    for (const p of card.papers) {
+      const next = markdownLink(p.label, p.url);
+      if ([...links, next].join('\n').length > LIMITS.fieldValue) break;
+      links.push(next);
+    }
+    if (links.length > 0) embed.fields = [{ name: 'Papers', value: links.join('\n') }];
   }
   // The 6000-character total: shorten the description until the whole embed fits.
   const over = embedLength(embed) - LIMITS.total;
@@ -70,8 +82,8 @@ export function cardEmbed(card: PostCard, snippet?: readonly Span[]): DiscordEmb
 export const BUTTON_URL_MAX = 512;
 
 /** The "Read the explainer" row, or nothing when the URL is not one Discord accepts on a button. */
-export function linkButtonRows(url: string): unknown[] {
-  if (url.length > BUTTON_URL_MAX || !/^https?:\/\//i.test(url)) return [];
+export function linkButtonRows(url: string | null): unknown[] {
+  if (!url || url.length > BUTTON_URL_MAX || !/^https?:\/\//i.test(url)) return [];
   return [{ type: 1, components: [{ type: 2, style: 5, label: 'Read the explainer', url }] }];
 }
 
@@ -98,7 +110,7 @@ export function deliveryMessage(message: OutgoingMessage, idempotencyKey: string
     };
   }
   const cards = message.cards.slice(0, 10);
-  const lines = cards.map((c) => `**[${clip(escapeDiscord(c.title), 200)}](${c.url})**${c.tldr ? `\n${clip(escapeDiscord(c.tldr), 200)}` : ''}`);
+  const lines = cards.map((c) => `**${markdownLink(clipText(c.title, 200), c.url)}**${c.tldr ? `\n${clip(escapeDiscord(c.tldr), 200)}` : ''}`);
   const more = message.cards.length > cards.length ? `\n\n…and ${message.cards.length - cards.length} more.` : '';
   return {
     embeds: [{ title: clip(escapeDiscord(message.title), LIMITS.title), description: clip(lines.join('\n\n') + more, LIMITS.description), color: INKWIRE_COLOUR }],
@@ -117,7 +129,7 @@ export function spansToMarkdown(spans: readonly Span[]): string {
       if (span.code) out = `\`${span.text.replace(/`/g, 'ˋ')}\``;
       if (span.bold) out = `**${out}**`;
       if (span.italic) out = `*${out}*`;
-      if (span.url && /^https?:\/\//.test(span.url)) out = `[${out}](${span.url})`;
+      if (span.url && safeLinkUrl(span.url)) out = hyperlink(out, safeLinkUrl(span.url)!);
       return out;
     })
     .join('');

@@ -1,3 +1,4 @@
+import { safeLinkUrl } from '../../src/cards/safe-url.ts';
 import type { PostCard } from '../../src/cards/post-card.ts';
 import type { Reply, ReplyButton, Span } from '../../src/commands/reply.ts';
 import type { OutgoingMessage } from '../../src/platform/chat-platform.ts';
@@ -23,7 +24,16 @@ export function clipSlack(text: string, max: number): string {
   return `${cut.trimEnd()}…`;
 }
 
-const link = (url: string, label: string) => `<${url.replace(/[|>]/g, encodeURIComponent)}|${escapeSlack(label).replace(/\|/g, '¦')}>`;
+/**
+ * The one way Inkwire writes a Slack link `<url|label>`: the URL made safe (`safeLinkUrl`: http(s),
+ * re-serialised, `<`, `>`, `|` and the like percent-encoded), the label escaped. A URL that is not safe
+ * leaves the label as plain escaped text.
+ */
+export function slackLink(url: string | null | undefined, label: string): string {
+  const safe = safeLinkUrl(url);
+  return safe ? `<${safe}|${escapeSlack(label).replace(/\|/g, '¦')}>` : escapeSlack(label);
+}
+const link = slackLink;
 
 export function spansToMrkdwn(spans: readonly Span[]): string {
   return spans
@@ -34,7 +44,7 @@ export function spansToMrkdwn(spans: readonly Span[]): string {
       if (span.code) out = `\`${out.replace(/`/g, 'ˋ')}\``;
       if (span.bold) out = `*${out}*`;
       if (span.italic) out = `_${out}_`;
-      if (span.url && /^https?:\/\//.test(span.url)) out = link(span.url, span.text);
+      if (span.url && safeLinkUrl(span.url)) out = link(span.url, span.text);
       return out;
     })
     .join('');
@@ -57,7 +67,7 @@ export function cardBlocks(card: PostCard, snippet?: readonly Span[]): Record<st
   ];
   if (card.coverImageUrl) blocks.push({ type: 'image', image_url: card.coverImageUrl, alt_text: clipSlack(card.title, 2000) });
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clipSlack(escapeSlack(meta.join(' · ')), SLACK_LIMITS.text) }] });
-  blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Read the explainer' }, url: card.url, action_id: `open-${card.postId}` }] });
+  if (card.url) blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Read the explainer' }, url: card.url, action_id: `open-${card.postId}` }] });
   return blocks;
 }
 

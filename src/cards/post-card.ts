@@ -1,4 +1,5 @@
 import { truncateAtWord } from '../content/text.ts';
+import { safeLinkUrl } from './safe-url.ts';
 import type { Post } from '../posts/post.ts';
 
 /** A paper link shown on a card. */
@@ -8,13 +9,14 @@ export interface PaperLink {
 }
 
 /**
- * The platform-neutral explainer card. Every field is plain text or a URL taken from the feed;
- * each adapter escapes the text for its own markup when it renders.
+ * The platform-neutral explainer card. Every field is plain text (each adapter escapes it for its own
+ * markup) or a URL made safe by `safeLinkUrl` (http(s), re-serialised, link-breaking characters encoded).
  */
 export interface PostCard {
   postId: number;
   title: string;
-  url: string;
+  /** Null when the feed's link is not a usable http(s) URL: the card then has no link. */
+  url: string | null;
   subtitle: string | null;
   author: string | null;
   publishedAt: Date | null;
@@ -29,37 +31,30 @@ export interface PostCard {
 export const CARD_TLDR_MAX = 300;
 const MAX_PAPERS = 5;
 
-export function paperUrl(paper: Post['papers'][number]): string {
-  return paper.kind === 'arxiv' ? `https://arxiv.org/abs/${paper.id}` : `https://doi.org/${paper.id}`;
+/** The paper's page: arXiv's abstract, or the DOI resolver (brackets and the like percent-encoded). */
+export function paperUrl(paper: Post['papers'][number]): string | null {
+  return safeLinkUrl(paper.kind === 'arxiv' ? `https://arxiv.org/abs/${paper.id}` : `https://doi.org/${paper.id}`);
 }
 
 export function paperLabel(paper: Post['papers'][number]): string {
   return paper.kind === 'arxiv' ? `arXiv:${paper.id}` : `doi:${paper.id}`;
 }
 
-/** Only http(s) links leave the core; anything else (javascript:, data:) is dropped. */
-export function safeHttpUrl(value: string | null): string | null {
-  if (!value) return null;
-  try {
-    const url = new URL(value);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : null;
-  } catch {
-    return null;
-  }
-}
-
 export function buildPostCard(post: Post): PostCard {
   return {
     postId: post.id,
     title: post.title,
-    url: safeHttpUrl(post.url) ?? post.feedUrl,
+    url: safeLinkUrl(post.url),
     subtitle: post.subtitle,
     author: post.author,
     publishedAt: post.publishedAt,
     readingMinutes: post.readingMinutes,
     tldr: post.tldr ? truncateAtWord(post.tldr, CARD_TLDR_MAX) : null,
-    coverImageUrl: safeHttpUrl(post.coverImageUrl),
-    papers: post.papers.slice(0, MAX_PAPERS).map((paper) => ({ label: paperLabel(paper), url: paperUrl(paper) })),
+    coverImageUrl: safeLinkUrl(post.coverImageUrl),
+    papers: post.papers.slice(0, MAX_PAPERS).flatMap((paper) => {
+      const url = paperUrl(paper);
+      return url ? [{ label: paperLabel(paper), url }] : [];
+    }),
     previewOnly: post.previewOnly,
     feedTitle: post.feedTitle,
   };

@@ -37,8 +37,38 @@ export function extractPaperRefs(sources: readonly string[]): PaperRef[] {
   return refs;
 }
 
+/**
+ * What a DOI is, beyond its characters: `10.<registrant>/<suffix>`, where the suffix never holds markup
+ * (`](`, `)[`, a `://` URL) and its brackets balance — `(SICI)…<475::AID-JBM6>…` is real, a trailing `)`
+ * or `>` from the surrounding prose is not. Brackets that stay are percent-encoded when linked.
+ */
+function trimDoi(raw: string): string {
+  let doi = raw;
+  const markup = /\]\(|\)\[|:\/\/|\[[a-z]+:/i.exec(doi);
+  if (markup) doi = doi.slice(0, markup.index);
+  for (;;) {
+    const trimmed = doi.replace(/[.,;:]+$/, '');
+    const last = trimmed.at(-1);
+    const pairs: Record<string, string> = { ')': '(', ']': '[', '>': '<' };
+    const open = last ? pairs[last] : undefined;
+    if (open && count(trimmed, last!) > count(trimmed, open)) {
+      doi = trimmed.slice(0, -1);
+      continue;
+    }
+    doi = trimmed;
+    break;
+  }
+  // An opening bracket left without its partner ends the DOI there.
+  for (const [open, close] of [['(', ')'], ['[', ']'], ['<', '>']] as const) {
+    if (count(doi, open) > count(doi, close)) doi = doi.slice(0, doi.lastIndexOf(open)).replace(/[.,;:]+$/, '');
+  }
+  return doi;
+}
+
+const count = (text: string, ch: string) => text.split(ch).length - 1;
+
 function doiRef(raw: string): PaperRef | null {
-  const doi = raw.replace(/[.,;:)\]>]+$/, '').toLowerCase();
+  const doi = trimDoi(raw).toLowerCase();
   if (doi.length < 8) return null;
   const arxiv = ARXIV_DOI.exec(doi);
   if (arxiv) return { kind: 'arxiv', id: arxiv[1]! };

@@ -34,7 +34,7 @@ export interface FakeSlackOptions {
 
 interface Block { type: string; text?: { type: string; text: string }; elements?: Array<Record<string, unknown>>; accessory?: Record<string, unknown>; image_url?: string }
 
-const ALLOWED_LINK = /^<(https:\/\/[^\s|>]+\|[^<>]*|!subteam\^S[A-Z0-9]+|#[CG][A-Z0-9]+)>$/;
+const ALLOWED_LINK = /^<(https?:\/\/[^\s|>]+\|[^<>]*|!subteam\^S[A-Z0-9]+|#[CG][A-Z0-9]+)>$/;
 
 /** Block Kit limits (the 2020 OpenAPI spec leaves blocks untyped) and the escaping rules Inkwire promises. */
 export function validateBlocks(blocks: unknown): string[] {
