@@ -3,7 +3,14 @@ import { createKeywordMatcher } from './keyword-filter.ts';
 import type { Subscription } from './subscription.ts';
 
 /** The fields of a subscription that decide whether and how it gets a post. */
-export type PlannableSubscription = Pick<Subscription, 'id' | 'kind' | 'platform' | 'channelId' | 'feedId' | 'keywords' | 'mode'>;
+export type PlannableSubscription = Pick<Subscription, 'id' | 'kind' | 'platform' | 'channelId' | 'feedId' | 'keywords' | 'mode'> & {
+  /**
+   * For an alert: whether its owner may see posts of this feed — an operator-configured feed, or one a
+   * channel of the owner's own server or workspace subscribes to. A private feed added in server A never
+   * reaches members of server B.
+   */
+  feedVisible?: boolean;
+};
 
 /** What one new post means for the outbox: sends now, or a place in a digest. */
 export interface DeliveryPlan {
@@ -44,8 +51,8 @@ export function heldSummaryKey(subscriptionId: number, resumedAt: Date): string 
 }
 
 /**
- * Which subscriptions get a new post: channel subscriptions to the post's feed and personal alerts,
- * whose keywords match (an empty list matches everything). Instant ones get a delivery; daily and weekly
+ * Which subscriptions get a new post: channel subscriptions to the post's feed and personal alerts whose
+ * owner may see the feed, whose keywords match (an empty list matches everything). Instant ones get a delivery; daily and weekly
  * ones a digest entry. Pure: the store writes the plan in the same transaction that stores the post.
  */
 export const planDeliveries: DeliveryPlanner = (post, subscriptions) => {
@@ -54,6 +61,7 @@ export const planDeliveries: DeliveryPlanner = (post, subscriptions) => {
   const matcher = createKeywordMatcher(post);
   for (const subscription of subscriptions) {
     if (subscription.kind === 'channel' && subscription.feedId !== post.feedId) continue;
+    if (subscription.kind === 'alert' && subscription.feedVisible !== true) continue;
     if (!matcher.matches(subscription.keywords)) continue;
     if (subscription.mode === 'instant') {
       plan.deliveries.push({

@@ -22,7 +22,8 @@ describe('planDeliveries (pure): which subscriptions get a new post', () => {
       sub(2, { keywords: ['diffusion'] }),
       sub(3, { keywords: ['router'] }),
       sub(4, { mode: 'daily' }),
-      sub(5, { kind: 'alert', feedId: null, keywords: ['mixture of experts'], channelId: 'u5' }),
+      sub(5, { kind: 'alert', feedId: null, keywords: ['mixture of experts'], channelId: 'u5', feedVisible: true }),
+      sub(6, { kind: 'alert', feedId: null, keywords: ['experts'], channelId: 'u6', feedVisible: false }),
     ]);
     expect(plan.deliveries.map((d) => d.subscriptionId)).toEqual([3, 5]);
     expect(plan.deliveries[1]!.destinationKey).toBe('discord:dm:u5');

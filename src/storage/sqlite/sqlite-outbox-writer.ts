@@ -8,13 +8,21 @@ import type { Post } from '../../posts/post.ts';
  * held, until it resumes), one digest-queue row per matching digest subscription.
  */
 export function writeOutboxForPost(db: Database, post: Post, at: Date, planDeliveries: DeliveryPlanner): void {
+  // An alert sees a feed the operator configured (added_by IS NULL), or one its own server subscribes to.
   const rows = db
-    .prepare(`SELECT id, kind, platform, channel_id, feed_id, keywords, mode FROM subscriptions WHERE (kind = 'channel' AND feed_id = ?) OR kind = 'alert'`)
-    .all(post.feedId) as Array<{ id: number; kind: 'channel' | 'alert'; platform: 'console' | 'discord' | 'slack'; channel_id: string; feed_id: number | null; keywords: string; mode: 'instant' | 'daily' | 'weekly' }>;
+    .prepare(`
+      SELECT s.id, s.kind, s.platform, s.channel_id, s.feed_id, s.keywords, s.mode,
+             CASE WHEN s.kind = 'alert' THEN
+               (SELECT f.added_by IS NULL FROM feeds f WHERE f.id = @feed)
+               OR (s.workspace_id IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM subscriptions c WHERE c.kind = 'channel' AND c.feed_id = @feed AND c.platform = s.platform AND c.workspace_id = s.workspace_id))
+             ELSE 1 END AS visible
+      FROM subscriptions s WHERE (s.kind = 'channel' AND s.feed_id = @feed) OR s.kind = 'alert'`)
+    .all({ feed: post.feedId }) as Array<{ id: number; kind: 'channel' | 'alert'; platform: 'console' | 'discord' | 'slack'; channel_id: string; feed_id: number | null; keywords: string; mode: 'instant' | 'daily' | 'weekly'; visible: number }>;
   if (rows.length === 0) return;
   const plan = planDeliveries(
     post,
-    rows.map((r) => ({ id: r.id, kind: r.kind, platform: r.platform, channelId: r.channel_id, feedId: r.feed_id, keywords: JSON.parse(r.keywords) as string[], mode: r.mode })),
+    rows.map((r) => ({ id: r.id, kind: r.kind, platform: r.platform, channelId: r.channel_id, feedId: r.feed_id, keywords: JSON.parse(r.keywords) as string[], mode: r.mode, feedVisible: r.visible === 1 })),
   );
   const insertDelivery = db.prepare(`
     INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
