@@ -86,6 +86,13 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       userId: interaction.user.id,
       displayName: interaction.user.globalName ?? interaction.user.username,
       canManage: interaction.memberPermissions?.has(PermissionFlagsBits.ManageChannels) ?? false,
+      mentions: {
+        canMentionAnyRole: async () => interaction.memberPermissions?.has(PermissionFlagsBits.MentionEveryone) ?? false,
+        isMentionable: async (roleId) => {
+          const role = interaction.guild?.roles.cache.get(roleId) ?? null;
+          return role ? role.mentionable : null;
+        },
+      },
     },
     place: { platform: 'discord', workspaceId: interaction.guildId, channelId: interaction.channelId ?? interaction.user.id, isDirect: !interaction.guildId },
     services: options.services,

@@ -132,14 +132,15 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     if (cache.size > 10_000) cache.delete(cache.keys().next().value!);
     return value;
   };
+  const isAdmin = (client: App['client'], userId: string) =>
+    cached(`admin:${userId}`, async () => {
+      const user = await client.users.info({ user: userId });
+      return Boolean(user.user?.is_admin || user.user?.is_owner);
+    });
   const isManager = async (client: App['client'], userId: string, channelId: string): Promise<boolean> => {
     if (options.managePolicy === 'everyone') return true;
     try {
-      const admin = await cached(`admin:${userId}`, async () => {
-        const user = await client.users.info({ user: userId });
-        return Boolean(user.user?.is_admin || user.user?.is_owner);
-      });
-      if (admin) return true;
+      if (await isAdmin(client, userId)) return true;
       if (options.managePolicy === 'admins') return false;
       const creator = await cached(`creator:${channelId}`, async () => (await client.conversations.info({ channel: channelId })).channel?.creator);
       return creator === userId;
@@ -150,7 +151,16 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   };
 
   const contextFor = async (client: App['client'], teamId: string | undefined, channelId: string, userId: string, userName: string, spec?: CommandSpec): Promise<CommandContext> => ({
-    invoker: { userId, displayName: userName, canManage: spec && spec.permission === 'everyone' ? false : await isManager(client, userId, channelId) },
+    invoker: {
+      userId,
+      displayName: userName,
+      canManage: spec && spec.permission === 'everyone' ? false : await isManager(client, userId, channelId),
+      // Slack has no "mentionable" flag on user groups: only workspace admins and owners may set one to ping.
+      mentions: {
+        canMentionAnyRole: async () => isAdmin(client, userId).catch(() => false),
+        isMentionable: async () => false,
+      },
+    },
     place: { platform: 'slack', workspaceId: teamId ?? null, channelId, isDirect: channelId.startsWith('D') },
     services: options.services,
     commandLabel: (name) => slackCommandName(options.commandPrefix, options.commands.find((c) => c.name === name) ?? { name } as CommandSpec),

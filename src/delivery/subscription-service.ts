@@ -102,6 +102,8 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       if (request.mention?.trim()) {
         const mention = parseMention(place.platform, request.mention);
         if (!mention.ok) return mention;
+        const allowed = await mayMention(invoker, mention.value);
+        if (!allowed.ok) return allowed;
         mentionId = mention.value;
       }
       const feed = await resolveFeed(request.feed, place);
@@ -242,6 +244,20 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       return subscriptions.takeNotices(place.platform, place.workspaceId, clock.now());
     },
   };
+}
+
+/**
+ * A subscription pings its role with the bot's rights, which can exceed the manager's: so a role may be
+ * set only if anyone may mention it, or the manager may mention any role (Discord: Mention Everyone).
+ */
+async function mayMention(invoker: Invoker, id: string): Promise<Result<true, UserError>> {
+  if (!invoker.mentions || (await invoker.mentions.canMentionAnyRole())) return ok(true);
+  const mentionable = await invoker.mentions.isMentionable(id);
+  if (mentionable === null) return err(new UserError('mention/unknown', 'That role or group does not exist here.'));
+  if (!mentionable) {
+    return err(new UserError('mention/not-allowed', 'You cannot ping that role yourself (it is not mentionable and you lack Mention Everyone), so Inkwire will not ping it for you.'));
+  }
+  return ok(true);
 }
 
 function isUrl(value: string): boolean {

@@ -50,7 +50,7 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
       tokens: { T1: TOKEN }, admins: ['UADMIN'], perChannelPerSecond: 1,
       channels: {
         CPAPERS: { creator: 'UOTHER' }, CMINE: { creator: 'UCREATOR' }, CARCHIVED: { archived: true }, CPUBLIC: { member: false },
-        CPRIVATE: { member: false, private: true }, CBUSY: {}, CCALM: {},
+        CPRIVATE: { member: false, private: true }, CBUSY: {}, CCALM: {}, CGROUPS: { creator: 'UCREATOR' }, CADMINGROUPS: {},
       },
     });
     fixture = createCoreFixture({ FEED_URLS: FEED });
@@ -80,6 +80,37 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
     expect(member.reply?.text).toMatch(/Only people who can manage this channel/);
     expect(await fixture.store.subscriptions.listForChannel('slack', 'CCALM')).toEqual([]);
     expect(fake.violations).toEqual([]);
+  });
+
+  it('GIVEN a user-group ping THEN the channel creator (not an admin) is refused and nothing is stored; an admin may set it', async () => {
+    const creator = await slash('/subscribe', 'mention:<!subteam^S0123456|ml-readers>', 'UCREATOR', 'CGROUPS');
+    expect(creator.reply?.response_type).toBe('ephemeral');
+    expect(creator.reply?.text).toMatch(/cannot ping that role yourself/);
+    expect(await fixture.store.subscriptions.listForChannel('slack', 'CGROUPS')).toEqual([]);
+    const admin = await slash('/subscribe', 'mention:<!subteam^S0123456|ml-readers>', 'UADMIN', 'CADMINGROUPS');
+    expect(admin.reply?.text).toMatch(/Subscribed/);
+    expect((await fixture.store.subscriptions.listForChannel('slack', 'CADMINGROUPS'))[0]?.mentionId).toBe('S0123456');
+  });
+
+  it('GIVEN a "post the latest" button id replayed from another workspace or channel THEN refused and nothing is queued', async () => {
+    const [subscription] = await fixture.store.subscriptions.listForChannel('slack', 'CPAPERS');
+    const before = JSON.stringify(await fixture.store.deliveries.list({ limit: 100 }));
+    for (const [team, channel, user] of [['T2', 'COTHER', 'UADMIN'], ['T1', 'CCALM', 'UADMIN'], ['T1', 'CPAPERS', 'UMEMBER']] as const) {
+      const id = `replay-${team}-${channel}-${user}`;
+      const payload = JSON.stringify({
+        type: 'block_actions', team: { id: team, domain: 'x' }, user: { id: user, username: user.toLowerCase(), team_id: team }, api_app_id: 'A1', token: 'x',
+        container: { type: 'message', message_ts: '1.1', channel_id: channel, is_ephemeral: false }, trigger_id: 't', channel: { id: channel, name: 'c' },
+        response_url: fake.responseUrl(id), actions: [{ type: 'button', action_id: `sub:latest:${subscription!.id}`, block_id: 'b', value: `sub:latest:${subscription!.id}`, action_ts: '1.2', text: { type: 'plain_text', text: 'Post the latest now' } }],
+      });
+      const body = new URLSearchParams({ payload }).toString();
+      const ts = Math.floor(Date.now() / 1000);
+      const res = await fetch(events, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) }, body });
+      expect(res.status).toBe(200);
+      const deadline = Date.now() + 3000;
+      while (!fake.responses.some((r) => r.id === id) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect((fake.responses.find((r) => r.id === id)?.body as { text: string }).text).toMatch(/no longer matches a subscription in this channel|Only people who can manage/);
+    }
+    expect(JSON.stringify(await fixture.store.deliveries.list({ limit: 100 }))).toBe(before);
   });
 
   it('GIVEN a bad signature or a stale timestamp THEN 401 and nothing changes', async () => {

@@ -14,6 +14,8 @@ export interface FakeGuild {
   id: string;
   name: string;
   channels: Array<{ id: string; name: string }>;
+  /** Roles besides @everyone. */
+  roles?: Array<{ id: string; name: string; mentionable: boolean }>;
 }
 
 export interface SentMessage {
@@ -290,7 +292,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   function guildPayload(guild: FakeGuild) {
     return {
       id: guild.id, name: guild.name, unavailable: false, owner_id: snowflake(), member_count: 2, large: false,
-      roles: [{ id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false }],
+      roles: [
+        { id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false },
+        ...(guild.roles ?? []).map((r, i) => ({ id: r.id, name: r.name, permissions: '0', position: i + 1, color: 0, hoist: false, managed: false, mentionable: r.mentionable })),
+      ],
       channels: guild.channels.map((c, i) => ({ id: c.id, type: 0, name: c.name, position: i, permission_overwrites: [], guild_id: guild.id })),
       members: [], emojis: [], stickers: [], features: [], threads: [], presences: [], voice_states: [], stage_instances: [], guild_scheduled_events: [],
       joined_at: new Date().toISOString(), afk_timeout: 300, verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0,
@@ -364,7 +369,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
      */
     async interact(input: {
       type: 2 | 3 | 4;
-      guildId: string;
+      /** Null: a direct message with the bot (no guild, `user` instead of `member`). */
+      guildId: string | null;
       channelId: string;
       userId?: string;
       permissions?: bigint;
@@ -378,13 +384,20 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       dispatch('INTERACTION_CREATE', {
         id, application_id: options.appId, type: input.type, token, version: 1, data: input.data,
         ...(input.type === 3 ? { message: messageObject({ id: snowflake(), channelId: input.channelId, body: { content: 'Earlier reply', embeds: [{ title: 'Shared card' }] }, edits: [] }) } : {}),
-        guild_id: input.guildId, channel_id: input.channelId, channel: { id: input.channelId, type: 0, guild_id: input.guildId },
-        member: {
-          user: { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' },
-          roles: [], permissions: String(input.permissions ?? 0n), joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0,
-        },
+        ...(input.guildId
+          ? {
+              guild_id: input.guildId, channel_id: input.channelId, channel: { id: input.channelId, type: 0, guild_id: input.guildId },
+              member: {
+                user: { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' },
+                roles: [], permissions: String(input.permissions ?? 0n), joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0,
+              },
+            }
+          : {
+              channel_id: input.channelId, channel: { id: input.channelId, type: 1 },
+              user: { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' },
+            }),
         app_permissions: String((1n << 10n) | (1n << 11n) | (1n << 14n)), locale: 'en-US', guild_locale: 'en-US',
-        entitlements: [], authorizing_integration_owners: { '0': input.guildId }, context: 0,
+        entitlements: [], authorizing_integration_owners: input.guildId ? { '0': input.guildId } : { '1': input.userId ?? '100000000000000001' }, context: input.guildId ? 0 : 1,
       });
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
