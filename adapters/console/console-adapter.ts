@@ -69,7 +69,11 @@ export function startConsoleAdapter(options: ConsoleAdapterOptions): ConsoleAdap
       print('Commands start with a slash. Type /help to see them.');
       return;
     }
-    const match = /^\/(\S+)\s*([\s\S]*)$/.exec(trimmed)!;
+    const match = /^\/(\S+)\s*([\s\S]*)$/.exec(trimmed);
+    if (!match) {
+      print('Type a command after the slash, e.g. /latest or /help.');
+      return;
+    }
     const name = match[1]!.toLowerCase();
     const rest = match[2] ?? '';
     switch (name) {

@@ -56,6 +56,15 @@ export const SLACK_SCOPES = ['commands', 'chat:write', 'channels:join', 'channel
 /** The metadata event type Inkwire's deliveries carry; its payload holds the delivery key. */
 export const DELIVERY_METADATA_TYPE = 'inkwire_delivery';
 
+/**
+ * Slack sends slash-command text HTML-escaped (`&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`): decoded before
+ * parsing, `&amp;` last so a typed `&lt;` stays `&lt;`. Slack's own `<!subteam^S…|@name>`, `<@U…|name>` and
+ * `<#C…|name>` forms arrive unescaped and are left for the options that read them.
+ */
+export function decodeSlackText(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 /** Slack command names are shared by every app in a workspace, hence the prefix; `/help` is Slack's own. */
 export function slackCommandName(prefix: string, spec: CommandSpec): string {
   return `/${prefix}${spec.name === 'help' ? 'inkwire-help' : spec.name}`;
@@ -170,7 +179,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     app.command(slackCommandName(options.commandPrefix, spec), async ({ command, ack, respond, client }) => {
       await ack(); // within Slack's 3 seconds, always; the answer follows through response_url
       try {
-        const split = splitCommandText(spec, command.text ?? '');
+        const split = splitCommandText(spec, decodeSlackText(command.text ?? ''));
         const context = await contextFor(client, command.team_id, command.channel_id, command.user_id, command.user_name, spec);
         const reply = split.ok ? await runCommand(spec, context, split.value) : textReply('private', split.error.message);
         await respond(replyPayload(reply));

@@ -53,6 +53,9 @@ describe('inkwire start with the console adapter, driven through piped stdin', (
     const bot = spawnInkwire(['start'], { FEED_URLS: server.url('/feed'), DATABASE_URL: dir.file('a.db'), POLL_JITTER_SECONDS: '0' });
     bot.write('/latest');
     await bot.waitFor(/No posts stored yet/);
+    bot.write('/'); // a slash alone used to print a TypeError stack trace
+    await bot.waitFor(/Type a command after the slash/);
+    expect(bot.stdout() + bot.stderr()).not.toMatch(/TypeError|at .*\.ts:\d+/);
     bot.write('/quit');
     expect(await bot.exit()).toBe(0);
 

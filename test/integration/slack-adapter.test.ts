@@ -50,7 +50,7 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
       tokens: { T1: TOKEN }, admins: ['UADMIN'], perChannelPerSecond: 1,
       channels: {
         CPAPERS: { creator: 'UOTHER' }, CMINE: { creator: 'UCREATOR' }, CARCHIVED: { archived: true }, CPUBLIC: { member: false },
-        CPRIVATE: { member: false, private: true }, CBUSY: {}, CCALM: {}, CGROUPS: { creator: 'UCREATOR' }, CADMINGROUPS: {},
+        CPRIVATE: { member: false, private: true }, CBUSY: {}, CCALM: {}, CGROUPS: { creator: 'UCREATOR' }, CADMINGROUPS: {}, CESCAPED: {},
       },
     });
     fixture = createCoreFixture({ FEED_URLS: FEED });
@@ -80,6 +80,17 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
     expect(member.reply?.text).toMatch(/Only people who can manage this channel/);
     expect(await fixture.store.subscriptions.listForChannel('slack', 'CCALM')).toEqual([]);
     expect(fake.violations).toEqual([]);
+  });
+
+  it('GIVEN command text as Slack sends it (HTML-escaped) THEN it is decoded before parsing: keywords:"R&D, Q&A" means R&D and Q&A', async () => {
+    const reply = await slash('/subscribe', 'keywords:"R&amp;D, Q&amp;A, a &amp;lt; b"', 'UADMIN', 'CESCAPED');
+    expect(reply.reply?.text).toMatch(/Subscribed/);
+    const [subscription] = await fixture.store.subscriptions.listForChannel('slack', 'CESCAPED');
+    expect(subscription?.keywords).toEqual(['a lt b', 'q a', 'r d']); // not "r amp d"; a typed "&lt;" stays as typed
+    const search = await slash('/search', 'SRAM &amp; tiling', 'UMEMBER', 'CPAPERS');
+    // Searched for "SRAM & tiling" (the share button carries the query), shown escaped once for mrkdwn.
+    expect(JSON.stringify(search.reply)).toContain('"value":"share:5:1:SRAM & tiling"');
+    expect(search.reply?.text).toBe('Results 1–1 of 1 for *SRAM &amp; tiling*');
   });
 
   it('GIVEN a user-group ping THEN the channel creator (not an admin) is refused and nothing is stored; an admin may set it', async () => {
