@@ -21,18 +21,23 @@ const BACKOFF_BASE_MS = 5 * 60 * 1000;
  * The platform-free core, wired from a config and its edges (store, fetch, clock). `src/main.ts`, the
  * composition root, builds one and adds the chat adapter and the schedules.
  */
-export function buildCore(deps: { config: Config; store: Store; fetch: typeof globalThis.fetch; clock: Clock; logger: Logger; commands: readonly CommandSpec[] }) {
-  const { config, store, clock, logger } = deps;
+/** The feed fetcher as configured: timeouts, caps, redirects, and the guard for user-added feeds. */
+export function createConfiguredFetcher(config: Config, fetch: typeof globalThis.fetch) {
   // User-added feeds may only reach public addresses, checked before each hop and pinned at connect time.
   const guard = config.allowPrivateFeeds ? null : createPublicAddressGuard();
-  const fetchFeed = createFeedFetcher({
-    fetch: deps.fetch,
+  return createFeedFetcher({
+    fetch,
     userAgent: config.userAgent,
     timeoutMs: config.feedTimeoutMs,
     maxBytes: config.feedMaxBytes,
     maxRedirects: config.feedMaxRedirects,
     ...(guard ? { guardUrl: guard.checkUrl, untrustedDispatcher: guard.dispatcher } : {}),
   });
+}
+
+export function buildCore(deps: { config: Config; store: Store; fetch: typeof globalThis.fetch; clock: Clock; logger: Logger; commands: readonly CommandSpec[] }) {
+  const { config, store, clock, logger } = deps;
+  const fetchFeed = createConfiguredFetcher(config, deps.fetch);
   const pollFeed = createFeedPoller({
     store,
     fetchFeed,

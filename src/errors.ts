@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'feed/blocked-address'
   | 'store/unsupported-database'
   | 'store/locked'
+  | 'store/unopenable'
   | 'cli/usage';
 
 export class InkwireError extends Error {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { ALL_COMMANDS } from '../commands/index.ts';
 import { createPromptSafeLogStream } from '../adapters/console/console-log-stream.ts';
 import { CONSOLE_DEFAULT_CHANNEL, CONSOLE_WORKSPACE, startConsoleAdapter } from '../adapters/console/console-adapter.ts';
-import { buildCore, type Core } from './app.ts';
+import { buildCore, createConfiguredFetcher, type Core } from './app.ts';
 import { inviteUrl, registerCommandsOverRest } from '../adapters/discord/discord-commands.ts';
 import { startDiscordAdapter } from '../adapters/discord/discord-adapter.ts';
 import { startSlackAdapter } from '../adapters/slack/slack-adapter.ts';
@@ -90,8 +90,11 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   try {
     store = openStore(config, logger, clock);
   } catch (error) {
-    logger.fatal({ err: error }, 'cannot open the database');
-    errOut(`inkwire: cannot open the database: ${error instanceof Error ? error.message : String(error)}`);
+    // Expected (a bad path, a locked or foreign file): one line that names it, never a stack trace.
+    const message = error instanceof InkwireError ? error.message : `cannot open the database: ${error instanceof Error ? error.message : String(error)}`;
+    if (!(error instanceof InkwireError)) logger.error({ err: error }, 'cannot open the database');
+    if (args.command === 'doctor') return runDoctorWithoutStore(config, io.fetch, message, out);
+    errOut(`inkwire: ${message}\n  fix: ${DATABASE_FIX}`);
     return 1;
   }
 
@@ -244,6 +247,26 @@ async function runDoctor(
   }
   out(problems === 0 ? 'All checks passed.' : `${problems} problem(s) found.`);
   return problems === 0 ? 0 : 1;
+}
+
+const DATABASE_FIX = 'set DATABASE_URL (or --db) to a file path in a writable folder, e.g. ./data/inkwire.db';
+
+/** `inkwire doctor` when the database cannot be opened: that is its first ✗, the feeds are still checked. */
+async function runDoctorWithoutStore(config: Config, fetch: typeof globalThis.fetch, reason: string, out: (line: string) => void): Promise<number> {
+  out(`✗ database: ${reason}\n    fix: ${DATABASE_FIX}`);
+  const fetchFeed = createConfiguredFetcher(config, fetch);
+  let problems = 1;
+  for (const url of config.feedUrls) {
+    const fetched = await fetchFeed({ url });
+    if (fetched.kind === 'failed') {
+      problems++;
+      out(`✗ feed ${redactUrl(url)}: [${fetched.error.code}] ${fetched.error.message}\n    fix: ${fixFor(fetched.error.code)}`);
+    } else {
+      out(`✓ feed ${redactUrl(url)} is reachable`);
+    }
+  }
+  out(`${problems} problem(s) found.`);
+  return 1;
 }
 
 function fixFor(code: string): string {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, refusedUrl, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
 import { runInkwire } from '../fakes/cli-process.ts';
@@ -18,6 +19,28 @@ describe('the inkwire CLI', () => {
   afterAll(async () => {
     await server.close();
     dir.remove();
+  });
+
+  it('GIVEN a database path that cannot be opened THEN one line naming the path and a fix, exit 1, never a stack trace or a hang', async () => {
+    const notADb = dir.file('not-a-db.db');
+    writeFileSync(notADb, 'plain text, not SQLite');
+    const cases: Array<[string, RegExp]> = [
+      ['/proc/inkwire-test/inkwire.db', /\/proc\/inkwire-test is a virtual file system/],
+      [`${notADb}/x.db`, /is a file, not a folder/],
+      [notADb, /file is not a database/],
+    ];
+    for (const [path, reason] of cases) {
+      const result = await runInkwire(['posts'], { ...env, DATABASE_URL: path });
+      expect(result.code, path).toBe(1);
+      expect(result.stderr).toContain(`inkwire: cannot open the database ${path}:`);
+      expect(result.stderr).toMatch(reason);
+      expect(result.stderr).toMatch(/fix: set DATABASE_URL/);
+      expect(result.stderr).not.toMatch(/\n\s+at |"stack"/);
+    }
+    const doctor = await runInkwire(['doctor'], { ...env, DATABASE_URL: '/proc/inkwire-test/inkwire.db' });
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toMatch(/✗ database: cannot open the database \/proc\/inkwire-test\/inkwire.db/);
+    expect(doctor.stdout).toMatch(/✓ feed .* is reachable/);
   });
 
   it('GIVEN poll --once THEN stores the feed, prints a summary and exits 0', async () => {

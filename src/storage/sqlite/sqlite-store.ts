@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { InkwireError } from '../../errors.ts';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { systemClock, type Clock } from '../../clock.ts';
 import { planDeliveries, type DeliveryPlanner } from '../../delivery/delivery-plan.ts';
@@ -23,20 +24,51 @@ export interface SqliteStoreOptions {
   busyMaxWaitMs?: number;
 }
 
+const unopenable = (path: string, reason: string) =>
+  new InkwireError('store/unopenable', `cannot open the database ${path}: ${reason}`);
+
+/**
+ * Checks the database's folder before creating it, so a bad path fails at once with a reason: its nearest
+ * existing ancestor must be a writable directory on a real file system. (Node's recursive mkdir loops
+ * forever under /proc, so virtual file systems are refused by name.)
+ */
+function prepareDirectory(path: string): void {
+  const folder = resolve(dirname(path));
+  if (/^\/(proc|sys|dev)(\/|$)/.test(folder)) throw unopenable(path, `${folder} is a virtual file system; choose a folder on disk`);
+  let ancestor = folder;
+  while (!existsSync(ancestor) && dirname(ancestor) !== ancestor) ancestor = dirname(ancestor);
+  if (!statSync(ancestor).isDirectory()) throw unopenable(path, `${ancestor} is a file, not a folder`);
+  try {
+    accessSync(ancestor, constants.W_OK);
+  } catch {
+    throw unopenable(path, `${ancestor} is not writable by this user`);
+  }
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    throw unopenable(path, `cannot create ${folder}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /**
  * Opens (creating if needed) the SQLite file, applies migrations and returns the stores over it. Every
  * store call that meets another process's write lock waits for it with timers, never blocking the event
  * loop more than `SQLITE_BUSY_TIMEOUT_MS` at a time.
  */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Store & { readonly db: Database; lockWriter(now: Date): void } {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new BetterSqlite3(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  // Migrations may wait longer: nothing else runs yet.
-  db.pragma('busy_timeout = 5000');
-  migrateSqlite(db);
+  if (path !== ':memory:') prepareDirectory(path);
+  let db: Database;
+  try {
+    db = new BetterSqlite3(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    // Migrations may wait for another process's write lock, but not forever: 5 s, then a clear error.
+    db.pragma('busy_timeout = 5000');
+    migrateSqlite(db);
+  } catch (error) {
+    throw unopenable(path, error instanceof Error ? error.message : String(error));
+  }
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   const tolerant = <T extends object>(store: T) => busyTolerant(store, { maxWaitMs: options.busyMaxWaitMs ?? 15_000 });
   let writerLock: WriterLock | null = null;
