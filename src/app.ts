@@ -9,6 +9,7 @@ import { UserError } from './errors.ts';
 import { createFeedFetcher } from './feeds/feed-fetcher.ts';
 import { parseFeedXml } from './feeds/feed-parser.ts';
 import { createFeedPoller } from './feeds/feed-poller.ts';
+import { createWorkerFeedParser } from './feeds/feed-parse-pool.ts';
 import type { Logger } from './logger.ts';
 import type { ChatPlatform } from './platform/chat-platform.ts';
 import { err, ok } from './result.ts';
@@ -38,7 +39,11 @@ export function createConfiguredFetcher(config: Config, fetch: typeof globalThis
 export function buildCore(deps: { config: Config; store: Store; fetch: typeof globalThis.fetch; clock: Clock; logger: Logger; commands: readonly CommandSpec[] }) {
   const { config, store, clock, logger } = deps;
   const fetchFeed = createConfiguredFetcher(config, deps.fetch);
+  // Parsing runs in a worker thread: a 10 MB feed must not stall chat interactions.
+  const parseFeed = createWorkerFeedParser({ maxItems: config.feedMaxItems });
   const pollFeed = createFeedPoller({
+    parseFeed,
+    maxItems: config.feedMaxItems,
     store,
     fetchFeed,
     clock,
@@ -90,6 +95,8 @@ export function buildCore(deps: { config: Config; store: Store; fetch: typeof gl
   return {
     fetchFeed,
     pollFeed,
+    /** Ends the parser's worker thread (it never holds the process open; this is for a tidy stop). */
+    closeParser: () => parseFeed.close(),
     backfillOptions,
     backfill: createArchiveBackfill(backfillOptions),
     search,

@@ -14,6 +14,7 @@ export const CONFIG_DEFAULTS = {
   FEED_TIMEOUT_MS: '20000',
   FEED_MAX_BYTES: '10485760',
   FEED_MAX_REDIRECTS: '5',
+  FEED_MAX_ITEMS: '200',
   FEED_MAX_BACKOFF_SECONDS: '21600',
   FEED_USER_AGENT: 'Inkwire/0.1 (RSS-to-chat bot for research newsletters)',
   BACKFILL_PAGE_SIZE: '12',
@@ -94,6 +95,7 @@ const schema = z.object({
   FEED_TIMEOUT_MS: intInRange(1000, 300_000),
   FEED_MAX_BYTES: intInRange(1024, 100 * 1024 * 1024),
   FEED_MAX_REDIRECTS: intInRange(0, 10),
+  FEED_MAX_ITEMS: intInRange(1, 10_000),
   FEED_MAX_BACKOFF_SECONDS: intInRange(60, 7 * 24 * 3600),
   FEED_USER_AGENT: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
   BACKFILL_PAGE_SIZE: intInRange(1, 50),
@@ -158,6 +160,8 @@ export interface Config {
   readonly feedTimeoutMs: number;
   readonly feedMaxBytes: number;
   readonly feedMaxRedirects: number;
+  /** Items read per poll (the newest); the rest are skipped and logged. */
+  readonly feedMaxItems: number;
   readonly feedMaxBackoffMs: number;
   readonly userAgent: string;
   readonly backfillPageSize: number;
@@ -227,6 +231,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     feedTimeoutMs: v.FEED_TIMEOUT_MS,
     feedMaxBytes: v.FEED_MAX_BYTES,
     feedMaxRedirects: v.FEED_MAX_REDIRECTS,
+    feedMaxItems: v.FEED_MAX_ITEMS,
     feedMaxBackoffMs: v.FEED_MAX_BACKOFF_SECONDS * 1000,
     userAgent: v.FEED_USER_AGENT,
     backfillPageSize: v.BACKFILL_PAGE_SIZE,

@@ -191,6 +191,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         return await runStart({ config, io, store, logger, clock, core, logStream });
     }
   } finally {
+    await core.closeParser();
     await store.close();
   }
 }

@@ -7,7 +7,8 @@ import type { FeedRecord } from '../storage/feed-store.ts';
 import type { Store } from '../storage/store.ts';
 import { backoffDelayMs } from './backoff.ts';
 import type { FetchOutcome, FetchRequest } from './feed-fetcher.ts';
-import { parseFeedXml } from './feed-parser.ts';
+import { createInlineFeedParser, type FeedParser } from './feed-parse-pool.ts';
+import type { IngestResult } from '../storage/post-store.ts';
 
 export type PollOutcome =
   | { feedUrl: string; status: 'not-modified' }
@@ -15,6 +16,8 @@ export type PollOutcome =
       feedUrl: string;
       status: 'ok';
       items: number;
+      /** Items beyond the per-poll cap, not read this time. */
+      skipped: number;
       /** True on the first successful poll, when every item is stored as already seen. */
       firstSight: boolean;
       created: Post[];
@@ -36,7 +39,15 @@ export interface FeedPollerOptions {
    * (an old post re-entering the window, a re-dated import).
    */
   staleAfterMs?: number;
+  /** At most this many (the newest) items are read per poll; the rest are logged and counted (default 200). */
+  maxItems?: number;
+  /** Parses and caps the feed text; the app passes a worker-thread parser, tests the inline one. */
+  parseFeed?: FeedParser;
 }
+
+/** Posts stored per transaction: the event loop gets a turn between chunks. */
+const INGEST_CHUNK = 50;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface PollOptions {
   /** Announce the items of a feed seen for the first time too (default: store them silently). */
@@ -50,6 +61,8 @@ const SEVEN_DAYS = 7 * 24 * 3600 * 1000;
 export function createFeedPoller(options: FeedPollerOptions) {
   const log = options.logger;
   const staleAfterMs = options.staleAfterMs ?? SEVEN_DAYS;
+  const maxItems = options.maxItems ?? 200;
+  const parseFeed = options.parseFeed ?? createInlineFeedParser(maxItems);
 
   async function fail(feed: FeedRecord, error: InkwireError, retryAfterMs: number | null): Promise<PollOutcome> {
     const at = options.clock.now();
@@ -80,34 +93,57 @@ export function createFeedPoller(options: FeedPollerOptions) {
       log.debug({ feedUrl: url, ms: Math.round(performance.now() - started) }, 'feed not modified');
       return { feedUrl: url, status: 'not-modified' };
     }
-    const parsed = await parseFeedXml(fetched.body);
-    if (!parsed.ok) return fail(feed, parsed.error, null);
+    const capped = await parseFeed(fetched.body);
+    if (!capped.ok) return fail(feed, capped.error, null);
+    const parsed = { value: capped.value.feed };
+    const skipped = Math.max(0, capped.value.totalItems - parsed.value.items.length);
+    if (skipped > 0) {
+      log.warn({ feedUrl: url, items: capped.value.totalItems, read: parsed.value.items.length, skipped }, `the feed lists ${capped.value.totalItems} items; read the newest ${parsed.value.items.length}, skipped ${skipped}`);
+    }
 
     const drafts: PostDraft[] = [];
-    for (const item of parsed.value.items) {
+    for (const [index, item] of parsed.value.items.entries()) {
       const draft = draftFromFeedItem(item, parsed.value);
       if (draft) drafts.push(draft);
+      if (index % 20 === 19) await yieldToLoop();
     }
     const firstSight = !feed.bootstrapped;
     const announceKeys = await chooseAnnouncements(feed, drafts, firstSight && !pollOptions.announceExisting);
     const at = options.clock.now();
-    const result = await options.store.posts.ingest({
-      feedId: feed.id,
-      at,
-      drafts,
-      announceKeys,
-      feedUpdate: {
-        title: parsed.value.title,
-        siteUrl: parsed.value.siteUrl,
-        isSubstack: isSubstackFeed(url, parsed.value.generator, parsed.value.siteUrl),
-        validators: fetched.validators,
-        nextPollAt: at,
-      },
-    });
+    // In chunks, each its own transaction (posts with their outbox rows), the event loop free between them;
+    // the feed's validators and health go with the last chunk, so an interrupted poll is simply redone.
+    const result: IngestResult = { created: [], announced: [], updated: [], unchanged: 0 };
+    for (let start = 0; start < drafts.length || start === 0; start += INGEST_CHUNK) {
+      const last = start + INGEST_CHUNK >= drafts.length;
+      const chunk = await options.store.posts.ingest({
+        feedId: feed.id,
+        at,
+        drafts: drafts.slice(start, start + INGEST_CHUNK),
+        announceKeys,
+        ...(last
+          ? {
+              feedUpdate: {
+                title: parsed.value.title,
+                siteUrl: parsed.value.siteUrl,
+                isSubstack: isSubstackFeed(url, parsed.value.generator, parsed.value.siteUrl),
+                validators: fetched.validators,
+                nextPollAt: at,
+              },
+            }
+          : {}),
+      });
+      result.created.push(...chunk.created);
+      result.announced.push(...chunk.announced);
+      result.updated.push(...chunk.updated);
+      result.unchanged += chunk.unchanged;
+      if (last) break;
+      await yieldToLoop();
+    }
     log.info(
       {
         feedUrl: url,
         items: drafts.length,
+        skipped,
         created: result.created.length,
         announced: result.announced.length,
         updated: result.updated.length,
@@ -121,6 +157,7 @@ export function createFeedPoller(options: FeedPollerOptions) {
       feedUrl: url,
       status: 'ok',
       items: drafts.length,
+      skipped,
       firstSight,
       created: result.created,
       announced: result.announced,
