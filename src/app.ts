@@ -7,7 +7,6 @@ import { createPublicAddressGuard } from './feeds/feed-url-guard.ts';
 import { createSubscriptionService, type FeedProbe } from './delivery/subscription-service.ts';
 import { UserError } from './errors.ts';
 import { createFeedFetcher } from './feeds/feed-fetcher.ts';
-import { parseFeedXml } from './feeds/feed-parser.ts';
 import { createFeedPoller } from './feeds/feed-poller.ts';
 import { createWorkerFeedParser } from './feeds/feed-parse-pool.ts';
 import type { Logger } from './logger.ts';
@@ -64,9 +63,9 @@ export function buildCore(deps: { config: Config; store: Store; fetch: typeof gl
     const fetched = await fetchFeed({ url, untrusted: true });
     if (fetched.kind === 'failed') return err(new UserError('subscribe/feed-unreachable', `That feed could not be fetched: ${fetched.error.message}.`));
     if (fetched.kind === 'not-modified') return ok({ title: null });
-    const parsed = await parseFeedXml(fetched.body);
+    const parsed = await parseFeed(fetched.body); // in the worker: a huge feed must not stall chat
     if (!parsed.ok) return err(new UserError('subscribe/not-a-feed', `That URL is not a usable feed: ${parsed.error.message}.`));
-    return ok({ title: parsed.value.title });
+    return ok({ title: parsed.value.feed.title });
   };
   const wakeHooks: Array<() => void> = [];
   const subscriptions = createSubscriptionService({
