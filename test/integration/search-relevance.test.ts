@@ -65,3 +65,28 @@ describe.each([
     expect(r5).toBeGreaterThanOrEqual(0.95);
   });
 });
+
+describe('every result shows a snippet from its own post', () => {
+  it('GIVEN every relevance query (61) THEN for every result (not just the first) the snippet text is in that post and its bold terms too', async () => {
+    const store = openSqliteStore(':memory:', { clock: createManualClock(new Date('2025-01-01T00:00:00Z')) });
+    await loadSearchCorpus(store);
+    const service = createSearchService({ index: store.search, logger: createSilentLogger() });
+    const squash = (text: string) => text.replace(/\s+/g, ' ').trim().toLowerCase();
+    let checked = 0;
+    for (const testCase of searchCorpus.cases.filter((c) => !c.expectNone)) {
+      const result = await service.search(testCase.query, { limit: 10 });
+      if (!result.ok) throw result.error;
+      for (const hit of result.value.hits) {
+        if (hit.snippet.length === 0) continue;
+        const own = squash(`${hit.post.text} ${hit.post.tldr ?? ''}`);
+        for (const piece of hit.snippet.map((s) => s.text).join('').split('…').map(squash).filter((p) => p.length > 0)) {
+          expect(own, `snippet under "${hit.post.title}" for "${testCase.query}"`).toContain(piece);
+        }
+        for (const bold of hit.snippet.filter((s) => s.bold)) expect(own).toContain(squash(bold.text));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+    await store.close();
+  });
+});

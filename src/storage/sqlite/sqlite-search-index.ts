@@ -70,7 +70,9 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
   const snippetFor = (match: string, id: number, fallback: string | null): Span[] => {
     const row = prepare(
       `SELECT snippet(posts_fts, 2, char(57344), char(57345), '…', 24) AS s FROM posts_fts WHERE posts_fts MATCH ? AND rowid = ?`,
-    ).get(match, id) as { s: string | null } | undefined;
+      // A BigInt binds as INTEGER: a JS number binds as REAL, and FTS5 then ignores the rowid condition and
+      // answers with the lowest matching row — another post's snippet.
+    ).get(match, BigInt(id)) as { s: string | null } | undefined;
     if (row?.s && row.s.includes(MARK_OPEN)) return markedToSpans(row.s);
     return fallback ? [{ text: truncateAtWord(fallback, 200) }] : [];
   };
