@@ -21,6 +21,11 @@ export const latestCommand: CommandSpec = {
         'No posts stored yet. Inkwire polls its feeds every few minutes; the first posts appear after the first successful poll.',
       );
     }
-    return { visibility: 'private', blocks: posts.map((post) => ({ kind: 'card', card: buildPostCard(post) })) };
+    return {
+      visibility: 'private',
+      summary: `The ${posts.length === 1 ? 'latest explainer' : `${posts.length} latest explainers`}: ${posts.map((p) => p.title).join(' · ')}`,
+      moreHint: 'ask for fewer with `count:`',
+      blocks: posts.map((post) => ({ kind: 'card', card: buildPostCard(post) })),
+    };
   },
 };

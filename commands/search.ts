@@ -50,10 +50,12 @@ export const searchCommand: CommandSpec = {
     if (!found.totalIsLowerBound && last < found.total) {
       blocks.push({ kind: 'text', spans: [text(`More: add page:${page + 1}`, { italic: true })] });
     }
+    const summary = `Results ${first}–${last} of ${total} for “${query}”`;
+    const moreHint = `add \`page:${page + 1}\` for more, or a smaller \`limit:\``;
     // Private results can be shared with the channel in one click; the button carries the search itself.
     return visibility === 'private'
-      ? { visibility, blocks, buttons: [{ label: 'Share in channel', action: `${SHARE_ACTION}:${limit}:${page}:${query}`, style: 'secondary' }] }
-      : { visibility, blocks };
+      ? { visibility, blocks, summary, moreHint, buttons: [{ label: 'Share in channel', action: `${SHARE_ACTION}:${limit}:${page}:${query}`, style: 'secondary' }] }
+      : { visibility, blocks, summary, moreHint };
   },
   actions: {
     prefix: SHARE_ACTION,

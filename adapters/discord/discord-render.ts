@@ -147,12 +147,17 @@ function buttonRow(buttons: readonly ReplyButton[]) {
 export function replyData(reply: Reply): DiscordMessageBody {
   const text: string[] = [];
   const embeds: DiscordEmbed[] = [];
+  let cards = 0;
   for (const block of reply.blocks) {
     if (block.kind === 'text') text.push(spansToMarkdown(block.spans));
-    else if (embeds.length < LIMITS.embeds) embeds.push(cardEmbed(block.card, block.snippet));
+    else {
+      cards++;
+      if (embeds.length < LIMITS.embeds) embeds.push(cardEmbed(block.card, block.snippet));
+    }
   }
-  // Keep the embeds' combined size under the message total.
+  // Keep the embeds' combined size under the message total: whole cards only, and say what was left out.
   while (embeds.length > 1 && embeds.reduce((n, e) => n + embedLength(e), 0) > LIMITS.total) embeds.pop();
+  if (embeds.length < cards) text.push(`*${cards - embeds.length} more not shown here${reply.moreHint ? ` — ${reply.moreHint}` : ''}*`);
   const content = clip(text.join('\n'), LIMITS.content);
   return {
     ...(content ? { content } : {}),

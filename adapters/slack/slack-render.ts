@@ -3,7 +3,7 @@ import type { PostCard } from '../../src/cards/post-card.ts';
 import type { Reply, ReplyButton, Span } from '../../src/commands/reply.ts';
 import type { OutgoingMessage } from '../../src/platform/chat-platform.ts';
 
-export const SLACK_LIMITS = { header: 150, section: 3000, button: 75, blocks: 50, text: 3000 } as const;
+export const SLACK_LIMITS = { header: 150, section: 3000, button: 75, blocks: 50, text: 3000, blocksJson: 12_000 } as const;
 
 /**
  * Slack's escaping: `&`, `<`, `>` become entities, so feed text can never form `<!channel>`, `<@U…>` or a
@@ -100,23 +100,61 @@ function buttonsBlock(buttons: readonly ReplyButton[]) {
   };
 }
 
-/** A command reply for respond(): ephemeral unless public, blocks within Slack's limits. */
+/**
+ * A card in three blocks, for replies with several: header, the section with the link as its button, context.
+ * (The full card is six with its image, actions and divider: ten of those would pass Slack's 50.)
+ */
+function compactCardBlocks(card: PostCard, snippet?: readonly Span[]): Record<string, unknown>[] {
+  const [header, section, ...rest] = cardBlocks(card, snippet);
+  const context = rest.find((b) => b.type === 'context');
+  const button = card.url ? { accessory: { type: 'button', text: { type: 'plain_text', text: 'Read' }, url: card.url, action_id: `open-${card.postId}` } } : {};
+  const text = section!.text as { type: string; text: string };
+  return [header!, { ...section!, text: { ...text, text: clipSlack(text.text, 700) }, ...button }, ...(context ? [context] : [])];
+}
+
+/**
+ * A command reply for respond(): ephemeral unless public, within Slack's 50 blocks. Whole cards only:
+ * a card that does not fit is left out (the reply says how many and what to type), never cut in half,
+ * and the reply's buttons always stay.
+ */
 export function replyPayload(reply: Reply): { response_type: 'ephemeral' | 'in_channel'; text: string; blocks: Record<string, unknown>[] } {
+  const cards = reply.blocks.filter((b) => b.kind === 'card').length;
+  const compact = cards > 3;
+  const reserved = (reply.buttons && reply.buttons.length > 0 ? 1 : 0) + 1; // the buttons, and a "more" note
   const blocks: Record<string, unknown>[] = [];
   const plain: string[] = [];
+  let left = 0;
+  let size = 2 + (reply.buttons ? JSON.stringify(buttonsBlock(reply.buttons)).length : 0) + 400; // the note, with room
   for (const block of reply.blocks) {
     if (block.kind === 'text') {
       const text = spansToMrkdwn(block.spans);
       plain.push(text);
-      if (text.trim()) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clipSlack(text, SLACK_LIMITS.section) } });
-    } else {
-      blocks.push(...cardBlocks(block.card, block.snippet), { type: 'divider' });
+      if (text.trim() && blocks.length + 1 <= SLACK_LIMITS.blocks - reserved) {
+        const section = { type: 'section', text: { type: 'mrkdwn', text: clipSlack(text, SLACK_LIMITS.section) } };
+        size += JSON.stringify(section).length;
+        blocks.push(section);
+      }
+      continue;
     }
+    const rendered = compact ? compactCardBlocks(block.card, block.snippet) : [...cardBlocks(block.card, block.snippet), { type: 'divider' }];
+    const renderedSize = JSON.stringify(rendered).length;
+    // Slack refuses a message whose blocks are too long in all (msg_blocks_too_long), as well as past 50.
+    if (left > 0 || blocks.length + rendered.length > SLACK_LIMITS.blocks - reserved || size + renderedSize > SLACK_LIMITS.blocksJson) {
+      left++;
+      continue;
+    }
+    size += renderedSize;
+    blocks.push(...rendered);
+  }
+  if (left > 0) {
+    const hint = reply.moreHint ? ` — ${escapeSlack(reply.moreHint)}` : '';
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clipSlack(`${left} more not shown here${hint}`, SLACK_LIMITS.text) }] });
   }
   if (reply.buttons && reply.buttons.length > 0) blocks.push(buttonsBlock(reply.buttons));
+  const summary = reply.summary ? escapeSlack(reply.summary) : plain.find((p) => p.trim()) ?? 'Inkwire';
   return {
     response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel',
-    text: clipSlack(plain.join('\n') || 'Inkwire', 3000),
-    blocks: blocks.slice(0, SLACK_LIMITS.blocks),
+    text: clipSlack(summary, 3000),
+    blocks,
   };
 }

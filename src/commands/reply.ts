@@ -31,6 +31,10 @@ export interface Reply {
   visibility: 'private' | 'public';
   blocks: readonly ReplyBlock[];
   buttons?: readonly ReplyButton[];
+  /** One line naming what this reply is, for notifications and previews ("3 latest explainers"). */
+  summary?: string;
+  /** What to type for the rest when a platform cannot show every card in one message ("add `page:2`"). */
+  moreHint?: string;
 }
 
 export const text = (value: string, marks: Omit<Span, 'text'> = {}): Span => ({ text: value, ...marks });
