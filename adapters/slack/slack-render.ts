@@ -151,7 +151,7 @@ export function replyPayload(reply: Reply): { response_type: 'ephemeral' | 'in_c
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clipSlack(`${left} more not shown here${hint}`, SLACK_LIMITS.text) }] });
   }
   if (reply.buttons && reply.buttons.length > 0) blocks.push(buttonsBlock(reply.buttons));
-  const summary = reply.summary ? escapeSlack(reply.summary) : plain.find((p) => p.trim()) ?? 'Inkwire';
+  const summary = reply.summary ? escapeSlack(reply.summary) : plain.join('\n').trim() || 'Inkwire';
   return {
     response_type: reply.visibility === 'private' ? 'ephemeral' : 'in_channel',
     text: clipSlack(summary, 3000),

@@ -90,7 +90,7 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
     const search = await slash('/search', 'SRAM &amp; tiling', 'UMEMBER', 'CPAPERS');
     // Searched for "SRAM & tiling" (the share button carries the query), shown escaped once for mrkdwn.
     expect(JSON.stringify(search.reply)).toContain('"value":"share:5:1:SRAM & tiling"');
-    expect(search.reply?.text).toBe('Results 1–1 of 1 for *SRAM &amp; tiling*');
+    expect(search.reply?.text).toBe('Results 1–1 of 1 for “SRAM &amp; tiling”');
   });
 
   it('GIVEN a user-group ping THEN the channel creator (not an admin) is refused and nothing is stored; an admin may set it', async () => {
