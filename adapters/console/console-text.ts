@@ -34,7 +34,7 @@ export function renderSpans(spans: readonly Span[], style: Style): string {
       if (span.code) out = `\`${out}\``;
       if (span.bold) out = style.bold(out);
       if (span.italic) out = style.italic(out);
-      if (span.url) out = `${out} <${terminalSafe(span.url)}>`;
+      if (span.url && span.url !== span.text) out = `${out} <${terminalSafe(span.url)}>`;
       return out;
     })
     .join('');

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.ts';
 import type { CommandContext, CommandSpec } from './command-spec.ts';
 import { validateCommandArgs } from './command-options.ts';
-import { textReply, type Reply } from './reply.ts';
+import { localiseReply, textReply, type Reply } from './reply.ts';
 
 export const GENERIC_FAILURE = 'Something went wrong on our side while running that command. It has been logged; please try again in a moment.';
 
@@ -16,13 +16,10 @@ export async function runCommand(
   raw: Readonly<Record<string, string | number | boolean | undefined>>,
 ): Promise<Reply> {
   if (spec.permission === 'manage' && !context.invoker.canManage) {
-    return textReply(
-      'private',
-      `Only people who can manage this channel can use \`/${spec.name}\`. Ask a server or workspace admin.`,
-    );
+    return localiseReply(textReply('private', `Only people who can manage this channel can use \`/${spec.name}\`. Ask a server or workspace admin.`), context.commandLabel);
   }
   const args = validateCommandArgs(spec, raw);
-  if (!args.ok) return textReply('private', args.error.message);
+  if (!args.ok) return localiseReply(textReply('private', args.error.message), context.commandLabel);
   return withNotices(context, () => spec.handle(context, args.value), spec.name);
 }
 
@@ -31,7 +28,7 @@ export async function runAction(commands: readonly CommandSpec[], context: Comma
   const separator = action.indexOf(':');
   const prefix = separator === -1 ? action : action.slice(0, separator);
   const spec = commands.find((candidate) => candidate.actions?.prefix === prefix);
-  if (!spec?.actions) return textReply('private', 'That button is not one Inkwire knows; nothing was changed.');
+  if (!spec?.actions) return localiseReply(textReply('private', 'That button is not one Inkwire knows; nothing was changed.'), context.commandLabel);
   const handler = spec.actions;
   return withNotices(context, () => handler.handle(context, separator === -1 ? '' : action.slice(separator + 1)), `${spec.name}:action`);
 }
@@ -49,6 +46,10 @@ export async function runAutocomplete(spec: CommandSpec, context: CommandContext
 }
 
 async function withNotices(context: CommandContext, work: () => Promise<Reply>, name: string): Promise<Reply> {
+  return localiseReply(await noticesAnd(context, work, name), context.commandLabel);
+}
+
+async function noticesAnd(context: CommandContext, work: () => Promise<Reply>, name: string): Promise<Reply> {
   let reply: Reply;
   try {
     reply = await work();
@@ -60,5 +61,5 @@ async function withNotices(context: CommandContext, work: () => Promise<Reply>, 
   // Problems the delivery engine found in this server are told on the next command typed here.
   const notices = await context.services.subscriptions.takeNotices(context.place).catch(() => []);
   if (notices.length === 0) return reply;
-  return { ...reply, blocks: [...notices.map((n) => ({ kind: 'text' as const, spans: [{ text: `⚠ ${n}` }] })), ...reply.blocks] };
+  return { ...reply, blocks: [...notices.map((n) => ({ kind: 'text' as const, spans: [{ text: `⚠ ${n}`, own: true }] })), ...reply.blocks] };
 }

@@ -49,7 +49,10 @@ describe('who may change what on Discord (permission matrix; every refusal chang
 
   it('GIVEN a member without Manage Channels THEN /subscribe and /unsubscribe are refused and nothing changes', async () => {
     const before = await snapshot();
-    expect((await run(guildA.id, papers, 0n, 'subscribe')).content).toMatch(/Only people who can manage this channel/);
+    const refusal = (await run(guildA.id, papers, 0n, 'subscribe')).content;
+    expect(refusal).toMatch(/Only people who can manage this channel/);
+    expect(refusal).toContain('`/subscribe`'); // Inkwire's own markup, not escaped into literal backticks
+    expect(refusal).not.toContain('\\`');
     expect((await run(guildA.id, papers, 0n, 'unsubscribe')).content).toMatch(/Only people who can manage this channel/);
     expect(await snapshot()).toBe(before);
   });

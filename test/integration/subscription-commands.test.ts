@@ -8,7 +8,7 @@ import { admin, channel, createCoreFixture, member } from '../fakes/core-fixture
 
 const FEED = 'https://dailyink.substack.com/feed';
 const replyText = (reply: Reply) =>
-  reply.blocks.map((b) => (b.kind === 'text' ? b.spans.map((s) => s.text).join('') : `[card ${b.card.title}]`)).join('\n');
+  reply.blocks.map((b) => (b.kind === 'text' ? b.spans.map((s) => (s.code ? `\`${s.text}\`` : s.text)).join('') : `[card ${b.card.title}]`)).join('\n');
 
 describe('subscription commands', () => {
   let fixture: ReturnType<typeof createCoreFixture>;
@@ -126,5 +126,30 @@ describe('subscription commands', () => {
   it('GIVEN /subscribe in a direct message THEN points to /alerts instead', async () => {
     const reply = await run('subscribe', {}, admin, { platform: 'console', workspaceId: null, channelId: 'dm', isDirect: true });
     expect(replyText(reply)).toMatch(/use `\/alerts`/);
+  });
+});
+
+describe('Inkwire\'s own words on every platform', () => {
+  it('GIVEN a refusal on a workspace with a command prefix THEN it names the command as typed there, as code, not escaped text', async () => {
+    const fixture = createCoreFixture({ FEED_URLS: FEED });
+    const context: CommandContext = {
+      invoker: member, place: channel('general'), services: fixture.core.commandServices,
+      commandLabel: (name) => `/ink-${name === 'help' ? 'inkwire-help' : name}`,
+    };
+    const refusal = await runCommand(findCommand('subscribe')!, context, {});
+    const spans = refusal.blocks[0]!.kind === 'text' ? refusal.blocks[0]!.spans : [];
+    expect(spans).toContainEqual({ text: '/ink-subscribe', code: true });
+    const usage = await runCommand(findCommand('latest')!, { ...context, invoker: admin }, { count: 99 });
+    expect(JSON.stringify(usage)).toContain('"code":true');
+    await fixture.store.close();
+  });
+
+  it('GIVEN an own sentence with a URL THEN the URL is a link span (rendered as a link, not `http\\://`)', async () => {
+    const { ownSpans } = await import('../../src/commands/reply.ts');
+    expect(ownSpans('Only the configured feeds: https://dailyink.substack.com/feed.')).toEqual([
+      { text: 'Only the configured feeds: ' },
+      { text: 'https://dailyink.substack.com/feed', url: 'https://dailyink.substack.com/feed' },
+      { text: '.' },
+    ]);
   });
 });
