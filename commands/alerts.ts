@@ -8,8 +8,11 @@ export const alertsCommand: CommandSpec = {
   description: 'Get a direct message when a post matches your keywords',
   permission: 'everyone',
   options: [
-    { name: 'action', description: 'add, remove or list', type: 'string', required: true, choices: ['add', 'remove', 'list'].map((a) => ({ name: a, value: a })), rest: true },
-    { name: 'keywords', description: 'Words or "phrases", comma-separated', type: 'string', maxLength: MAX_KEYWORDS_TEXT },
+    {
+      name: 'action', description: 'add, remove or list', type: 'string', required: true, choices: ['add', 'remove', 'list'].map((a) => ({ name: a, value: a })),
+      rest: true, thenRestTo: 'keywords',
+    },
+    { name: 'keywords', description: 'Words or "phrases", comma-separated; `all` to remove every alert', type: 'string', maxLength: MAX_KEYWORDS_TEXT, keepQuotes: true },
   ],
   async handle({ services, place, invoker }, args) {
     const keywords = typeof args.keywords === 'string' ? args.keywords : undefined;

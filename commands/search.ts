@@ -16,7 +16,10 @@ export const searchCommand: CommandSpec = {
   description: 'Search every past explainer (words, "phrases", author:, after:, or an arXiv link)',
   permission: 'everyone',
   options: [
-    { name: 'query', description: 'What to look for', type: 'string', required: true, minLength: 1, maxLength: MAX_QUERY_LENGTH, autocomplete: true, rest: true },
+    {
+      name: 'query', description: 'What to look for', type: 'string', required: true, minLength: 1, maxLength: MAX_QUERY_LENGTH, autocomplete: true, rest: true,
+      syntax: ['author', 'by', 'after', 'before', 'since', 'until', 'arxiv', 'doi', 'title'],
+    },
     { name: 'limit', description: `How many results (1-${SEARCH_COMMAND_MAX_LIMIT}, default 5)`, type: 'integer', min: 1, max: SEARCH_COMMAND_MAX_LIMIT },
     { name: 'page', description: 'Which page of results (default 1)', type: 'integer', min: 1, max: 50 },
     { name: 'share', description: 'Post the results in the channel for everyone (default: only you see them)', type: 'boolean' },

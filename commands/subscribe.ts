@@ -14,7 +14,7 @@ export const subscribeCommand: CommandSpec = {
   permission: 'manage',
   options: [
     { name: 'feed', description: 'Feed URL or name (default: The Daily Ink)', type: 'string', maxLength: 500, autocomplete: true, rest: true },
-    { name: 'keywords', description: 'Only posts mentioning any of these, e.g. "diffusion, RLHF"', type: 'string', maxLength: MAX_KEYWORDS_TEXT },
+    { name: 'keywords', description: 'Only posts mentioning any of these, e.g. "diffusion, RLHF"', type: 'string', maxLength: MAX_KEYWORDS_TEXT, keepQuotes: true },
     { name: 'mode', description: 'instant (default), or a daily or weekly digest', type: 'string', choices: DELIVERY_MODES.map((m) => ({ name: m, value: m })) },
     { name: 'mention', description: 'A role to notify with each post (never everyone)', type: 'string', maxLength: 100 },
   ],

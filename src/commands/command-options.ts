@@ -12,6 +12,7 @@ const OPEN_QUOTES = '"“”„«';
 export function splitCommandText(spec: CommandSpec, input: string): Result<Record<string, string>, UserError> {
   const names = new Set(spec.options.map((o) => o.name));
   const rest = spec.options.find((o) => o.rest) ?? spec.options[0];
+  const syntax = new Set((rest?.syntax ?? []).map((s) => s.toLowerCase()));
   const values: Record<string, string> = {};
   const loose: string[] = [];
   let i = 0;
@@ -19,14 +20,20 @@ export function splitCommandText(spec: CommandSpec, input: string): Result<Recor
   while (i < source.length) {
     while (i < source.length && /\s/.test(source[i]!)) i++;
     if (i >= source.length) break;
-    const named = /^([a-z][a-z0-9_-]*):/i.exec(source.slice(i));
+    const named = /^([a-z][a-z0-9_-]*):(?!\/\/)/i.exec(source.slice(i));
+    // Only `name:value` (no space after the colon) reads as an option: "transformers: a survey" is text.
+    if (named && /\S/.test(source[i + named[0].length] ?? ' ') && !names.has(named[1]!.toLowerCase()) && !syntax.has(named[1]!.toLowerCase())) {
+      // `bogus:1` is a mistake, not search text: say so, and name what the command does take.
+      return err(new UserError('command/unknown-option', `\`/${spec.name}\` has no option \`${named[1]!.toLowerCase()}\`. ${usage(spec)}`));
+    }
     if (named && names.has(named[1]!.toLowerCase())) {
       i += named[0].length;
       const name = named[1]!.toLowerCase();
+      const option = spec.options.find((o) => o.name === name);
       let value: string;
       if (OPEN_QUOTES.includes(source[i] ?? '')) {
         const end = findClosingQuote(source, i + 1);
-        value = source.slice(i + 1, end);
+        value = option?.keepQuotes ? `"${source.slice(i + 1, end)}"` : source.slice(i + 1, end);
         i = end + 1;
       } else {
         const start = i;
@@ -49,10 +56,21 @@ export function splitCommandText(spec: CommandSpec, input: string): Result<Recor
     if (!rest) {
       return err(new UserError('command/unexpected-text', `\`/${spec.name}\` takes no text. ${usage(spec)}`));
     }
-    if (rest.name in values) {
-      return err(new UserError('command/duplicate-option', `The option \`${rest.name}\` was given twice. ${usage(spec)}`));
+    const follower = rest.thenRestTo ? spec.options.find((o) => o.name === rest.thenRestTo) : undefined;
+    if (rest.name in values && (!follower || follower.name in values)) {
+      return err(new UserError('command/unexpected-text', `\`/${spec.name}\` did not expect “${loose.join(' ').slice(0, 60)}” there. ${usage(spec)}`));
     }
-    values[rest.name] = loose.join(' ');
+    if (follower) {
+      // The first word is the choice, the rest goes on (`/alerts add "KV cache"`).
+      const words = rest.name in values ? loose : loose.slice(1);
+      if (!(rest.name in values)) values[rest.name] = loose[0]!;
+      if (words.length > 0) {
+        if (follower.name in values) return err(new UserError('command/unexpected-text', `\`/${spec.name}\` did not expect “${words.join(' ').slice(0, 60)}” there. ${usage(spec)}`));
+        values[follower.name] = words.join(' ');
+      }
+    } else {
+      values[rest.name] = loose.join(' ');
+    }
   }
   return ok(values);
 }

@@ -26,6 +26,15 @@ export interface OptionSpec {
   autocomplete?: boolean;
   /** Free text typed after the command without `name:` goes to this option (one per command). */
   rest?: boolean;
+  /**
+   * For a `rest` option with choices: its value is the first word typed, and the words after it go to this
+   * option (`/alerts add mamba` → action `add`, keywords `mamba`).
+   */
+  thenRestTo?: string;
+  /** `word:` prefixes that belong to this option's text rather than naming an option (search's `author:`). */
+  syntax?: readonly string[];
+  /** A quoted value keeps its quotes, so the handler can tell a "phrase" from words (keywords). */
+  keepQuotes?: boolean;
 }
 
 export type OptionValue = string | number | boolean;

@@ -210,6 +210,10 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       const mine = await subscriptions.listAlerts(place.platform, invoker.userId);
       if (mine.length === 0) return err(new UserError('alerts/none', 'You have no alerts.'));
       let chosen = mine;
+      if (!keywordText?.trim() && mine.length > 1) {
+        // Removing every alert takes a word: `all`.
+        return err(new UserError('alerts/which', `You have ${mine.length} alerts: ${mine.map((a) => a.keywords.join(', ')).join(' · ')}. Say which with its keywords, or \`/alerts remove all\`.`));
+      }
       if (keywordText?.trim() && keywordText.trim().toLowerCase() !== 'all') {
         const keywords = parseKeywords(keywordText);
         if (!keywords.ok) return keywords;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findCommand } from '../../commands/index.ts';
 import { runAction, runCommand } from '../../src/commands/command-runner.ts';
+import { splitCommandText } from '../../src/commands/command-options.ts';
 import type { CommandContext, Invoker, Place } from '../../src/commands/command-spec.ts';
 import type { Reply } from '../../src/commands/reply.ts';
 import { ALL_COMMANDS } from '../../commands/index.ts';
@@ -120,7 +121,21 @@ describe('subscription commands', () => {
     expect(replyText(await run('alerts', { action: 'add', keywords: 'moe' }, member))).toMatch(/at most 2 alerts/);
     expect(replyText(await run('alerts', { action: 'list' }, member))).toMatch(/diffusion[\s\S]*rlhf/);
     expect(replyText(await run('alerts', { action: 'explode' }, member))).toMatch(/`action` must be one of add, remove, list/);
+    expect(replyText(await run('alerts', { action: 'remove' }, member))).toMatch(/You have 2 alerts: diffusion · rlhf\. Say which with its keywords, or `\/alerts remove all`/);
+    expect(replyText(await run('alerts', { action: 'list' }, member))).toMatch(/diffusion[\s\S]*rlhf/); // nothing removed
     expect(replyText(await run('alerts', { action: 'remove', keywords: 'all' }, member))).toMatch(/Removed 2 alerts/);
+  });
+
+  it('GIVEN /alerts typed as text THEN words after the action are the keywords and a quoted phrase stays one phrase', async () => {
+    const typed = async (text: string) => {
+      const split = splitCommandText(findCommand('alerts')!, text);
+      if (!split.ok) throw split.error;
+      return replyText(await run('alerts', split.value, member));
+    };
+    expect(await typed('add mamba')).toMatch(/Alert added: .*mamba/);
+    expect(await typed('add keywords:"KV cache"')).toMatch(/Alert added: .*kv cache\./);
+    const alerts = await fixture.store.subscriptions.listAlerts('console', member.userId);
+    expect(alerts.map((a) => a.keywords)).toEqual([['mamba'], ['kv cache']]);
   });
 
   it('GIVEN /subscribe in a direct message THEN points to /alerts instead', async () => {

@@ -28,9 +28,30 @@ describe('splitCommandText', () => {
     expect(split.ok && split.value.keywords).toBe('mixture of experts');
   });
 
-  it('GIVEN a name that is not an option THEN it stays part of the free text', () => {
+  it('GIVEN a name that is neither an option nor the text\'s own syntax THEN an error names it; syntax, URLs and "word: text" stay text', () => {
     const split = splitCommandText(spec, 'author:somani attention');
-    expect(split.ok && split.value.feed).toBe('author:somani attention');
+    expect(!split.ok && split.error.message).toMatch(/^`\/subscribe` has no option `author`\. Usage: \/subscribe/);
+    const search: CommandSpec = { ...spec, options: [{ name: 'query', description: 'q', type: 'string', rest: true, syntax: ['author'] }, { name: 'limit', description: 'l', type: 'integer' }] };
+    expect(splitCommandText(search, 'author:somani attention')).toEqual({ ok: true, value: { query: 'author:somani attention' } });
+    expect(splitCommandText(search, 'transformers: a survey')).toEqual({ ok: true, value: { query: 'transformers: a survey' } });
+    expect(splitCommandText(spec, 'https://example.com/feed')).toEqual({ ok: true, value: { feed: 'https://example.com/feed' } });
+    expect(!splitCommandText(search, 'dropout bogus:1').ok).toBe(true);
+  });
+
+  it('GIVEN a rest option already given and more text THEN says what was unexpected (not "given twice")', () => {
+    const latest: CommandSpec = { ...spec, name: 'latest', options: [{ name: 'count', description: 'c', type: 'integer', rest: true }] };
+    const split = splitCommandText(latest, 'count:2 extra');
+    expect(!split.ok && split.error.message).toMatch(/^`\/latest` did not expect “extra” there/);
+  });
+
+  it('GIVEN a choice followed by words (`/alerts add "KV cache"`) THEN the first word is the choice and the rest, quotes kept, the next option', () => {
+    const alerts: CommandSpec = { ...spec, name: 'alerts', options: [
+      { name: 'action', description: 'a', type: 'string', choices: [{ name: 'add', value: 'add' }], rest: true, thenRestTo: 'keywords' },
+      { name: 'keywords', description: 'k', type: 'string', keepQuotes: true },
+    ] };
+    expect(splitCommandText(alerts, 'add mamba')).toEqual({ ok: true, value: { action: 'add', keywords: 'mamba' } });
+    expect(splitCommandText(alerts, 'add "KV cache"')).toEqual({ ok: true, value: { action: 'add', keywords: '"KV cache"' } });
+    expect(splitCommandText(alerts, 'add keywords:"KV cache"')).toEqual({ ok: true, value: { action: 'add', keywords: '"KV cache"' } });
   });
 
   it('GIVEN an option twice THEN refuses with a clear message', () => {
