@@ -26,7 +26,16 @@ export const subscribeCommand: CommandSpec = {
       ...(typeof args.mention === 'string' ? { mention: args.mention } : {}),
     });
     if (!result.ok) return textReply('private', result.error.message);
-    const { subscription, created, released } = result.value;
+    const { subscription, created, released, changed } = result.value;
+    if (changed) {
+      return {
+        visibility: 'public',
+        blocks: [
+          { kind: 'text', spans: [text('Updated: '), ...subscriptionSpans(subscription, { withChannel: false, withState: false })] },
+          { kind: 'text', spans: [text(`Changed: ${changed.join('; ')}.`)] },
+        ],
+      };
+    }
     const when = subscription.mode === 'instant' ? 'as they are published' : subscription.mode === 'daily' ? 'in a daily digest' : 'in a weekly digest';
     const waiting = released ? released.held + released.summarised : 0;
     const heldNote = released && waiting > 0

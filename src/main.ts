@@ -18,6 +18,7 @@ import type { createFeedFetcher } from './feeds/feed-fetcher.ts';
 import { parseFeedXml } from './feeds/feed-parser.ts';
 import type { PollOutcome } from './feeds/feed-poller.ts';
 import { startPollScheduler } from './feeds/poll-scheduler.ts';
+import { pollableFeedStore } from './feeds/feeds-to-poll.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createProgressBar } from './cli/progress-bar.ts';
 import { formatSearchResults, searchResultsToJson } from './cli/search-output.ts';
@@ -350,23 +351,26 @@ async function runStart(ctx: {
       onQuit: () => quit('quit'),
       onPrompt: (rl) => ctx.logStream?.attach(rl),
     });
-    // The console starts with #general subscribed to every configured feed, so new posts show up at once.
-    if ((await store.subscriptions.listForWorkspace('console', CONSOLE_WORKSPACE)).length === 0) {
-      for (const url of config.feedUrls) {
-        const feed = await store.feeds.ensure(url, clock.now());
-        await store.subscriptions.create({
-          kind: 'channel',
-          platform: 'console',
-          workspaceId: CONSOLE_WORKSPACE,
-          channelId: CONSOLE_DEFAULT_CHANNEL,
-          feedId: feed.id,
-          keywords: [],
-          mode: 'instant',
-          mentionId: null,
-          createdBy: 'inkwire',
-          createdAt: new Date(0),
-        });
-      }
+    // The console's #general follows FEED_URLS: subscribed to every configured feed (so new posts show up at
+    // once), and no longer to a feed taken out of it (only the subscriptions Inkwire made itself).
+    const general = await store.subscriptions.listForChannel('console', CONSOLE_DEFAULT_CHANNEL);
+    const stale = general.filter((s) => s.createdBy === 'inkwire' && s.feedUrl !== null && !config.feedUrls.includes(s.feedUrl));
+    if (stale.length > 0) await store.subscriptions.delete(stale.map((s) => s.id));
+    for (const url of config.feedUrls) {
+      const feed = await store.feeds.ensure(url, clock.now());
+      if (general.some((s) => s.feedId === feed.id)) continue;
+      await store.subscriptions.create({
+        kind: 'channel',
+        platform: 'console',
+        workspaceId: CONSOLE_WORKSPACE,
+        channelId: CONSOLE_DEFAULT_CHANNEL,
+        feedId: feed.id,
+        keywords: [],
+        mode: 'instant',
+        mentionId: null,
+        createdBy: 'inkwire',
+        createdAt: new Date(0),
+      });
     }
   }
   // On Discord the engine paces sends just under the 50/s global limit: zero 429s (see bench:discord).
@@ -397,7 +401,7 @@ async function runStart(ctx: {
   const scheduler = startPollScheduler({
     cron: io.cron ?? nodeCronScheduler,
     expression: config.pollCron,
-    feeds: store.feeds,
+    feeds: pollableFeedStore(store.feeds, config.feedUrls),
     clock,
     logger: logger.child({ component: 'poll-scheduler' }),
     poll: (url, signal) => core.pollFeed(url, { signal }),

@@ -47,6 +47,13 @@ export function feedStatus(feed: FeedRecord): 'never polled' | 'ok' | 'failing' 
 
 const iso = (d: Date | null) => (d ? d.toISOString().replace('.000Z', 'Z') : '—');
 
+/** A healthy feed is due at the next cron tick (its stored time is its last poll); a failing one after its backoff. */
+function nextPoll(feed: FeedRecord): string {
+  const next = feed.nextPollAt;
+  if (!next || next.getTime() <= (feed.lastPolledAt?.getTime() ?? 0) || next.getTime() <= 0) return 'at the next POLL_CRON tick';
+  return `${iso(next)} (backing off)`;
+}
+
 export function formatFeeds(feeds: readonly FeedRecord[]): string {
   if (feeds.length === 0) return 'No feeds yet. Set FEED_URLS and run `inkwire poll --once` or `inkwire start`.';
   return feeds
@@ -55,7 +62,7 @@ export function formatFeeds(feeds: readonly FeedRecord[]): string {
       const lines = [
         `${redactUrl(feed.url)}${feed.title ? `  (${feed.title})` : ''}`,
         `  status: ${status}${status === 'failing' ? ` — ${feed.consecutiveFailures} consecutive failure(s)` : ''}; posts stored: ${feed.postCount}`,
-        `  last success: ${iso(feed.lastSuccessAt)}   last poll: ${iso(feed.lastPolledAt)}   next poll: ${feed.nextPollAt && feed.nextPollAt > new Date(0) ? iso(feed.nextPollAt) : 'next tick'}`,
+        `  last success: ${iso(feed.lastSuccessAt)}   last poll: ${iso(feed.lastPolledAt)}   next poll: ${nextPoll(feed)}`,
       ];
       if (feed.lastError) lines.push(`  last error (${iso(feed.lastErrorAt)}): [${feed.lastErrorCode}] ${feed.lastError}`);
       return lines.join('\n');

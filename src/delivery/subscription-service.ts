@@ -94,12 +94,15 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       place: Place,
       invoker: Invoker,
       request: SubscribeRequest,
-    ): Promise<Result<{ subscription: Subscription; created: boolean; released?: { held: number; summarised: number } }, UserError>> {
+    ): Promise<Result<{ subscription: Subscription; created: boolean; released?: { held: number; summarised: number }; changed?: string[] }, UserError>> {
       if (place.isDirect) return err(new UserError('subscribe/in-dm', 'Subscribe a channel from inside that channel. For posts in your direct messages, use `/alerts`.'));
-      const keywords = parseKeywords(request.keywords ?? '');
+      // `none` clears keywords (every post) or the role ping when editing a subscription.
+      const clearKeywords = /^\s*none\s*$/i.test(request.keywords ?? '');
+      const clearMention = /^\s*none\s*$/i.test(request.mention ?? '');
+      const keywords = parseKeywords(clearKeywords ? '' : request.keywords ?? '');
       if (!keywords.ok) return keywords;
       let mentionId: string | null = null;
-      if (request.mention?.trim()) {
+      if (request.mention?.trim() && !clearMention) {
         const mention = parseMention(place.platform, request.mention);
         if (!mention.ok) return mention;
         const allowed = await mayMention(invoker, mention.value);
@@ -127,7 +130,24 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
           if (released.held + released.summarised > 0) options.onQueued?.();
           return ok({ subscription: (await subscriptions.get(existing.id))!, created: false, released });
         }
-        return err(new UserError('subscribe/duplicate', `This channel is already subscribed to ${feedName(feed.value)}. Use /unsubscribe first to change it.`));
+        // Already subscribed: change it in place, keeping whatever the command does not give.
+        const next = {
+          keywords: clearKeywords ? [] : request.keywords?.trim() ? keywords.value : existing.keywords,
+          mode: request.mode ?? existing.mode,
+          mentionId: clearMention ? null : request.mention?.trim() ? mentionId : existing.mentionId,
+        };
+        const changed: string[] = [];
+        const sameWords = (a: readonly string[], b: readonly string[]) => [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+        if (!sameWords(next.keywords, existing.keywords)) {
+          changed.push(next.keywords.length > 0 ? `keywords now ${next.keywords.join(', ')}` : 'keywords removed: every post');
+        }
+        if (next.mode !== existing.mode) changed.push(`mode now ${next.mode}`);
+        if (next.mentionId !== existing.mentionId) changed.push(next.mentionId ? 'a new role to notify' : 'no role notified');
+        if (changed.length === 0) {
+          return err(new UserError('subscribe/unchanged', `This channel is already subscribed to ${feedName(feed.value)} with those settings. Give \`keywords:\`, \`mode:\` or \`mention:\` to change it (\`none\` clears keywords or the role), or \`/unsubscribe\`.`));
+        }
+        await subscriptions.update(existing.id, next);
+        return ok({ subscription: (await subscriptions.get(existing.id))!, created: false, changed });
       }
       if (inChannel.length >= limits.perChannel) {
         return err(new UserError('subscribe/channel-limit', `A channel can have at most ${limits.perChannel} subscriptions; this one has ${inChannel.length}.`));

@@ -19,6 +19,8 @@ export interface FeedRecord {
   nextPollAt: Date | null;
   createdAt: Date;
   postCount: number;
+  /** Channel subscriptions to this feed, on any platform. */
+  subscriptionCount: number;
   /** When an archive backfill last finished without failures; null if never. */
   backfillCompletedAt: Date | null;
   backfillError: string | null;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fixture, refusedUrl, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
-import { spawnInkwire } from '../fakes/cli-process.ts';
+import { runInkwire, spawnInkwire } from '../fakes/cli-process.ts';
 import { makeTempDir } from '../fakes/temp-dir.ts';
 
 describe('inkwire start with the console adapter, driven through piped stdin', () => {
@@ -113,5 +113,39 @@ describe('inkwire start with the console adapter, driven through piped stdin', (
     await bot.waitFor(/no longer matches a subscription/);
     bot.child.kill('SIGTERM');
     expect(await bot.exit()).toBe(0);
+  });
+});
+
+describe('the console follows FEED_URLS', () => {
+  it('GIVEN FEED_URLS changed from one feed to another THEN #general follows it and the removed feed is no longer polled', async () => {
+    const server = await startFeedServer();
+    const dir = makeTempDir();
+    try {
+      server.serveFeed('/old', fixture('dailyink-feed-v1.xml'));
+      server.serveFeed('/new', fixture('dailyink-feed-v2.xml'));
+      const db = dir.file('follow.db');
+      const first = spawnInkwire(['start'], { FEED_URLS: server.url('/old'), DATABASE_URL: db, POLL_JITTER_SECONDS: '0' });
+      await first.waitFor(/feed seen for the first time/, { stream: 'stderr' });
+      first.write('/quit');
+      expect(await first.exit()).toBe(0);
+      const oldPolls = server.requestsTo('/old').length;
+
+      const second = spawnInkwire(['start'], { FEED_URLS: server.url('/new'), DATABASE_URL: db, POLL_JITTER_SECONDS: '0' });
+      await second.waitFor(/feed seen for the first time/, { stream: 'stderr' });
+      second.write('/subscriptions');
+      await second.waitFor(/#general/);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const listing = second.stdout();
+      second.write('/quit');
+      expect(await second.exit()).toBe(0);
+      expect(server.requestsTo('/old')).toHaveLength(oldPolls); // not polled again
+      expect(listing).toMatch(/#general[^\n]*The Daily Ink/);
+      expect(listing.match(/#general/g)).toHaveLength(1); // only the configured feed
+      const feeds = await runInkwire(['feeds'], { FEED_URLS: server.url('/new'), DATABASE_URL: db });
+      expect(feeds.stdout).toMatch(/next poll: at the next POLL_CRON tick/);
+    } finally {
+      await server.close();
+      dir.remove();
+    }
   });
 });

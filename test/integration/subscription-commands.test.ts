@@ -126,6 +126,17 @@ describe('subscription commands', () => {
     expect(replyText(await run('alerts', { action: 'remove', keywords: 'all' }, member))).toMatch(/Removed 2 alerts/);
   });
 
+  it('GIVEN /subscribe on a subscribed channel THEN it is edited in place, saying what changed, keeping the rest', async () => {
+    expect(replyText(await run('subscribe', { keywords: 'diffusion' }))).toMatch(/Subscribed/);
+    const edited = replyText(await run('subscribe', { mode: 'daily' }));
+    expect(edited).toMatch(/^Updated: [\s\S]*Changed: mode now daily\./);
+    const [subscription] = await fixture.store.subscriptions.listForChannel('console', 'general');
+    expect(subscription).toMatchObject({ mode: 'daily', keywords: ['diffusion'] });
+    expect(replyText(await run('subscribe', { keywords: 'none' }))).toMatch(/Changed: keywords removed: every post/);
+    expect(replyText(await run('subscribe', {}))).toMatch(/already subscribed .* with those settings/);
+    expect(await fixture.store.subscriptions.listForChannel('console', 'general')).toHaveLength(1);
+  });
+
   it('GIVEN /alerts typed as text THEN words after the action are the keywords and a quoted phrase stays one phrase', async () => {
     const typed = async (text: string) => {
       const split = splitCommandText(findCommand('alerts')!, text);

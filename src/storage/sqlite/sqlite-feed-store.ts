@@ -19,6 +19,7 @@ export interface FeedRow {
   next_poll_at: number | null;
   created_at: number;
   post_count: number;
+  subscription_count: number;
   backfill_completed_at: number | null;
   backfill_error: string | null;
   added_by: string | null;
@@ -44,13 +45,15 @@ export function feedFromRow(row: FeedRow): FeedRecord {
     nextPollAt: date(row.next_poll_at),
     createdAt: new Date(row.created_at),
     postCount: row.post_count,
+    subscriptionCount: row.subscription_count,
     backfillCompletedAt: date(row.backfill_completed_at),
     backfillError: row.backfill_error,
     addedBy: row.added_by,
   };
 }
 
-const SELECT_FEED = `SELECT f.*, (SELECT count(*) FROM posts p WHERE p.feed_id = f.id) AS post_count FROM feeds f`;
+const SELECT_FEED = `SELECT f.*, (SELECT count(*) FROM posts p WHERE p.feed_id = f.id) AS post_count,
+  (SELECT count(*) FROM subscriptions s WHERE s.feed_id = f.id) AS subscription_count FROM feeds f`;
 
 export function createSqliteFeedStore(db: Database): FeedStore {
   const insert = db.prepare('INSERT INTO feeds (url, created_at, added_by) VALUES (?, ?, ?) ON CONFLICT (url) DO NOTHING');
