@@ -92,4 +92,24 @@ describe('the SQLite search index', () => {
     expect(result.value.hits[0]!.post.url).toContain('transformer-attention-replaced-recurrence');
     await capped.close();
   });
+
+  it('GIVEN only an author THEN that author\'s posts, newest first', async () => {
+    const any = (await search('attention', { limit: 1 })).hits[0]!.post.author!;
+    const result = await search(`author:${any.split(' ')[0]!.toLowerCase()}`, { limit: 10 });
+    expect(result.hits.length).toBeGreaterThan(1);
+    const dates = result.hits.map((h) => h.post.publishedAt!.getTime());
+    expect(dates).toEqual([...dates].sort((a, b) => b - a));
+  });
+
+  it('GIVEN an exclusion on the capped path (the head index answers first) THEN no result contains the excluded word', async () => {
+    const capped = openSqliteStore(':memory:', { clock: createManualClock(new Date('2025-01-01T00:00:00Z')), candidateCap: 3 });
+    await loadSearchCorpus(capped);
+    const cappedService = createSearchService({ index: capped.search, logger: createSilentLogger() });
+    const all = await cappedService.search('attention', { limit: 10 });
+    const without = await cappedService.search('attention -flashattention', { limit: 10 });
+    if (!all.ok || !without.ok) throw new Error('search failed');
+    expect(all.value.hits.some((h) => /flashattention/i.test(`${h.post.title} ${h.post.text}`))).toBe(true);
+    for (const hit of without.value.hits) expect(`${hit.post.title} ${hit.post.subtitle ?? ''} ${hit.post.text}`).not.toMatch(/flashattention/i);
+    await capped.close();
+  });
 });

@@ -155,6 +155,15 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
       return { match, total, totalIsLowerBound: false, hits: ids.map((id) => ({ post: posts.get(id)!, score: 0, snippet: [], matchedBy: 'text' })) };
     }
 
+    if (query.author && !query.terms.some((t) => !t.negated)) {
+      // Only an author (and dates): nothing to rank by relevance, so newest first.
+      const from = `FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}`;
+      const total = (prepare(`SELECT count(*) AS n ${from}`).get({ ...params, match }) as { n: number }).n;
+      const ids = (prepare(`SELECT p.id ${from} ORDER BY p.published_at DESC, p.id DESC LIMIT @limit OFFSET @offset`).all({ ...params, match, limit, offset }) as Array<{ id: number }>).map((r) => r.id);
+      const posts = loadPosts(ids);
+      return { match, total, totalIsLowerBound: false, hits: ids.map((id) => ({ post: posts.get(id)!, score: 0, snippet: [], matchedBy: 'text' })) };
+    }
+
     // How many posts could match? Walking the doclist newest-first without ranking is cheap.
     const relaxed = buildMatchExpression(query, { anyWord, joinedPairs, relaxed: true })!;
     const candidates = probe('posts_fts', relaxed, query, params);
@@ -194,7 +203,8 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
         const needsCheck = needsJoin(query) || query.author !== null || query.terms.some((t) => t.negated);
         for (const row of withRecency(rows)) {
           if (headRows.length >= take) break;
-          if (needsCheck && check.get({ ...(needsJoin(query) ? params : {}), match, id: row.id }) === undefined) continue;
+          // BigInt: a rowid bound as REAL makes FTS5 ignore the condition (and pass every head hit).
+          if (needsCheck && check.get({ ...(needsJoin(query) ? params : {}), match, id: BigInt(row.id) }) === undefined) continue;
           headRows.push(row);
         }
       }
