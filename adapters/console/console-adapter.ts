@@ -6,6 +6,15 @@ import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform, Destination } from '../../src/platform/chat-platform.ts';
 import { ansiStyle, plainStyle, renderCard, renderReply, terminalSafe, type Style } from './console-text.ts';
 
+
+/** What the console adds to the chat commands, for `/help`. */
+const CONSOLE_COMMANDS = [
+  { usage: '/as admin|member', description: 'type as a channel manager or as a member' },
+  { usage: '/in #channel|dm', description: 'move to another channel, or to your direct messages' },
+  { usage: '/press <button id>', description: 'press a button (its id is shown under each reply)' },
+  { usage: '/quit', description: 'stop Inkwire' },
+] as const;
+
 export interface ConsoleAdapterOptions {
   input: NodeJS.ReadableStream;
   output: NodeJS.WritableStream & { isTTY?: boolean };
@@ -113,7 +122,7 @@ export function startConsoleAdapter(options: ConsoleAdapterOptions): ConsoleAdap
         print('Usage: /press <button id> — the id is shown after each button.');
         return;
       }
-      print(renderReply(await runAction(options.commands, { invoker, place, services: options.services }, action), style));
+      print(renderReply(await runAction(options.commands, { invoker, place, services: options.services, platformCommands: CONSOLE_COMMANDS }, action), style));
       return;
     }
     const spec = options.commands.find((candidate) => candidate.name === name);
@@ -123,7 +132,7 @@ export function startConsoleAdapter(options: ConsoleAdapterOptions): ConsoleAdap
     }
     const split = splitCommandText(spec, rest);
     const reply = split.ok
-      ? await runCommand(spec, { invoker, place, services: options.services }, split.value)
+      ? await runCommand(spec, { invoker, place, services: options.services, platformCommands: CONSOLE_COMMANDS }, split.value)
       : { visibility: 'private' as const, blocks: [{ kind: 'text' as const, spans: [{ text: split.error.message }] }] };
     print(renderReply(reply, style));
   };

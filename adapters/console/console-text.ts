@@ -54,7 +54,7 @@ export function renderCard(card: PostCard, style: Style, heading?: string, snipp
     style.bold(terminalSafe(card.title)),
     card.subtitle ? style.italic(terminalSafe(card.subtitle)) : null,
     style.dim(terminalSafe(meta.join(' · '))),
-    snippet ? `… ${renderSpans(snippet, style)} …` : card.tldr ? `tl;dr: ${terminalSafe(card.tldr)}` : null,
+    snippet ? renderSpans(snippet, style) : card.tldr ? `tl;dr: ${terminalSafe(card.tldr)}` : null,
     card.papers.length > 0 ? `Papers: ${card.papers.map((p) => `${terminalSafe(p.label)} <${terminalSafe(p.url)}>`).join(', ')}` : null,
     card.url ? `Read the explainer: ${terminalSafe(card.url)}` : null,
   ];

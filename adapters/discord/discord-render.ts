@@ -49,7 +49,7 @@ function embedLength(embed: DiscordEmbed): number {
 export function cardEmbed(card: PostCard, snippet?: readonly Span[]): DiscordEmbed {
   const lines: string[] = [];
   if (card.subtitle) lines.push(`*${escapeDiscord(card.subtitle)}*`);
-  if (snippet && snippet.length > 0) lines.push(`…${spansToMarkdown(snippet)}…`);
+  if (snippet && snippet.length > 0) lines.push(spansToMarkdown(snippet)); // FTS5 puts '…' where it cut
   else if (card.tldr) lines.push(`**tl;dr** ${escapeDiscord(card.tldr)}`);
   if (card.previewOnly) lines.push('🔒 Preview only — the full post is for paid subscribers.');
   const embed: DiscordEmbed = {

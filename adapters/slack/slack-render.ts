@@ -56,7 +56,7 @@ const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', 
 export function cardBlocks(card: PostCard, snippet?: readonly Span[]): Record<string, unknown>[] {
   const lines: string[] = [];
   if (card.subtitle) lines.push(`_${escapeSlack(card.subtitle)}_`);
-  if (snippet && snippet.length > 0) lines.push(`…${spansToMrkdwn(snippet)}…`);
+  if (snippet && snippet.length > 0) lines.push(spansToMrkdwn(snippet)); // FTS5 puts '…' where it cut
   else if (card.tldr) lines.push(`*tl;dr* ${escapeSlack(card.tldr)}`);
   if (card.papers.length > 0) lines.push(`Papers: ${card.papers.map((p) => link(p.url, p.label)).join(', ')}`);
   if (card.previewOnly) lines.push(':lock: Preview only — the full post is for paid subscribers.');

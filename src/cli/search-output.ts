@@ -27,7 +27,8 @@ export function formatSearchResults(results: SearchResults): string {
       `\n${date}  ${hit.post.title}${hit.post.previewOnly ? '  [preview only]' : ''}${hit.matchedBy === 'paper' ? '  [cites the paper]' : ''}`,
       `  ${hit.post.url}`,
     );
-    const snippet = hit.snippet.map((span) => (span.bold ? `*${span.text}*` : span.text)).join('');
+    // Indented like the rest of the hit, every line of it (a snippet can span paragraphs).
+    const snippet = hit.snippet.map((span) => (span.bold ? `*${span.text}*` : span.text)).join('').replace(/\s*\n\s*/g, '\n  ');
     if (snippet) lines.push(`  ${snippet}`);
   }
   return lines.join('\n');

@@ -150,7 +150,7 @@ export function usage(spec: CommandSpec): string {
     const shape =
       o.choices?.map((c) => c.value).join('|') ??
       (o.type === 'integer' ? `${o.min ?? ''}-${o.max ?? ''}` : o.type === 'boolean' ? 'true|false' : 'text');
-    const body = o.rest ? `${o.name}` : `${o.name}:${shape}`;
+    const body = o.rest ? (o.choices ? shape : o.name) : `${o.name}:${shape}`;
     return o.required ? `<${body}>` : `[${body}]`;
   });
   return `Usage: /${spec.name}${parts.length > 0 ? ` ${parts.join(' ')}` : ''}`;

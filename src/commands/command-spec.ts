@@ -62,6 +62,8 @@ export interface CommandContext {
   services: CommandServices;
   /** How this platform names a command (Slack adds a prefix and renames help); default `/name`. */
   commandLabel?: (name: string) => string;
+  /** Commands only this adapter has (the console's `/as`, `/in`, `/press`), listed by `/help`. */
+  platformCommands?: ReadonlyArray<{ usage: string; description: string }>;
 }
 
 /** One slash command, written once; adapters register and render it natively. */

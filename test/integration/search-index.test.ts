@@ -112,4 +112,20 @@ describe('the SQLite search index', () => {
     for (const hit of without.value.hits) expect(`${hit.post.title} ${hit.post.subtitle ?? ''} ${hit.post.text}`).not.toMatch(/flashattention/i);
     await capped.close();
   });
+
+  it('GIVEN snippets rendered on every platform and the CLI THEN never a doubled ellipsis, and CLI snippet lines stay indented', async () => {
+    const { replyData } = await import('../../adapters/discord/discord-render.ts');
+    const { replyPayload } = await import('../../adapters/slack/slack-render.ts');
+    const { formatSearchResults } = await import('../../src/cli/search-output.ts');
+    const { searchCommand } = await import('../../commands/search.ts');
+    const { createCoreFixture } = await import('../fakes/core-fixture.ts');
+    const fixture = createCoreFixture();
+    await loadSearchCorpus(fixture.store);
+    const reply = await searchCommand.handle({ invoker: { userId: 'u', displayName: 'u', canManage: false }, place: { platform: 'console', workspaceId: null, channelId: 'c', isDirect: false }, services: fixture.core.commandServices }, { query: 'attention', limit: 5 });
+    for (const rendered of [JSON.stringify(replyData(reply)), JSON.stringify(replyPayload(reply))]) expect(rendered).not.toMatch(/……|…\s…|… …/);
+    const cli = formatSearchResults((await search('attention')));
+    expect(cli).not.toMatch(/……/);
+    for (const line of cli.split('\n').filter((l) => l.length > 0 && !/^\d/.test(l))) expect(line).toMatch(/^ {2}\S|^\d/);
+    await fixture.store.close();
+  });
 });

@@ -179,3 +179,23 @@ describe('Inkwire\'s own words on every platform', () => {
     ]);
   });
 });
+
+describe('/help', () => {
+  it('GIVEN /help on the console THEN every command with its choices (the /alerts actions), the console\'s own commands, and /help <command> in full', async () => {
+    const fixture = createCoreFixture({ FEED_URLS: FEED });
+    const context: CommandContext = {
+      invoker: member, place: channel('general'), services: fixture.core.commandServices,
+      platformCommands: [{ usage: '/as admin|member', description: 'type as a manager or a member' }, { usage: '/press <button id>', description: 'press a button' }],
+    };
+    const all = replyText(await runCommand(findCommand('help')!, context, {}));
+    expect(all).toMatch(/Usage: \/alerts <add\|remove\|list>/);
+    expect(all).toMatch(/`\/as admin\|member` — type as a manager/);
+    expect(all).toMatch(/`\/press <button id>`/);
+    const search = replyText(await runCommand(findCommand('help')!, context, { command: 'search' }));
+    expect(search).not.toMatch(/takes no text/);
+    expect(search).toMatch(/`• query` \(required\) — or just type it after the command: What to look for/);
+    expect(search).toMatch(/`• share`/);
+    expect(replyText(await runCommand(findCommand('help')!, context, { command: 'nope' }))).toMatch(/There is no command `\/nope`/);
+    await fixture.store.close();
+  });
+});
