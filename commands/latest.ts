@@ -1,6 +1,7 @@
 import { buildPostCard } from '../src/cards/post-card.ts';
 import type { CommandSpec } from '../src/commands/command-spec.ts';
 import { textReply } from '../src/commands/reply.ts';
+import { redactUrl } from '../src/feeds/url-secrets.ts';
 
 export const LATEST_MAX = 10;
 
@@ -16,9 +17,12 @@ export const latestCommand: CommandSpec = {
     const count = typeof args.count === 'number' ? args.count : 3;
     const posts = await services.posts.latest({ limit: count });
     if (posts.length === 0) {
+      // Nothing stored: say why when the reason is a feed that cannot be read.
+      const failing = (await services.feeds.list()).filter((f) => services.feedUrls.includes(f.url) && f.consecutiveFailures > 0);
       return textReply(
         'private',
         'No posts stored yet. Inkwire polls its feeds every few minutes; the first posts appear after the first successful poll.',
+        ...failing.map((f) => `⚠ ${f.title ?? redactUrl(f.url)} cannot be read right now (${f.consecutiveFailures} failed poll${f.consecutiveFailures === 1 ? '' : 's'}${f.lastError ? `: ${f.lastError}` : ''}). Inkwire keeps retrying.`),
       );
     }
     return {

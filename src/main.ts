@@ -143,7 +143,14 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         for (const url of urls) {
           let feed = await store.feeds.ensure(url, clock.now());
           if (!feed.bootstrapped) {
-            await pollFeed(url); // learn whether it is a Substack feed; a first poll announces nothing
+            // Learn whether it is a Substack feed; a first poll announces nothing. A feed that cannot be
+            // read is a failure to report, not "not Substack".
+            const first = await pollFeed(url);
+            if (first.status === 'failed') {
+              errOut(`inkwire: ${redactUrl(url)}: cannot read the feed, so cannot tell whether it is a Substack publication: [${first.error.code}] ${first.error.message}`);
+              failed = true;
+              continue;
+            }
             feed = (await store.feeds.get(url))!;
           }
           if (!feed.isSubstack) {

@@ -1,19 +1,23 @@
 import type { BackfillProgress } from '../backfill/archive-backfill.ts';
 
-/** Draws backfill progress on one terminal line (stderr), redrawn in place. */
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/**
+ * Shows backfill progress on one terminal line (stderr), redrawn in place. The archive's size is unknown
+ * until its last page, so this is a spinner with pages and posts, not a bar that would always look full.
+ * `done()` clears the line, so the summary that follows is never glued to it.
+ */
 export function createProgressBar(stream: NodeJS.WriteStream): { update(p: BackfillProgress): void; done(): void } {
   let drawn = false;
+  let frame = 0;
   return {
     update(p) {
-      const handled = p.stored + p.skipped + p.failed;
-      const width = 24;
-      const filled = p.listed === 0 ? 0 : Math.round((handled / p.listed) * width);
-      const bar = `${'█'.repeat(filled)}${'░'.repeat(Math.max(0, width - filled))}`;
-      stream.write(`\r\u001b[K${bar} ${handled}/${p.listed} listed · ${p.stored} fetched · ${p.skipped} already stored${p.failed ? ` · ${p.failed} failed` : ''} · page ${p.pages}`);
+      const spinner = SPINNER[frame++ % SPINNER.length];
+      stream.write(`\r\u001b[K${spinner} archive page ${p.pages} · ${p.listed} posts listed · ${p.stored} fetched · ${p.skipped} already stored${p.failed ? ` · ${p.failed} failed` : ''}`);
       drawn = true;
     },
     done() {
-      if (drawn) stream.write('\n');
+      if (drawn) stream.write('\r\u001b[K');
     },
   };
 }

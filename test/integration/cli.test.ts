@@ -43,6 +43,14 @@ describe('the inkwire CLI', () => {
     expect(doctor.stdout).toMatch(/✓ feed .* is reachable/);
   });
 
+  it('GIVEN backfill of a feed that cannot be reached THEN exit 1 with the reason, not "not a Substack publication"', async () => {
+    const unreachable = await refusedUrl('/feed');
+    const result = await runInkwire(['backfill', '--feed', unreachable], { ...env, DATABASE_URL: dir.file('backfill-unreachable.db') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot read the feed, so cannot tell whether it is a Substack publication: \[feed\/fetch-failed\]/);
+    expect(result.stdout).not.toMatch(/not a Substack publication/);
+  });
+
   it('GIVEN poll --once THEN stores the feed, prints a summary and exits 0', async () => {
     const result = await runInkwire(['poll', '--once'], env);
     expect(result.code).toBe(0);

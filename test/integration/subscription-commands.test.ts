@@ -199,3 +199,16 @@ describe('/help', () => {
     await fixture.store.close();
   });
 });
+
+describe('/latest with nothing stored', () => {
+  it('GIVEN the configured feed failing THEN /latest says so, not just "no posts"', async () => {
+    const fixture = createCoreFixture({ FEED_URLS: FEED });
+    const feed = await fixture.store.feeds.ensure(FEED, fixture.clock.now());
+    await fixture.store.feeds.recordFailure(feed.id, { at: fixture.clock.now(), code: 'feed/fetch-failed', message: 'ENOTFOUND dailyink.substack.com', nextPollAt: fixture.clock.now() });
+    const context: CommandContext = { invoker: member, place: channel('general'), services: fixture.core.commandServices };
+    const reply = replyText(await runCommand(findCommand('latest')!, context, {}));
+    expect(reply).toMatch(/No posts stored yet/);
+    expect(reply).toMatch(/cannot be read right now \(1 failed poll: ENOTFOUND dailyink.substack.com\)\. Inkwire keeps retrying\./);
+    await fixture.store.close();
+  });
+});
