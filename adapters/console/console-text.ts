@@ -1,4 +1,4 @@
-import type { PostCard } from '../../src/cards/post-card.ts';
+import { PREVIEW_LABEL, type PostCard } from '../../src/cards/post-card.ts';
 import type { Reply, Span } from '../../src/commands/reply.ts';
 
 /** Terminal styling; `plain` for pipes and files. */
@@ -47,15 +47,15 @@ export function renderCard(card: PostCard, style: Style, heading?: string, snipp
     card.author,
     card.publishedAt ? DATE.format(card.publishedAt) : null,
     `${card.readingMinutes} min read`,
-    card.previewOnly ? 'preview only (paid post)' : null,
   ].filter((part): part is string => part !== null);
   const lines = [
     heading ? style.dim(`── ${terminalSafe(heading)} ${'─'.repeat(Math.max(4, 48 - heading.length))}`) : null,
     style.bold(terminalSafe(card.title)),
+    card.previewOnly ? style.bold(`🔒 ${PREVIEW_LABEL}`) : null,
+    snippet ? renderSpans(snippet, style) : card.tldr ? `tl;dr: ${terminalSafe(card.tldr)}` : null,
     card.subtitle ? style.italic(terminalSafe(card.subtitle)) : null,
     style.dim(terminalSafe(meta.join(' · '))),
-    snippet ? renderSpans(snippet, style) : card.tldr ? `tl;dr: ${terminalSafe(card.tldr)}` : null,
-    card.papers.length > 0 ? `Papers: ${card.papers.map((p) => `${terminalSafe(p.label)} <${terminalSafe(p.url)}>`).join(', ')}` : null,
+    card.papers.length > 0 ? `Papers explained: ${card.papers.map((p) => `${terminalSafe(p.label)} <${terminalSafe(p.url)}>`).join(', ')}` : null,
     card.url ? `Read the explainer: ${terminalSafe(card.url)}` : null,
   ];
   return lines.filter((line): line is string => line !== null).join('\n');

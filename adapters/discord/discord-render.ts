@@ -1,6 +1,6 @@
 import { hyperlink } from '@discordjs/formatters';
 import { safeLinkUrl } from '../../src/cards/safe-url.ts';
-import type { PostCard } from '../../src/cards/post-card.ts';
+import { PREVIEW_LABEL, type PostCard } from '../../src/cards/post-card.ts';
 import type { Reply, ReplyButton, Span } from '../../src/commands/reply.ts';
 import type { OutgoingMessage } from '../../src/platform/chat-platform.ts';
 import { clip, escapeDiscord, markdownLink, plainDiscord } from './discord-markdown.ts';
@@ -47,11 +47,12 @@ function embedLength(embed: DiscordEmbed): number {
 
 /** An explainer card as one embed, every limit enforced and every feed string escaped. */
 export function cardEmbed(card: PostCard, snippet?: readonly Span[]): DiscordEmbed {
+  // At a glance: a paid post says so first, then the tl;dr (or, in search, the matching passage), then the subtitle.
   const lines: string[] = [];
-  if (card.subtitle) lines.push(`*${escapeDiscord(card.subtitle)}*`);
+  if (card.previewOnly) lines.push(`🔒 **${PREVIEW_LABEL}**`);
   if (snippet && snippet.length > 0) lines.push(spansToMarkdown(snippet)); // FTS5 puts '…' where it cut
   else if (card.tldr) lines.push(`**tl;dr** ${escapeDiscord(card.tldr)}`);
-  if (card.previewOnly) lines.push('🔒 Preview only — the full post is for paid subscribers.');
+  if (card.subtitle) lines.push(`*${escapeDiscord(card.subtitle)}*`);
   const embed: DiscordEmbed = {
     title: clip(escapeDiscord(card.title), LIMITS.title),
     ...(card.url ? { url: card.url } : {}),
@@ -70,7 +71,7 @@ export function cardEmbed(card: PostCard, snippet?: readonly Span[]): DiscordEmb
       if ([...links, next].join('\n').length > LIMITS.fieldValue) break;
       links.push(next);
     }
-    if (links.length > 0) embed.fields = [{ name: 'Papers', value: links.join('\n') }];
+    if (links.length > 0) embed.fields = [{ name: 'Papers explained', value: links.join('\n') }];
   }
   // The 6000-character total: shorten the description until the whole embed fits.
   const over = embedLength(embed) - LIMITS.total;

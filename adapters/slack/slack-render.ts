@@ -1,5 +1,5 @@
 import { safeLinkUrl } from '../../src/cards/safe-url.ts';
-import type { PostCard } from '../../src/cards/post-card.ts';
+import { PREVIEW_LABEL, type PostCard } from '../../src/cards/post-card.ts';
 import type { Reply, ReplyButton, Span } from '../../src/commands/reply.ts';
 import type { OutgoingMessage } from '../../src/platform/chat-platform.ts';
 
@@ -54,12 +54,13 @@ const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', 
 
 /** One card as blocks: header, section (subtitle, tl;dr or snippet, papers), cover image, context, button. */
 export function cardBlocks(card: PostCard, snippet?: readonly Span[]): Record<string, unknown>[] {
+  // At a glance: a paid post says so first, then the tl;dr (or the matching passage), the subtitle, the papers.
   const lines: string[] = [];
-  if (card.subtitle) lines.push(`_${escapeSlack(card.subtitle)}_`);
+  if (card.previewOnly) lines.push(`:lock: *${PREVIEW_LABEL}*`);
   if (snippet && snippet.length > 0) lines.push(spansToMrkdwn(snippet)); // FTS5 puts '…' where it cut
   else if (card.tldr) lines.push(`*tl;dr* ${escapeSlack(card.tldr)}`);
-  if (card.papers.length > 0) lines.push(`Papers: ${card.papers.map((p) => link(p.url, p.label)).join(', ')}`);
-  if (card.previewOnly) lines.push(':lock: Preview only — the full post is for paid subscribers.');
+  if (card.subtitle) lines.push(`_${escapeSlack(card.subtitle)}_`);
+  if (card.papers.length > 0) lines.push(`Papers explained: ${card.papers.map((p) => link(p.url, p.label)).join(', ')}`);
   const meta = [card.author, card.publishedAt ? DATE.format(card.publishedAt) : null, `${card.readingMinutes} min read`, card.feedTitle].filter((x): x is string => !!x);
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: { type: 'plain_text', text: clipSlack(card.title, SLACK_LIMITS.header), emoji: true } },

@@ -29,6 +29,9 @@ export interface PostCard {
 }
 
 export const CARD_TLDR_MAX = 300;
+
+/** How every platform labels a paid post whose feed shows only its opening. */
+export const PREVIEW_LABEL = 'Subscriber post — preview';
 const MAX_PAPERS = 5;
 
 /** The paper's page: arXiv's abstract, or the DOI resolver (brackets and the like percent-encoded). */
