@@ -17,6 +17,7 @@ export const subscribeCommand: CommandSpec = {
     { name: 'keywords', description: 'Only posts mentioning any of these, e.g. "diffusion, RLHF"', type: 'string', maxLength: MAX_KEYWORDS_TEXT, keepQuotes: true },
     { name: 'mode', description: 'instant (default), or a daily or weekly digest', type: 'string', choices: DELIVERY_MODES.map((m) => ({ name: m, value: m })) },
     { name: 'mention', description: 'A role to notify with each post (never everyone)', type: 'string', maxLength: 100 },
+    { name: 'thread', description: 'Start a discussion thread under each post (default false)', type: 'boolean' },
   ],
   async handle({ services, place, invoker }, args) {
     const result = await services.subscriptions.subscribe(place, invoker, {
@@ -24,6 +25,7 @@ export const subscribeCommand: CommandSpec = {
       ...(typeof args.keywords === 'string' ? { keywords: args.keywords } : {}),
       ...(typeof args.mode === 'string' ? { mode: args.mode as DeliveryMode } : {}),
       ...(typeof args.mention === 'string' ? { mention: args.mention } : {}),
+      ...(typeof args.thread === 'boolean' ? { thread: args.thread } : {}),
     });
     if (!result.ok) return textReply('private', result.error.message);
     const { subscription, created, released, changed } = result.value;

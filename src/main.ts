@@ -247,7 +247,7 @@ async function runDoctor(
   if (config.discord) {
     out(`• chat platform: Discord (application ${config.discord.appId})`);
     out(`  invite: ${inviteUrl(config.discord.appId, { roleMentions: true })}`);
-    out('  (permissions: View Channel, Send Messages, Embed Links, and Mention Everyone only so subscriptions can ping their role)');
+    out('  (permissions: View Channel, Send Messages, Embed Links, Create Public Threads for thread:true, and Mention Everyone only so subscriptions can ping their role)');
   } else if (config.slack) {
     out(`• chat platform: Slack (${config.slack.oauth ? 'OAuth install at /slack/install' : 'one workspace'}, ${config.slack.appToken ? 'Socket Mode' : `HTTP on port ${config.slack.port}, /slack/events`})`);
     out('  create the app from slack-app-manifest.yml');

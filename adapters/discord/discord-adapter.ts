@@ -1,4 +1,5 @@
 import {
+  ChannelType,
   Client,
   Events,
   GatewayIntentBits,
@@ -14,6 +15,7 @@ import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
 import { applicationCommands } from './discord-commands.ts';
+import { foldWords } from '../../src/delivery/keyword-filter.ts';
 import { toDeliveryError } from './discord-errors.ts';
 import { deliveryMessage, replyData } from './discord-render.ts';
 
@@ -36,6 +38,21 @@ export interface DiscordAdapter extends ChatPlatform {
   readonly client: Client;
   registerCommands(guildId?: string): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** A thread or forum post is named after the post (Discord allows 100 characters). */
+export function threadName(title: string): string {
+  const clean = title.replace(/\s+/g, ' ').trim() || 'Explainer';
+  return clean.length <= 100 ? clean : `${clean.slice(0, 99).trimEnd()}…`;
+}
+
+/** The forum's tags whose name occurs in the post (title, subtitle, tl;dr, feed), at most Discord's 5. */
+export function forumTagsFor(tags: ReadonlyArray<{ id: string; name: string }>, card: { title: string; subtitle: string | null; tldr: string | null; feedTitle: string | null }): string[] {
+  const words = ` ${foldWords(`${card.title} ${card.subtitle ?? ''} ${card.tldr ?? ''} ${card.feedTitle ?? ''}`).join(' ')} `;
+  return tags.filter((tag) => {
+    const name = foldWords(tag.name).join(' ');
+    return name.length > 0 && words.includes(` ${name} `);
+  }).slice(0, 5).map((tag) => tag.id);
 }
 
 /** Replies that could take longer than this are deferred first: Discord wants an answer within 3 s. */
@@ -194,6 +211,11 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   await ready;
   log.info({ guilds: client.guilds.cache.size }, 'connected to Discord');
 
+  const forumOf = (channelId: string) => {
+    const channel = client.channels.cache.get(channelId);
+    return channel?.type === ChannelType.GuildForum ? channel : null;
+  };
+
   const dmChannels = new Map<string, string>();
   const channelFor = async (destination: Parameters<ChatPlatform['send']>[0]) => {
     if (!destination.direct) return destination.channelId;
@@ -209,18 +231,40 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     name: 'discord',
     client,
     async send(destination, message, { idempotencyKey }) {
+      let channelId: string;
+      let sent: { id: string };
       try {
-        const channelId = await channelFor(destination);
-        const sent = (await client.rest.post(Routes.channelMessages(channelId), { body: deliveryMessage(message, idempotencyKey) })) as { id: string };
-        return { messageId: sent.id };
+        channelId = await channelFor(destination);
+        const body = deliveryMessage(message, idempotencyKey);
+        const forum = destination.direct ? null : forumOf(channelId);
+        if (forum && message.kind === 'post') {
+          // A forum channel: one forum post per explainer, tagged with the forum's tags the post is about.
+          // (A forum post takes no nonce: a lost answer retried later can make a second post.)
+          const { nonce: _n, enforce_nonce: _e, ...first } = body;
+          const tags = forumTagsFor(forum.availableTags, message.card);
+          const thread = (await client.rest.post(Routes.threads(channelId), {
+            body: { name: threadName(message.card.title), auto_archive_duration: 10080, message: first, ...(tags.length > 0 ? { applied_tags: tags } : {}) },
+          })) as { id: string };
+          return { messageId: thread.id }; // the starter message of a forum post has the thread's id
+        }
+        sent = (await client.rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
       } catch (error) {
         throw toDeliveryError(error);
       }
+      if (message.kind === 'post' && message.thread) {
+        // The card is delivered; a thread that cannot be opened (permissions) is logged, never a resend.
+        await client.rest
+          .post(Routes.threads(channelId, sent.id), { body: { name: threadName(message.card.title), auto_archive_duration: 1440 } })
+          .catch((error: unknown) => log.warn({ err: error, channelId }, 'could not start the discussion thread (is Create Public Threads allowed?)'));
+      }
+      return { messageId: sent.id };
     },
     async edit(destination, messageId, message) {
       try {
         const { nonce: _n, enforce_nonce: _e, ...body } = deliveryMessage(message, 'edit');
-        await client.rest.patch(Routes.channelMessage(await channelFor(destination), messageId), { body });
+        const channelId = await channelFor(destination);
+        // In a forum the message lives in its own thread, whose id is the message's.
+        await client.rest.patch(Routes.channelMessage(forumOf(channelId) ? messageId : channelId, messageId), { body });
       } catch (error) {
         throw toDeliveryError(error);
       }

@@ -41,7 +41,9 @@ export function applicationCommands(specs: readonly CommandSpec[]) {
 
 /** View Channel, Send Messages, Embed Links (+ Mention Everyone, needed to ping roles that are not mentionable). */
 export function inviteUrl(appId: string, options: { roleMentions: boolean }): string {
-  const permissions = (1n << 10n) | (1n << 11n) | (1n << 14n) | (options.roleMentions ? 1n << 17n : 0n);
+  // View Channel, Send Messages, Embed Links, Create Public Threads (for thread:true subscriptions), and
+  // Mention Everyone only so subscriptions can ping their role.
+  const permissions = (1n << 10n) | (1n << 11n) | (1n << 14n) | (1n << 35n) | (options.roleMentions ? 1n << 17n : 0n);
   return `https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=${permissions}`;
 }
 

@@ -9,7 +9,7 @@ import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform, Destination } from '../../src/platform/chat-platform.ts';
 import type { InstallationStore } from '../../src/storage/installation-store.ts';
 import { slackErrorCode, toDeliveryError } from './slack-errors.ts';
-import { deliveryPayload, replyPayload } from './slack-render.ts';
+import { deliveryPayload, replyPayload, threadReplyPayload } from './slack-render.ts';
 
 /** Who may change subscriptions: workspace admins/owners, plus the channel's creator by default. */
 export type ManagePolicy = 'admins-and-creator' | 'admins' | 'everyone';
@@ -299,6 +299,16 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     }
   }
 
+  /** The card is delivered; its thread's first reply is best effort (a failure is logged, never a resend). */
+  async function startThread(destination: Destination, ts: string, card: Parameters<typeof threadReplyPayload>[0]): Promise<void> {
+    try {
+      const token = await tokenFor(destination);
+      await app.client.chat.postMessage({ ...(token ? { token } : {}), channel: destination.channelId, thread_ts: ts, ...threadReplyPayload(card), unfurl_links: false, unfurl_media: false });
+    } catch (error) {
+      log.warn({ err: error, channel: destination.channelId }, 'could not start the discussion thread');
+    }
+  }
+
   return {
     name: 'slack',
     app,
@@ -313,7 +323,9 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
         }
       }
       try {
-        return { messageId: await post(destination, payload, idempotencyKey) };
+        const ts = await post(destination, payload, idempotencyKey);
+        if (message.kind === 'post' && message.thread) await startThread(destination, ts, message.card);
+        return { messageId: ts };
       } catch (error) {
         // Not in a public channel yet: join it once (chat:write.public is not assumed), then try again.
         if (slackErrorCode(error) === 'not_in_channel' && !joined.has(destination.channelId)) {

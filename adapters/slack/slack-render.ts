@@ -72,6 +72,16 @@ export function cardBlocks(card: PostCard, snippet?: readonly Span[]): Record<st
   return blocks;
 }
 
+/** The first reply in a card's thread: the tl;dr and the papers, so the discussion starts from them. */
+export function threadReplyPayload(card: PostCard): { text: string; blocks: Record<string, unknown>[] } {
+  const lines = [card.tldr ? `*tl;dr* ${escapeSlack(card.tldr)}` : `Discuss *${escapeSlack(card.title)}* here.`];
+  if (card.papers.length > 0) lines.push(`Papers explained: ${card.papers.map((p) => link(p.url, p.label)).join(', ')}`);
+  return {
+    text: clipSlack(`Discussion: ${escapeSlack(card.title)}`, 3000),
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clipSlack(lines.join('\n\n'), SLACK_LIMITS.section) } }],
+  };
+}
+
 /** A delivery as chat.postMessage arguments (with the notification fallback text). */
 export function deliveryPayload(message: OutgoingMessage): { text: string; blocks: Record<string, unknown>[] } {
   if (message.kind === 'post') {

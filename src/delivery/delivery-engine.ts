@@ -57,7 +57,7 @@ export function messageFor(delivery: ClaimedDelivery): OutgoingMessage {
     const mode = delivery.subscription.mode === 'weekly' ? 'weekly' : 'daily';
     return { kind: 'digest', title: `Your ${mode} digest: ${n} new explainer${plural}`, cards: delivery.posts.map(buildPostCard) };
   }
-  return { kind: 'post', card: buildPostCard(delivery.posts[0]!), mentionId: delivery.subscription.mentionId };
+  return { kind: 'post', card: buildPostCard(delivery.posts[0]!), mentionId: delivery.subscription.mentionId, thread: delivery.subscription.thread };
 }
 
 /** A claim this engine holds: waiting for a slot, or being sent. */

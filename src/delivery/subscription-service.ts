@@ -42,6 +42,8 @@ export interface SubscribeRequest {
   keywords?: string;
   mode?: DeliveryMode;
   mention?: string;
+  /** Start a discussion thread under each card. */
+  thread?: boolean;
 }
 
 export type SubscriptionService = ReturnType<typeof createSubscriptionService>;
@@ -135,6 +137,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
           keywords: clearKeywords ? [] : request.keywords?.trim() ? keywords.value : existing.keywords,
           mode: request.mode ?? existing.mode,
           mentionId: clearMention ? null : request.mention?.trim() ? mentionId : existing.mentionId,
+          thread: request.thread ?? existing.thread,
         };
         const changed: string[] = [];
         const sameWords = (a: readonly string[], b: readonly string[]) => [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
@@ -143,6 +146,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
         }
         if (next.mode !== existing.mode) changed.push(`mode now ${next.mode}`);
         if (next.mentionId !== existing.mentionId) changed.push(next.mentionId ? 'a new role to notify' : 'no role notified');
+        if (next.thread !== existing.thread) changed.push(next.thread ? 'a discussion thread under each card' : 'no discussion threads');
         if (changed.length === 0) {
           return err(new UserError('subscribe/unchanged', `This channel is already subscribed to ${feedName(feed.value)} with those settings. Give \`keywords:\`, \`mode:\` or \`mention:\` to change it (\`none\` clears keywords or the role), or \`/unsubscribe\`.`));
         }
@@ -164,6 +168,7 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
         keywords: keywords.value,
         mode: request.mode ?? 'instant',
         mentionId,
+        thread: request.thread ?? false,
         createdBy: invoker.userId,
         createdAt: clock.now(),
       });

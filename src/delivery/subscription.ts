@@ -23,6 +23,8 @@ export interface Subscription {
   mode: DeliveryMode;
   /** A role (Discord) or user group (Slack) to notify with each post; never everyone/here. */
   mentionId: string | null;
+  /** Start a discussion thread under each posted card (a forum channel always gets one post per card). */
+  thread: boolean;
   createdBy: string;
   createdAt: Date;
   pausedAt: Date | null;

@@ -11,7 +11,7 @@ export interface Destination {
 
 /** A message the core asks a platform to post. */
 export type OutgoingMessage =
-  | { kind: 'post'; card: PostCard; mentionId?: string | null }
+  | { kind: 'post'; card: PostCard; mentionId?: string | null; /** Open a discussion thread under it. */ thread?: boolean }
   | { kind: 'digest'; title: string; cards: readonly PostCard[] };
 
 export interface SendOptions {

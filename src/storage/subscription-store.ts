@@ -10,6 +10,7 @@ export interface NewSubscription {
   keywords: readonly string[];
   mode: DeliveryMode;
   mentionId: string | null;
+  thread?: boolean;
   createdBy: string;
   createdAt: Date;
 }
@@ -28,7 +29,7 @@ export interface SubscriptionStore {
   deleteForChannel(platform: Destination['platform'], channelId: string): Promise<number>;
   deleteForWorkspace(platform: Destination['platform'], workspaceId: string): Promise<number>;
   resume(id: number): Promise<void>;
-  update(id: number, changes: { keywords: readonly string[]; mode: DeliveryMode; mentionId: string | null }): Promise<void>;
+  update(id: number, changes: { keywords: readonly string[]; mode: DeliveryMode; mentionId: string | null; thread?: boolean }): Promise<void>;
   addNotice(platform: Destination['platform'], workspaceId: string, message: string, at: Date): Promise<void>;
   /** Unseen notices for a server or workspace, marked seen as they are returned. */
   takeNotices(platform: Destination['platform'], workspaceId: string, at: Date): Promise<string[]>;

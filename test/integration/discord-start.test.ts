@@ -66,6 +66,6 @@ describe('inkwire start with DISCORD_TOKEN: the whole path through the real exec
 
   it('GIVEN doctor with Discord configured THEN prints the invite URL with the minimal permissions', async () => {
     const result = await runInkwire(['doctor'], env);
-    expect(result.stdout).toContain(`https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=150528`);
+    expect(result.stdout).toContain(`https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=34359888896`);
   });
 });

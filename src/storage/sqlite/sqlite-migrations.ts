@@ -250,6 +250,8 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     const set = db.prepare('UPDATE posts SET fingerprint = ? WHERE id = ?');
     for (const row of rows) set.run(postFingerprint(row.title, row.published_at === null ? null : new Date(row.published_at)), row.id);
   },
+  // 6: a subscription may start a discussion thread under each card it posts.
+  `ALTER TABLE subscriptions ADD COLUMN thread INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function migrateSqlite(db: Database): void {

@@ -14,6 +14,7 @@ export interface SubscriptionRow {
   keywords: string;
   mode: DeliveryMode;
   mention_id: string | null;
+  thread: number;
   created_by: string;
   created_at: number;
   paused_at: number | null;
@@ -38,6 +39,7 @@ export function subscriptionFromRow(row: SubscriptionRow): Subscription {
     keywords: JSON.parse(row.keywords) as string[],
     mode: row.mode,
     mentionId: row.mention_id,
+    thread: row.thread === 1,
     createdBy: row.created_by,
     createdAt: new Date(row.created_at),
     pausedAt: row.paused_at === null ? null : new Date(row.paused_at),
@@ -48,8 +50,8 @@ export function subscriptionFromRow(row: SubscriptionRow): Subscription {
 
 export function createSqliteSubscriptionStore(db: Database): SubscriptionStore {
   const insert = db.prepare(`
-    INSERT INTO subscriptions (kind, platform, workspace_id, channel_id, feed_id, keywords, mode, mention_id, created_by, created_at)
-    VALUES (@kind, @platform, @workspaceId, @channelId, @feedId, @keywords, @mode, @mentionId, @createdBy, @createdAt)
+    INSERT INTO subscriptions (kind, platform, workspace_id, channel_id, feed_id, keywords, mode, mention_id, thread, created_by, created_at)
+    VALUES (@kind, @platform, @workspaceId, @channelId, @feedId, @keywords, @mode, @mentionId, @thread, @createdBy, @createdAt)
     ON CONFLICT DO NOTHING`);
   const byId = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = ?`);
   const remove = db.prepare('DELETE FROM subscriptions WHERE id = ?');
@@ -77,6 +79,7 @@ export function createSqliteSubscriptionStore(db: Database): SubscriptionStore {
       const result = insert.run({
         ...input,
         keywords: JSON.stringify([...input.keywords].sort()),
+        thread: input.thread ? 1 : 0,
         createdAt: input.createdAt.getTime(),
       });
       if (result.changes === 0) return null;
@@ -108,10 +111,11 @@ export function createSqliteSubscriptionStore(db: Database): SubscriptionStore {
       return deleteMany(idsWhere('platform = ? AND workspace_id = ?', platform, workspaceId));
     },
     async update(id, changes) {
-      db.prepare('UPDATE subscriptions SET keywords = ?, mode = ?, mention_id = ? WHERE id = ?').run(
+      db.prepare('UPDATE subscriptions SET keywords = ?, mode = ?, mention_id = ?, thread = coalesce(?, thread) WHERE id = ?').run(
         JSON.stringify([...changes.keywords].sort()),
         changes.mode,
         changes.mentionId,
+        changes.thread === undefined ? null : changes.thread ? 1 : 0,
         id,
       );
     },

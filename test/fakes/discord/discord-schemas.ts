@@ -71,5 +71,10 @@ export const validate = {
     return [`type: unexpected interaction callback type ${type}`];
   },
   webhookEdit: (body: unknown) => [...check('IncomingWebhookUpdateRequestPartialSchema', body), ...extraMessageChecks(body as MessageLike, false)],
+  threadFromMessage: (body: unknown) => check('CreateTextThreadWithMessageRequestSchema', body),
+  forumThread: (body: unknown) => {
+    const message = (body as { message?: MessageLike } | undefined)?.message;
+    return [...check('CreateForumThreadRequestSchema', body), ...(message ? extraMessageChecks(message, true) : ['message: a forum post needs its first message'])];
+  },
   followup: (body: unknown) => [...check('IncomingWebhookRequestPartialSchema', body), ...extraMessageChecks(body as MessageLike, true)],
 };

@@ -13,7 +13,8 @@ export function snowflake(): string {
 export interface FakeGuild {
   id: string;
   name: string;
-  channels: Array<{ id: string; name: string }>;
+  /** Text channels, or forum channels (type 15) with the tags posts may carry. */
+  channels: Array<{ id: string; name: string; type?: 0 | 15; tags?: Array<{ id: string; name: string }> }>;
   /** Roles besides @everyone. */
   roles?: Array<{ id: string; name: string; mentionable: boolean }>;
 }
@@ -70,6 +71,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const deletedChannels = new Set<string>();
   const forbiddenChannels = new Set<string>();
   const nonces = new Map<string, { message: SentMessage; at: number }>();
+  const threads: Array<{ parentId: string; threadId: string; name: string; fromMessageId: string | null; appliedTags: string[] }> = [];
   const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0 };
   const failNext: Array<{ status: number; times: number }> = [];
   const bucketUse = new Map<string, { count: number; resetAt: number }>();
@@ -152,6 +154,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   }
 
   const dmChannels = new Map<string, string>();
+  const guildOf = (channelId: string) => options.guilds.find((g) => g.channels.some((c) => c.id === channelId))?.id ?? null;
   const knownChannel = (id: string) => options.guilds.some((g) => g.channels.some((c) => c.id === id)) || [...dmChannels.values()].includes(id);
 
   function messageObject(message: SentMessage) {
@@ -231,6 +234,32 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       }
       return json(res, 200, messageObject(message));
     }
+    if (method === 'POST' && (m = /^\/api\/v10\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path))) {
+      // A thread under a message: its name, an archive duration; the message must be in that channel.
+      if (!rateLimit(res, `threads:${m[1]}`)) return;
+      if (!messages.some((x) => x.id === m![2] && x.channelId === m![1])) return json(res, 404, { message: 'Unknown Message', code: 10008 });
+      const problems = validate.threadFromMessage(body);
+      if (problems.length > 0) return invalid(res, route, problems);
+      const thread = { parentId: m[1]!, threadId: m[2]!, name: String((body as { name: string }).name), fromMessageId: m[2]!, appliedTags: [] };
+      threads.push(thread);
+      return json(res, 201, { id: thread.threadId, type: 11, name: thread.name, parent_id: thread.parentId, guild_id: guildOf(thread.parentId), owner_id: options.appId, thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false }, message_count: 0, member_count: 1 });
+    }
+    if (method === 'POST' && (m = /^\/api\/v10\/channels\/(\d+)\/threads$/.exec(path))) {
+      // A forum post: the thread and its first message at once.
+      if (!rateLimit(res, `threads:${m[1]}`)) return;
+      const forum = options.guilds.flatMap((g) => g.channels).find((c) => c.id === m![1]);
+      if (!forum) return json(res, 404, { message: 'Unknown Channel', code: 10003 });
+      if (forum.type !== 15) return invalid(res, route, ['a thread without a message needs a forum channel here']);
+      const problems = validate.forumThread(body);
+      if (problems.length > 0) return invalid(res, route, problems);
+      const b = body as { name: string; message: Record<string, unknown>; applied_tags?: string[] };
+      for (const tag of b.applied_tags ?? []) if (!(forum.tags ?? []).some((t) => t.id === tag)) violations.push(`${route}: unknown tag ${tag}`);
+      const threadId = snowflake();
+      const message: SentMessage = { id: threadId, channelId: threadId, body: b.message, edits: [] };
+      messages.push(message);
+      threads.push({ parentId: forum.id, threadId, name: b.name, fromMessageId: null, appliedTags: b.applied_tags ?? [] });
+      return json(res, 201, { id: threadId, type: 11, name: b.name, parent_id: forum.id, guild_id: guildOf(forum.id), owner_id: options.appId, applied_tags: b.applied_tags ?? [], message: messageObject(message) });
+    }
     if (method === 'PATCH' && (m = /^\/api\/v10\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
       if (!rateLimit(res, `messages:${m[1]}`)) return;
       const message = messages.find((x) => x.id === m![2] && x.channelId === m![1]);
@@ -296,7 +325,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         { id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false },
         ...(guild.roles ?? []).map((r, i) => ({ id: r.id, name: r.name, permissions: '0', position: i + 1, color: 0, hoist: false, managed: false, mentionable: r.mentionable })),
       ],
-      channels: guild.channels.map((c, i) => ({ id: c.id, type: 0, name: c.name, position: i, permission_overwrites: [], guild_id: guild.id })),
+      channels: guild.channels.map((c, i) => ({
+        id: c.id, type: c.type ?? 0, name: c.name, position: i, permission_overwrites: [], guild_id: guild.id,
+        ...(c.type === 15 ? { available_tags: (c.tags ?? []).map((t) => ({ id: t.id, name: t.name, moderated: false, emoji_id: null, emoji_name: null })), default_reaction_emoji: null, flags: 0, default_forum_layout: 0, default_sort_order: null } : {}),
+      })),
       members: [], emojis: [], stickers: [], features: [], threads: [], presences: [], voice_states: [], stage_instances: [], guild_scheduled_events: [],
       joined_at: new Date().toISOString(), afk_timeout: 300, verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0,
       mfa_level: 0, premium_tier: 0, preferred_locale: 'en-US', system_channel_flags: 0, nsfw_level: 0, premium_progress_bar_enabled: false,
@@ -345,6 +377,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     commandRegistrations,
     counters,
     messagesIn: (channelId: string) => messages.filter((m) => m.channelId === channelId),
+    threads,
     dmChannelOf: (userId: string) => dmChannels.get(userId),
     deleteChannel: (channelId: string) => void deletedChannels.add(channelId),
     forbidChannel: (channelId: string) => void forbiddenChannels.add(channelId),

@@ -96,7 +96,7 @@ export function validateBlocks(blocks: unknown): string[] {
  */
 export async function startFakeSlack(options: FakeSlackOptions) {
   const violations: string[] = [];
-  const posts: Array<{ channel: string; ts: string; text: string; blocks: unknown; team: string; metadata: unknown }> = [];
+  const posts: Array<{ channel: string; ts: string; text: string; blocks: unknown; team: string; metadata: unknown; threadTs?: string }> = [];
   const historyCalls: Array<{ channel: string; oldest: string | null; includeMetadata: boolean }> = [];
   const faults = { lost: 0, errors500: 0, hung: 0, postAttempts: 0 };
   const hanging = new Set<ServerResponse>();
@@ -282,7 +282,10 @@ export async function startFakeSlack(options: FakeSlackOptions) {
           return res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
         }
         const ts = `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
-        posts.push({ channel, ts, text: String(body.text), blocks: body.blocks, team, metadata: body.metadata });
+        if (body.thread_ts !== undefined && !posts.some((p) => p.channel === channel && p.ts === String(body.thread_ts))) {
+          return reply(res, { ok: false, error: 'thread_not_found' });
+        }
+        posts.push({ channel, ts, text: String(body.text), blocks: body.blocks, team, metadata: body.metadata, ...(body.thread_ts !== undefined ? { threadTs: String(body.thread_ts) } : {}) });
         options.onPosted?.({ channel, ts, count: posts.length });
         if (fault === 'lose') {
           faults.lost++;
