@@ -43,6 +43,11 @@ export function paperLabel(paper: Post['papers'][number]): string {
   return paper.kind === 'arxiv' ? `arXiv:${paper.id}` : `doi:${paper.id}`;
 }
 
+/** On a card: the paper's title where the post names it, with its id. */
+export function paperCardLabel(paper: Post['papers'][number]): string {
+  return paper.title ? `${truncateAtWord(paper.title, 90)} (${paperLabel(paper)})` : paperLabel(paper);
+}
+
 export function buildPostCard(post: Post): PostCard {
   return {
     postId: post.id,
@@ -56,7 +61,7 @@ export function buildPostCard(post: Post): PostCard {
     coverImageUrl: safeLinkUrl(post.coverImageUrl),
     papers: post.papers.slice(0, MAX_PAPERS).flatMap((paper) => {
       const url = paperUrl(paper);
-      return url ? [{ label: paperLabel(paper), url }] : [];
+      return url ? [{ label: paperCardLabel(paper), url }] : [];
     }),
     previewOnly: post.previewOnly,
     feedTitle: post.feedTitle,

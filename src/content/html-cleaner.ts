@@ -1,5 +1,5 @@
 import { parse, NodeType, type HTMLElement, type Node } from 'node-html-parser';
-import { extractPaperRefs, type PaperRef } from './paper-refs.ts';
+import { extractPaperRefs, titleFromLinkText, type PaperRef } from './paper-refs.ts';
 
 export interface CleanedContent {
   /** The body HTML without Substack's widgets, buttons, SVG icons and data blobs. */
@@ -51,7 +51,15 @@ export function cleanPostHtml(input: string): CleanedContent {
   const root = parse(input, { comment: false, blockTextElements: { pre: true } });
   const hasPaywallMarker =
     root.querySelector('.paywall-jump') !== null || root.querySelector('[data-component-name="PaywallToDOM"]') !== null;
-  const hrefs = root.querySelectorAll('a[href]').map((a) => a.getAttribute('href') ?? '');
+  const anchors = root.querySelectorAll('a[href]');
+  const hrefs = anchors.map((a) => a.getAttribute('href') ?? '');
+  // A link to a paper whose text is its title names the paper: the card can show it.
+  const titles = new Map<string, string>();
+  for (const anchor of anchors) {
+    const [ref] = extractPaperRefs([anchor.getAttribute('href') ?? '']);
+    const title = ref ? titleFromLinkText(anchor.text) : null;
+    if (ref && title && !titles.has(`${ref.kind}:${ref.id}`)) titles.set(`${ref.kind}:${ref.id}`, title);
+  }
 
   for (const selector of NOISE_SELECTORS) {
     for (const element of root.querySelectorAll(selector)) element.remove();
@@ -72,7 +80,10 @@ export function cleanPostHtml(input: string): CleanedContent {
     text,
     tldrSource: pickTldr(root),
     hasPaywallMarker,
-    papers: extractPaperRefs([...hrefs, text]),
+    papers: extractPaperRefs([...hrefs, text]).map((ref) => {
+      const title = titles.get(`${ref.kind}:${ref.id}`);
+      return title ? { ...ref, title } : ref;
+    }),
   };
 }
 

@@ -3,6 +3,16 @@ export interface PaperRef {
   kind: 'arxiv' | 'doi';
   /** arXiv: `2205.14135` (no version) or `cs/0112017`; DOI: lower-cased `10.1038/…`. */
   id: string;
+  /** The paper's title, when the post names it (the text of a link to the paper). */
+  title?: string;
+}
+
+/** Link text that is a title, not "arXiv", "paper", "here" or the URL itself. */
+export function titleFromLinkText(text: string): string | null {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  if (clean.length < 12 || clean.length > 300) return null;
+  if (/^(arxiv|paper|the paper|here|link|pdf|doi|this paper|source)$/i.test(clean) || /^https?:|arxiv\.org|doi\.org|^\d{4}\.\d{4,5}/i.test(clean)) return null;
+  return clean;
 }
 
 const ARXIV_NEW = String.raw`\d{4}\.\d{4,5}`;

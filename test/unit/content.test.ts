@@ -96,3 +96,18 @@ describe('post keys', () => {
     expect(normaliseUrl('https://X.example/p/a/?utm_source=tw&id=3#c')).toBe('https://x.example/p/a?id=3');
   });
 });
+
+describe('papers named in a post', () => {
+  it('GIVEN a link to a paper whose text is its title THEN the paper carries that title; "arXiv" or a bare URL as link text names nothing', async () => {
+    const { cleanPostHtml } = await import('../../src/content/html-cleaner.ts');
+    const cleaned = cleanPostHtml(
+      '<p>See <a href="https://arxiv.org/abs/2205.14135">FlashAttention: Fast and Memory-Efficient Exact Attention</a>, ' +
+        'the <a href="https://arxiv.org/abs/1706.03762v5">arXiv</a> original and <a href="https://arxiv.org/abs/2106.09685">https://arxiv.org/abs/2106.09685</a>.</p>',
+    );
+    expect(cleaned.papers).toEqual([
+      { kind: 'arxiv', id: '2205.14135', title: 'FlashAttention: Fast and Memory-Efficient Exact Attention' },
+      { kind: 'arxiv', id: '1706.03762' },
+      { kind: 'arxiv', id: '2106.09685' },
+    ]);
+  });
+});

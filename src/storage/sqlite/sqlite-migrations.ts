@@ -252,6 +252,8 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   },
   // 6: a subscription may start a discussion thread under each card it posts.
   `ALTER TABLE subscriptions ADD COLUMN thread INTEGER NOT NULL DEFAULT 0;`,
+  // 7: the title of a paper, when the post names it.
+  `ALTER TABLE post_papers ADD COLUMN title TEXT;`,
 ];
 
 export function migrateSqlite(db: Database): void {

@@ -37,7 +37,7 @@ export const SELECT_POST = `
   SELECT p.id, p.feed_id, f.url AS feed_url, f.title AS feed_title, p.key, p.guid, p.url, p.title, p.subtitle,
          p.author, p.published_at, p.cover_image_url, p.html, p.text, p.word_count, p.reading_minutes, p.tldr,
          p.preview_only, p.first_seen_at, p.updated_at, p.announce,
-         (SELECT group_concat(pp.kind || ':' || pp.ref, ' ') FROM post_papers pp WHERE pp.post_id = p.id) AS papers
+         (SELECT group_concat(pp.kind || ':' || pp.ref || char(31) || coalesce(pp.title, ''), char(30)) FROM post_papers pp WHERE pp.post_id = p.id) AS papers
   FROM posts p JOIN feeds f ON f.id = p.feed_id`;
 
 export function postFromRow(row: PostRow): Post {
@@ -60,12 +60,14 @@ export function postFromRow(row: PostRow): Post {
     readingMinutes: row.reading_minutes,
     tldr: row.tldr,
     previewOnly: row.preview_only === 1,
+    // `kind:ref<US>title` entries separated by <RS> (control characters never appear in either).
     papers: (row.papers ?? '')
-      .split(' ')
+      .split('\u001e')
       .filter((entry) => entry.length > 0)
       .map((entry) => {
-        const [kind, ...rest] = entry.split(':');
-        return { kind: kind === 'doi' ? 'doi' : 'arxiv', id: rest.join(':') } as const;
+        const [ref = '', title = ''] = entry.split('\u001f');
+        const [kind, ...rest] = ref.split(':');
+        return { kind: kind === 'doi' ? 'doi' : 'arxiv', id: rest.join(':'), ...(title ? { title } : {}) } as const;
       }),
     firstSeenAt: new Date(row.first_seen_at),
     updatedAt: new Date(row.updated_at),
@@ -108,7 +110,7 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
     WHERE id = @id`);
   const setGuid = db.prepare('UPDATE posts SET guid = @guid WHERE id = @id AND guid IS NOT @guid');
   const deletePapers = db.prepare('DELETE FROM post_papers WHERE post_id = ?');
-  const insertPaper = db.prepare('INSERT OR IGNORE INTO post_papers (post_id, kind, ref) VALUES (?, ?, ?)');
+  const insertPaper = db.prepare('INSERT OR IGNORE INTO post_papers (post_id, kind, ref, title) VALUES (?, ?, ?, ?)');
   const updateFeed = db.prepare(`
     UPDATE feeds SET title = coalesce(@title, title), site_url = coalesce(@siteUrl, site_url),
       is_substack = @isSubstack, etag = @etag, last_modified = @lastModified, bootstrapped = 1,
@@ -141,7 +143,7 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
 
   const writePapers = (postId: number, draft: PostDraft) => {
     deletePapers.run(postId);
-    for (const paper of draft.papers) insertPaper.run(postId, paper.kind, paper.id);
+    for (const paper of draft.papers) insertPaper.run(postId, paper.kind, paper.id, paper.title ?? null);
   };
 
   const ingest = db.transaction((batch: IngestBatch): IngestResult => {
