@@ -18,8 +18,14 @@ export interface SqliteSearchOptions {
   candidateCap?: number;
 }
 
-/** Candidates ranked exhaustively before a query takes the head-index-first path. */
-export const DEFAULT_CANDIDATE_CAP = 1000;
+/**
+ * Candidates ranked exhaustively before a query takes the head-index-first path. By default every query
+ * is ranked exhaustively: the capped path returned a different top 10 than BM25 itself (overlap@10 0.32
+ * for 1-word queries at 10,000 posts), and exhaustive ranking at that size costs p99 8 ms for 1-word,
+ * 20 ms for stop words and 47 ms for phrases (bench:search). A fast wrong answer is not kept as the default;
+ * `candidateCap` stays for operators of much larger archives who accept approximate ranking.
+ */
+export const DEFAULT_CANDIDATE_CAP = 1_000_000_000;
 
 /** BM25 column weights: title, subtitle, body text, author, compound aliases. */
 const WEIGHTS = '10.0, 4.0, 1.0, 2.0, 1.0';
