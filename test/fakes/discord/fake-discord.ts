@@ -42,7 +42,7 @@ export interface FakeDiscordOptions {
    * Decides per message post whether to fault: `lose` creates the message and then drops the connection
    * before answering (the answer is lost), `500` answers an error without creating it.
    */
-  fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | null;
+  fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | '50035' | null;
   /** Called when a message was created, before the answer is written (crash tests kill the bot here). */
   onPosted?: (post: { channelId: string; messageId: string; count: number }) => void;
 }
@@ -214,6 +214,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         counters.faults500++;
         return json(res, 500, { message: 'Internal Server Error', code: 0 });
       }
+      if (fault === '50035') return json(res, 400, { message: 'Invalid Form Body', code: 50035, errors: { embeds: { _errors: [{ code: 'BASE_TYPE_BAD', message: 'refused for the test' }] } } });
       const b = body as Record<string, unknown>;
       const nonceKey = b.enforce_nonce ? `${channelId}:${String(b.nonce)}` : null;
       const seen = nonceKey ? nonces.get(nonceKey) : undefined;

@@ -90,4 +90,29 @@ describe('a message accepted by the platform whose answer is lost appears once',
     expect(fake.postsIn('CPAPERS')).toHaveLength(1);
     expect(fake.historyCalls).toEqual([]);
   });
+
+  it('GIVEN Discord refuses one message body (50035) THEN that delivery fails alone, the subscription stays active and the next post arrives', async () => {
+    const guild = { id: snowflake(), name: 'Readers', channels: [{ id: snowflake(), name: 'papers' }] };
+    const channelId = guild.channels[0]!.id;
+    let posts = 0;
+    const fake = await startFakeDiscord({ token: 't0ken', appId: snowflake(), guilds: [guild], fault: () => (posts++ === 0 ? '50035' : null) });
+    const fixture = createCoreFixture({ FEED_URLS: FEED });
+    const adapter = await startDiscordAdapter({
+      token: 't0ken', appId: snowflake(), apiUrl: fake.apiUrl, commands: ALL_COMMANDS, services: fixture.core.commandServices,
+      logger: createSilentLogger(), onWorkspaceRemoved: async () => {}, onChannelRemoved: async () => {},
+    });
+    cleanups.push(() => fake.close(), () => fixture.store.close(), () => adapter.stop());
+    const drain = await oneDelivery(fixture, adapter, { platform: 'discord', workspaceId: guild.id, channelId });
+    await drain();
+    const [subscription] = await fixture.store.subscriptions.listForChannel('discord', channelId);
+    expect(subscription?.pausedAt).toBeNull();
+    expect((await fixture.store.deliveries.list({ status: 'failed', limit: 5 }))[0]?.lastError).toMatch(/delivery\/invalid-payload/);
+    const feed = await fixture.store.feeds.ensure(FEED, fixture.clock.now());
+    await fixture.store.posts.ingest({ feedId: feed.id, at: fixture.clock.now(), drafts: [makeDraft('next-post', { title: 'Next post' })], announceKeys: new Set(['slug:next-post']) });
+    await createDeliveryEngine({
+      platform: adapter, deliveries: fixture.store.deliveries, clock: fixture.clock, logger: createSilentLogger(),
+      concurrency: 2, leaseMs: 60_000, maxAttempts: 5, retryBaseMs: 1000, retryMaxMs: 10_000,
+    }).drain();
+    expect(fake.messagesIn(channelId).map((m) => (m.body.embeds as Array<{ title: string }>)[0]!.title)).toEqual(['Next post']);
+  });
 });
