@@ -31,7 +31,8 @@ export function clipSlack(text: string, max: number): string {
  */
 export function slackLink(url: string | null | undefined, label: string): string {
   const safe = safeLinkUrl(url);
-  return safe ? `<${safe}|${escapeSlack(label).replace(/\|/g, '¦')}>` : escapeSlack(label);
+  // Slack's text is entity-encoded throughout, links included: a query's `&` travels as `&amp;`.
+  return safe ? `<${safe.replace(/&/g, '&amp;')}|${escapeSlack(label).replace(/\|/g, '¦')}>` : escapeSlack(label);
 }
 const link = slackLink;
 
@@ -92,7 +93,11 @@ export function deliveryPayload(message: OutgoingMessage): { text: string; block
   }
   const blocks: Record<string, unknown>[] = [{ type: 'header', text: { type: 'plain_text', text: clipSlack(message.title, SLACK_LIMITS.header) } }];
   for (const card of message.cards.slice(0, 15)) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clipSlack(`${link(card.url, card.title)}${card.tldr ? `\n${escapeSlack(card.tldr)}` : ''}`, 600) } });
+    // Never clip through a link's markup: the link is whole (or plain text when too long), only the tl;dr is cut.
+    const titleLink = link(card.url, clipSlack(card.title, 150));
+    const head = titleLink.length <= 450 ? titleLink : escapeSlack(clipSlack(card.title, 150));
+    const tldr = card.tldr ? `\n${clipSlack(escapeSlack(card.tldr), Math.max(20, 600 - head.length - 1))}` : '';
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `${head}${tldr}` } });
   }
   if (message.cards.length > 15) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${message.cards.length - 15} more.` }] });
   return { text: clipSlack(escapeSlack(message.title), 3000), blocks };

@@ -1,9 +1,10 @@
 /**
  * Characters that end or break a link in chat markup: `)` and `]` close a Discord masked link `[label](url)`,
  * `|` and `>` split or close a Slack link `<url|label>`, `<` opens one, and quotes, backslashes, backticks,
- * braces and spaces confuse both. Percent-encoding them keeps the URL's meaning and makes it inert markup.
+ * braces and spaces confuse both, and an `@` could read as `@everyone` in text. Percent-encoding them keeps
+ * the URL's meaning (credentials are dropped first, so no `@` is left in the authority) and makes it inert.
  */
-const LINK_BREAKING = /[()[\]<>|"'`\\{}^\s]/g;
+const LINK_BREAKING = /[()[\]<>|"'`\\{}^@\s]/g;
 
 /** The longest link Inkwire puts in any card (platforms accept more; nothing legitimate needs it). */
 export const LINK_MAX_LENGTH = 2048;

@@ -51,8 +51,9 @@ function unescaped(text: string, token: string): number[] {
 
 const allowedUrls = (card: PostCard) => new Set([card.url, card.coverImageUrl, ...card.papers.map((p) => p.url)].filter((u): u is string => !!u));
 
-function discordProblems(card: PostCard): string[] {
-  const body = deliveryMessage({ kind: 'post', card }, 'p7-s1') as unknown as { embeds: Array<Record<string, unknown>>; components: unknown[]; content?: string };
+function discordProblems(card: PostCard, asDigest = false): string[] {
+  const message = asDigest ? { kind: 'digest' as const, title: `Digest: ${card.title}`, cards: [card, card] } : { kind: 'post' as const, card };
+  const body = deliveryMessage(message, 'p7-s1') as unknown as { embeds: Array<Record<string, unknown>>; components: unknown[]; content?: string };
   const problems = [...validate.messageCreate(body)];
   const allowed = allowedUrls(card);
   const embed = body.embeds[0]!;
@@ -76,8 +77,8 @@ function discordProblems(card: PostCard): string[] {
   return problems;
 }
 
-function slackProblems(card: PostCard): string[] {
-  const payload = deliveryPayload({ kind: 'post', card });
+function slackProblems(card: PostCard, asDigest = false): string[] {
+  const payload = deliveryPayload(asDigest ? { kind: 'digest', title: `Digest: ${card.title}`, cards: [card, card] } : { kind: 'post', card });
   const problems = validateBlocks(payload.blocks);
   if (payload.text.includes('<')) problems.push('a "<" in the fallback text');
   const allowed = allowedUrls(card);
@@ -89,7 +90,7 @@ function slackProblems(card: PostCard): string[] {
   }
   for (const text of mrkdwn) {
     for (const match of text.matchAll(/<([^|>]*)\|/g)) {
-      if (!allowed.has(match[1]!)) problems.push(`a link Inkwire did not make: ${match[1]!.slice(0, 60)}`);
+      if (!allowed.has(match[1]!.replace(/&amp;/g, '&'))) problems.push(`a link Inkwire did not make: ${match[1]!.slice(0, 60)}`);
     }
     if (/(^|[^\u200b@])@(channel|here|everyone)\b/i.test(text.replace(/@\u200b/g, ''))) problems.push(`a live @channel/@here in ${JSON.stringify(text.slice(0, 60))}`);
   }
@@ -109,6 +110,13 @@ describe('hostile feed text renders as inert text on every platform (property te
     fc.assert(fc.property(posts, (card) => {
       expect(slackProblems(card)).toEqual([]);
     }), { numRuns: 300 });
+  });
+
+  it('GIVEN any post in a digest THEN the same holds for the digest message on both platforms', () => {
+    fc.assert(fc.property(posts, (card) => {
+      expect(discordProblems(card, true)).toEqual([]);
+      expect(slackProblems(card, true)).toEqual([]);
+    }), { numRuns: 150 });
   });
 
   it('GIVEN the DOI from the report THEN Discord shows no phishing link and Slack no raw "<" inside a link', () => {
