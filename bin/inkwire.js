@@ -11,9 +11,19 @@ try {
   process.stderr.write(`inkwire: cannot read .env: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }
+// The first SIGINT/SIGTERM asks for a clean stop (bounded by SHUTDOWN_TIMEOUT_SECONDS); a second exits at once.
+let stopping = false;
 const shutdownSignal = new Promise((resolve) => {
-  process.once('SIGINT', () => resolve('SIGINT'));
-  process.once('SIGTERM', () => resolve('SIGTERM'));
+  const onSignal = (signal) => {
+    if (stopping) {
+      process.stderr.write(`inkwire: ${signal} again: exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    resolve(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 });
 const code = await main(process.argv.slice(2), {
   env: process.env,

@@ -30,6 +30,7 @@ export const CONFIG_DEFAULTS = {
   DELIVERY_RETRY_BASE_SECONDS: '5',
   DELIVERY_HELD_SUMMARY_HOURS: '24',
   DIGEST_TZ: 'UTC',
+  SHUTDOWN_TIMEOUT_SECONDS: '10',
   DISCORD_TOKEN: '',
   DISCORD_APP_ID: '',
   DISCORD_GUILD_ID: '',
@@ -113,6 +114,7 @@ const schema = z.object({
   DELIVERY_RETRY_BASE_SECONDS: intInRange(1, 3600),
   DELIVERY_HELD_SUMMARY_HOURS: intInRange(0, 24 * 365),
   DIGEST_TZ: z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+  SHUTDOWN_TIMEOUT_SECONDS: intInRange(1, 300),
   DISCORD_TOKEN: z.string().trim(),
   DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
   DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
@@ -179,6 +181,8 @@ export interface Config {
     readonly heldSummaryAfterMs: number;
   };
   readonly digestTimeZone: string;
+  /** How long SIGTERM waits for sends in flight before handing them back as possibly sent. */
+  readonly shutdownTimeoutMs: number;
   /** Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. */
   readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string } | null;
   /** Present when a Slack bot token or OAuth settings are given. */
@@ -251,6 +255,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       heldSummaryAfterMs: v.DELIVERY_HELD_SUMMARY_HOURS * 3600 * 1000,
     }),
     digestTimeZone: v.DIGEST_TZ,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     discord: v.DISCORD_TOKEN
       ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL })
       : null,

@@ -431,7 +431,7 @@ async function runStart(ctx: {
   await scheduler.stop();
   await digests.stop();
   await Promise.allSettled([...backfills.values()]);
-  await engine.stop();
+  await engine.stop({ timeoutMs: config.shutdownTimeoutMs });
   await platform.stop();
   log.info('stopped cleanly');
   return 0;

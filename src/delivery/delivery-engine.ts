@@ -43,7 +43,11 @@ export interface DeliveryEngine {
   drain(): Promise<void>;
   /** Edits the already-sent messages of updated posts where the platform can. */
   postsUpdated(posts: readonly Post[]): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Stops claiming; claims not yet sent go back at once; sends on the wire may finish for `timeoutMs`, after
+   * which each is handed back as "maybe sent" (the next attempt looks first), so nothing stays claimed.
+   */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 /** Builds what a claimed delivery should say. */
@@ -343,14 +347,31 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
         }
       }
     },
-    async stop() {
+    async stop(stopOptions = {}) {
       running = false;
       stopping.abort();
-      // Claims not yet sent are released; sends already on the wire finish (each has a request timeout).
+      // Claims not yet sent are released; sends already on the wire may finish, up to the shutdown timeout.
       for (const entry of held.values()) if (entry.startedAt === null) entry.controller.abort();
       wakeLoop();
       await loop;
-      await Promise.allSettled([...sending.values()]);
+      const settled = Promise.allSettled([...sending.values()]);
+      const timeoutMs = stopOptions.timeoutMs ?? Number.POSITIVE_INFINITY;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = Number.isFinite(timeoutMs)
+        ? await Promise.race([settled.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)))])
+        : (await settled, false);
+      clearTimeout(timer);
+      if (timedOut) {
+        // Still on the wire: hand each back as "maybe sent", so the next process looks before sending again.
+        for (const entry of [...held.values()].filter((e) => e.startedAt !== null && !e.lost)) {
+          entry.lost = true;
+          entry.controller.abort();
+          await options.deliveries
+            .retryLater(entry.delivery, { error: 'interrupted by shutdown (outcome unknown)', nextAttemptAt: options.clock.now(), uncertainSince: entry.startedAt })
+            .catch((error: unknown) => log.error({ err: error, deliveryId: entry.delivery.id }, 'could not release a delivery at shutdown; its lease will expire'));
+        }
+        log.warn({ released: held.size }, 'shutdown timeout: sends still in flight were released as possibly sent');
+      }
       if (renewTimer) clearInterval(renewTimer);
       renewTimer = null;
     },

@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.ts';
+import { createFeedFetcher } from '../../src/feeds/feed-fetcher.ts';
+import { createFeedPoller } from '../../src/feeds/feed-poller.ts';
+import { createSilentLogger } from '../../src/logger.ts';
+import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
+import { fixture, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
+import { startFakeSlack, type FakeSlack } from '../fakes/slack/fake-slack.ts';
+import { makeTempDir } from '../fakes/temp-dir.ts';
+
+describe('SIGTERM during a fan-out', () => {
+  const dir = makeTempDir();
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A bot whose every Slack post hangs (accepted, never answered), mid-fan-out to 3 channels. */
+  async function hungFanOut(name: string, shutdownSeconds: string): Promise<{ bot: CliProcess; slack: FakeSlack; db: string }> {
+    const feeds: FeedServer = await startFeedServer();
+    const slack = await startFakeSlack({ tokens: { T1: 'xoxb-shutdown' }, channels: { C1: {}, C2: {}, C3: {} }, fault: () => 'hang' });
+    cleanups.push(() => feeds.close(), () => slack.close());
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    const db = dir.file(`${name}.db`);
+    const seed = openSqliteStore(db);
+    await createFeedPoller({
+      store: seed, clock: systemClock, logger: createSilentLogger(), backoffBaseMs: 1000, backoffMaxMs: 1000,
+      fetchFeed: createFeedFetcher({ fetch: globalThis.fetch, userAgent: 't', timeoutMs: 5000, maxBytes: 1 << 22, maxRedirects: 0 }),
+    })(feeds.url('/feed'));
+    const feed = (await seed.feeds.get(feeds.url('/feed')))!;
+    for (const channelId of ['C1', 'C2', 'C3']) {
+      await seed.subscriptions.create({ kind: 'channel', platform: 'slack', workspaceId: 'T1', channelId, feedId: feed.id, keywords: [], mode: 'instant', mentionId: null, createdBy: 't', createdAt: new Date(0) });
+    }
+    await seed.close();
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
+    const bot = spawnInkwire(['start'], {
+      FEED_URLS: feeds.url('/feed'), DATABASE_URL: db, POLL_JITTER_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: shutdownSeconds,
+      SLACK_BOT_TOKEN: 'xoxb-shutdown', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: slack.apiUrl, SLACK_PORT: '0',
+    });
+    cleanups.push(() => void bot.child.kill('SIGKILL'));
+    const deadline = Date.now() + 20_000;
+    while (slack.faults.hung < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(slack.faults.hung).toBeGreaterThanOrEqual(1);
+    return { bot, slack, db };
+  }
+
+  it('GIVEN sends hanging on the wire THEN SIGTERM exits 0 within SHUTDOWN_TIMEOUT_SECONDS and every claim is handed back as "maybe sent"', async () => {
+    const { bot, db } = await hungFanOut('graceful', '1');
+    const started = Date.now();
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8000);
+    const store = openSqliteStore(db);
+    const rows = await store.deliveries.list({ limit: 10 });
+    expect(rows).toHaveLength(3);
+    expect(rows.filter((r) => r.status === 'sending')).toEqual([]); // nothing left claimed
+    expect(rows.some((r) => r.status === 'pending' && /outcome unknown/.test(r.lastError ?? ''))).toBe(true);
+    await store.close();
+  });
+
+  it('GIVEN a second SIGTERM while stopping THEN the process exits at once', async () => {
+    const { bot } = await hungFanOut('impatient', '60');
+    bot.child.kill('SIGTERM');
+    await bot.waitFor(/shutting down/, { stream: 'stderr' });
+    const started = Date.now();
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(1);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(bot.stderr()).toContain('SIGTERM again: exiting now');
+  });
+});
