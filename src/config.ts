@@ -136,7 +136,6 @@ const schema = z.object({
   if (oauth && !(v.SLACK_CLIENT_ID && v.SLACK_CLIENT_SECRET && v.SLACK_STATE_SECRET)) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_CLIENT_ID'], message: 'OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET together' });
   }
-  if (v.DISCORD_TOKEN && (v.SLACK_BOT_TOKEN || oauth)) ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'run one platform per process: unset DISCORD_TOKEN or the Slack settings' });
 });
 
 function isTimeZone(value: string): boolean {

@@ -244,14 +244,17 @@ async function runDoctor(
     if (parsed.ok) good(`feed ${redactUrl(url)} is reachable: ${parsed.value.items.length} item(s), "${parsed.value.title ?? 'untitled'}"`);
     else bad(`feed ${redactUrl(url)}: [${parsed.error.code}] ${parsed.error.message}`, fixFor(parsed.error.code));
   }
+  // Each configured platform is reported; with none, the console runs.
   if (config.discord) {
     out(`• chat platform: Discord (application ${config.discord.appId})`);
     out(`  invite: ${inviteUrl(config.discord.appId, { roleMentions: true })}`);
     out('  (permissions: View Channel, Send Messages, Embed Links, Create Public Threads for thread:true, and Mention Everyone only so subscriptions can ping their role)');
-  } else if (config.slack) {
+  }
+  if (config.slack) {
     out(`• chat platform: Slack (${config.slack.oauth ? 'OAuth install at /slack/install' : 'one workspace'}, ${config.slack.appToken ? 'Socket Mode' : `HTTP on port ${config.slack.port}, /slack/events`})`);
     out('  create the app from slack-app-manifest.yml');
-  } else {
+  }
+  if (!config.discord && !config.slack) {
     out('• chat platform: console (set DISCORD_TOKEN and DISCORD_APP_ID, or the SLACK_ settings, to connect a chat platform)');
   }
   out(problems === 0 ? 'All checks passed.' : `${problems} problem(s) found.`);
@@ -319,10 +322,12 @@ async function runStart(ctx: {
   const quitRequested = new Promise<string>((resolve) => {
     quit = resolve;
   });
-  let platform: ChatPlatform & { stop(): Promise<void> };
+  // Discord and Slack may run together (one store, one poller, one outbox, one engine each); the console
+  // runs when neither is configured.
+  const platforms: Array<ChatPlatform & { stop(): Promise<void> }> = [];
   if (config.slack) {
     const slack = config.slack;
-    platform = await startSlackAdapter({
+    platforms.push(await startSlackAdapter({
       signingSecret: slack.signingSecret,
       ...(slack.botToken ? { botToken: slack.botToken } : {}),
       ...(slack.appToken ? { appToken: slack.appToken } : {}),
@@ -336,9 +341,10 @@ async function runStart(ctx: {
       services: core.commandServices,
       logger: logger.child({ component: 'slack' }),
       onWorkspaceRemoved: async (teamId) => void (await store.subscriptions.deleteForWorkspace('slack', teamId)),
-    });
-  } else if (config.discord) {
-    platform = await startDiscordAdapter({
+    }));
+  }
+  if (config.discord) {
+    platforms.push(await startDiscordAdapter({
       token: config.discord.token,
       appId: config.discord.appId,
       apiUrl: config.discord.apiUrl,
@@ -347,9 +353,10 @@ async function runStart(ctx: {
       logger: logger.child({ component: 'discord' }),
       onWorkspaceRemoved: async (guildId) => void (await store.subscriptions.deleteForWorkspace('discord', guildId)),
       onChannelRemoved: async (channelId) => void (await store.subscriptions.deleteForChannel('discord', channelId)),
-    });
-  } else {
-    platform = startConsoleAdapter({
+    }));
+  }
+  if (platforms.length === 0) {
+    const consolePlatform = startConsoleAdapter({
       input: io.stdin,
       output: io.stdout,
       commands: ALL_COMMANDS,
@@ -358,6 +365,7 @@ async function runStart(ctx: {
       onQuit: () => quit('quit'),
       onPrompt: (rl) => ctx.logStream?.attach(rl),
     });
+    platforms.push(consolePlatform);
     // The console's #general follows FEED_URLS: subscribed to every configured feed (so new posts show up at
     // once), and no longer to a feed taken out of it (only the subscriptions Inkwire made itself).
     const general = await store.subscriptions.listForChannel('console', CONSOLE_DEFAULT_CHANNEL);
@@ -380,16 +388,18 @@ async function runStart(ctx: {
       });
     }
   }
-  // On Discord the engine paces sends just under the 50/s global limit: zero 429s (see bench:discord).
-  const engine = core.deliveryEngine(platform, config.discord ? { ratePerSecond: 49 } : {});
-  engine.start();
+  // One engine per platform, each with its own pacing: a Slack 429 storm never slows Discord. On Discord the
+  // engine paces sends just under the 50/s global limit: zero 429s (see bench:discord).
+  const engines = platforms.map((platform) => core.deliveryEngine(platform, platform.name === 'discord' ? { ratePerSecond: 49 } : {}));
+  for (const engine of engines) engine.start();
+  const wakeAll = () => engines.forEach((engine) => engine.wake());
   const digests = startDigestScheduler({
     cron: io.cron ?? nodeCronScheduler,
     deliveries: store.deliveries,
     clock,
     logger: logger.child({ component: 'digests' }),
     timeZone: config.digestTimeZone,
-    onBundled: () => engine.wake(),
+    onBundled: wakeAll,
   });
 
   // The first time a Substack feed is seen, fetch its whole archive in the background (announcing nothing).
@@ -415,14 +425,14 @@ async function runStart(ctx: {
     onOutcome: async (outcome) => {
       if (outcome.status !== 'ok') return;
       // New posts already have their outbox rows (written with the posts); tell the engine to look.
-      if (outcome.announced.length > 0) engine.wake();
-      if (outcome.updated.length > 0) await engine.postsUpdated(outcome.updated);
+      if (outcome.announced.length > 0) wakeAll();
+      if (outcome.updated.length > 0) for (const engine of engines) await engine.postsUpdated(outcome.updated);
       await maybeBackfill(outcome.feedUrl);
     },
     jitterMs: config.pollJitterMs,
     concurrency: config.pollConcurrency,
   });
-  log.info({ feeds: config.feedUrls, cron: config.pollCron, platform: platform.name }, 'Inkwire started');
+  log.info({ feeds: config.feedUrls, cron: config.pollCron, platforms: platforms.map((p) => p.name) }, 'Inkwire started');
   void scheduler.runDue();
 
   const reason = await Promise.race([io.shutdownSignal, quitRequested]);
@@ -431,8 +441,8 @@ async function runStart(ctx: {
   await scheduler.stop();
   await digests.stop();
   await Promise.allSettled([...backfills.values()]);
-  await engine.stop({ timeoutMs: config.shutdownTimeoutMs });
-  await platform.stop();
+  await Promise.all(engines.map((engine) => engine.stop({ timeoutMs: config.shutdownTimeoutMs })));
+  await Promise.all(platforms.map((platform) => platform.stop()));
   log.info('stopped cleanly');
   return 0;
 }

@@ -68,7 +68,6 @@ describe('loadConfig', () => {
     [{ SLACK_MANAGE_POLICY: 'anyone' }, ['SLACK_MANAGE_POLICY']],
     [{ SLACK_PORT: '99999' }, ['SLACK_PORT']],
     [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: 'not-a-snowflake' }, ['DISCORD_APP_ID']],
-    [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }, ['SLACK_BOT_TOKEN']],
     [{ ALLOW_ANY_FEED: 'yes', DIGEST_TZ: 'Mars/Olympus' }, ['ALLOW_ANY_FEED', 'DIGEST_TZ']],
   ])('GIVEN platform settings %j THEN the error names %j and never echoes a secret', (env, keys) => {
     let message = '';
@@ -79,6 +78,12 @@ describe('loadConfig', () => {
     }
     for (const key of keys) expect(message).toContain(key);
     expect(message).not.toContain('xoxp-user-token');
+  });
+
+  it('GIVEN Discord and Slack settings together THEN both platforms are configured (one process serves both)', () => {
+    const config = loadConfig({ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' });
+    expect(config.discord).toMatchObject({ appId: '123456789012345678' });
+    expect(config.slack).toMatchObject({ botToken: 'xoxb-1' });
   });
 
   it('GIVEN complete Slack OAuth settings THEN the config carries them, with Socket Mode when an app token is set', () => {

@@ -175,7 +175,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     const body = await readBody(req);
     const interactionRoute = path.startsWith('/api/v10/interactions/') || path.startsWith('/api/v10/webhooks/');
     if (!interactionRoute && req.headers.authorization !== `Bot ${options.token}`) {
-      violations.push(`${route}: missing or wrong Authorization header`);
+      violations.push(`${route}: missing or wrong Authorization header (${String(req.headers.authorization).slice(0, 12)})`);
       return json(res, 401, { message: '401: Unauthorized', code: 0 });
     }
     const fault = failNext[0];

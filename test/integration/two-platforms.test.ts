@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.ts';
+import { createFeedFetcher } from '../../src/feeds/feed-fetcher.ts';
+import { createFeedPoller } from '../../src/feeds/feed-poller.ts';
+import { createSilentLogger } from '../../src/logger.ts';
+import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import { spawnInkwire } from '../fakes/cli-process.ts';
+import { snowflake, startFakeDiscord } from '../fakes/discord/fake-discord.ts';
+import { fixture, startFeedServer } from '../fakes/feed-server.ts';
+import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
+import { makeTempDir } from '../fakes/temp-dir.ts';
+
+describe('Discord and Slack in one process', () => {
+  const dir = makeTempDir();
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('GIVEN one post subscribed on both THEN each channel gets it once, and Slack rate-limiting its channel does not hold up Discord', async () => {
+    const feeds = await startFeedServer();
+    const guild = { id: snowflake(), name: 'Readers', channels: [{ id: snowflake(), name: 'papers' }] };
+    const appId = snowflake();
+    const discord = await startFakeDiscord({ token: 'two-platform-token', appId, guilds: [guild] });
+    const slack = await startFakeSlack({ tokens: { T1: 'xoxb-both' }, channels: { CPAPERS: {} } });
+    cleanups.push(() => feeds.close(), () => discord.close(), () => slack.close());
+    slack.rateLimitChannel('CPAPERS', 2); // Slack answers 429 (Retry-After: 1) twice before accepting
+
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    const db = dir.file('both.db');
+    const seed = openSqliteStore(db);
+    await createFeedPoller({
+      store: seed, clock: systemClock, logger: createSilentLogger(), backoffBaseMs: 1000, backoffMaxMs: 1000,
+      fetchFeed: createFeedFetcher({ fetch: globalThis.fetch, userAgent: 't', timeoutMs: 5000, maxBytes: 1 << 22, maxRedirects: 0 }),
+    })(feeds.url('/feed'));
+    const feed = (await seed.feeds.get(feeds.url('/feed')))!;
+    for (const [platform, workspaceId, channelId] of [['discord', guild.id, guild.channels[0]!.id], ['slack', 'T1', 'CPAPERS']] as const) {
+      await seed.subscriptions.create({ kind: 'channel', platform, workspaceId, channelId, feedId: feed.id, keywords: [], mode: 'instant', mentionId: null, createdBy: 't', createdAt: new Date(0) });
+    }
+    await seed.close();
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
+
+    const bot = spawnInkwire(['start'], {
+      FEED_URLS: feeds.url('/feed'), DATABASE_URL: db, POLL_JITTER_SECONDS: '0', DELIVERY_RETRY_BASE_SECONDS: '1',
+      DISCORD_TOKEN: 'two-platform-token', DISCORD_APP_ID: appId, DISCORD_API_URL: discord.apiUrl,
+      SLACK_BOT_TOKEN: 'xoxb-both', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: slack.apiUrl, SLACK_PORT: '0',
+    });
+    cleanups.push(() => void bot.child.kill('SIGKILL'));
+    await bot.waitFor(/"platforms":\["slack","discord"\]/, { stream: 'stderr' });
+    const deadline = Date.now() + 20_000;
+    let discordFirst = false;
+    while (Date.now() < deadline && slack.postsIn('CPAPERS').length === 0) {
+      if (discord.messagesIn(guild.channels[0]!.id).length === 1) discordFirst = true;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // Discord was delivered while Slack was still answering 429s: the engines do not wait on each other.
+    expect(discordFirst).toBe(true);
+    expect(slack.counters.rateLimited).toBeGreaterThanOrEqual(2);
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+    expect(discord.messagesIn(guild.channels[0]!.id)).toHaveLength(1);
+    expect(slack.postsIn('CPAPERS')).toHaveLength(1);
+    expect([...discord.violations, ...slack.violations]).toEqual([]);
+  });
+});
