@@ -102,7 +102,7 @@ export function buildCore(deps: { config: Config; store: Store; fetch: typeof gl
     subscriptions,
     commandServices,
     /** One delivery engine per connected platform. */
-    deliveryEngine(platform: ChatPlatform, overrides: { ratePerSecond?: number } = {}) {
+    deliveryEngine(platform: ChatPlatform, overrides: { ratePerSecond?: number; onOutcome?: (outcome: 'sent' | 'retry' | 'failed' | 'held' | 'released') => void } = {}) {
       const engine = createDeliveryEngine({
         platform,
         deliveries: store.deliveries,

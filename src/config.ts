@@ -31,6 +31,7 @@ export const CONFIG_DEFAULTS = {
   DELIVERY_HELD_SUMMARY_HOURS: '24',
   DIGEST_TZ: 'UTC',
   SHUTDOWN_TIMEOUT_SECONDS: '10',
+  HTTP_PORT: '8080',
   DISCORD_TOKEN: '',
   DISCORD_APP_ID: '',
   DISCORD_GUILD_ID: '',
@@ -115,6 +116,7 @@ const schema = z.object({
   DELIVERY_HELD_SUMMARY_HOURS: intInRange(0, 24 * 365),
   DIGEST_TZ: z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
   SHUTDOWN_TIMEOUT_SECONDS: intInRange(1, 300),
+  HTTP_PORT: intInRange(0, 65535),
   DISCORD_TOKEN: z.string().trim(),
   DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
   DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
@@ -182,6 +184,8 @@ export interface Config {
   readonly digestTimeZone: string;
   /** How long SIGTERM waits for sends in flight before handing them back as possibly sent. */
   readonly shutdownTimeoutMs: number;
+  /** The operations port (/healthz, /readyz, /metrics); null when HTTP_PORT=0. */
+  readonly httpPort: number | null;
   /** Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. */
   readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string } | null;
   /** Present when a Slack bot token or OAuth settings are given. */
@@ -255,6 +259,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     }),
     digestTimeZone: v.DIGEST_TZ,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    httpPort: v.HTTP_PORT === 0 ? null : v.HTTP_PORT,
     discord: v.DISCORD_TOKEN
       ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL })
       : null,

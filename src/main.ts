@@ -19,13 +19,15 @@ import { parseFeedXml } from './feeds/feed-parser.ts';
 import type { PollOutcome } from './feeds/feed-poller.ts';
 import { startPollScheduler } from './feeds/poll-scheduler.ts';
 import { pollableFeedStore } from './feeds/feeds-to-poll.ts';
+import { startHttpServer } from './http/http-server.ts';
+import { createMetrics } from './http/metrics.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createProgressBar } from './cli/progress-bar.ts';
 import { formatSearchResults, searchResultsToJson } from './cli/search-output.ts';
 import { formatDeliveryLine } from './cli/cli-output.ts';
 import { explainDelivery } from './delivery/delivery-explainer.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { nodeCronScheduler, type CronScheduler } from './scheduling/cron-scheduler.ts';
+import { cronIntervalMs, nodeCronScheduler, type CronScheduler } from './scheduling/cron-scheduler.ts';
 import { openSqliteStore } from './storage/sqlite/sqlite-store.ts';
 import type { Store } from './storage/store.ts';
 
@@ -318,6 +320,21 @@ async function runStart(ctx: {
   }
   for (const url of config.feedUrls) await store.feeds.ensure(url, clock.now());
 
+  const metrics = createMetrics({ readOutbox: () => store.deliveries.stats() });
+  // /search latency, whichever platform asks.
+  const search = core.commandServices.search;
+  core.commandServices.search = {
+    ...search,
+    search: async (...args: Parameters<typeof search.search>) => {
+      const started = performance.now();
+      try {
+        return await search.search(...args);
+      } finally {
+        metrics.searchFinished((performance.now() - started) / 1000);
+      }
+    },
+  };
+
   let quit: (reason: string) => void = () => {};
   const quitRequested = new Promise<string>((resolve) => {
     quit = resolve;
@@ -390,7 +407,12 @@ async function runStart(ctx: {
   }
   // One engine per platform, each with its own pacing: a Slack 429 storm never slows Discord. On Discord the
   // engine paces sends just under the 50/s global limit: zero 429s (see bench:discord).
-  const engines = platforms.map((platform) => core.deliveryEngine(platform, platform.name === 'discord' ? { ratePerSecond: 49 } : {}));
+  const engines = platforms.map((platform) =>
+    core.deliveryEngine(platform, {
+      ...(platform.name === 'discord' ? { ratePerSecond: 49 } : {}),
+      onOutcome: (outcome) => metrics.deliveryFinished(platform.name, outcome),
+    }),
+  );
   for (const engine of engines) engine.start();
   const wakeAll = () => engines.forEach((engine) => engine.wake());
   const digests = startDigestScheduler({
@@ -421,7 +443,12 @@ async function runStart(ctx: {
     feeds: pollableFeedStore(store.feeds, config.feedUrls),
     clock,
     logger: logger.child({ component: 'poll-scheduler' }),
-    poll: (url, signal) => core.pollFeed(url, { signal }),
+    poll: async (url, signal) => {
+      const started = performance.now();
+      const outcome = await core.pollFeed(url, { signal });
+      metrics.pollFinished(url, outcome.status, (performance.now() - started) / 1000, outcome.status === 'ok' ? outcome.created.length : 0);
+      return outcome;
+    },
     onOutcome: async (outcome) => {
       if (outcome.status !== 'ok') return;
       // New posts already have their outbox rows (written with the posts); tell the engine to look.
@@ -435,6 +462,26 @@ async function runStart(ctx: {
   log.info({ feeds: config.feedUrls, cron: config.pollCron, platforms: platforms.map((p) => p.name) }, 'Inkwire started');
   void scheduler.runDue();
 
+  // The operations port: alive, ready (database, platforms, fresh polls), and metrics.
+  const pollIntervalMs = cronIntervalMs(config.pollCron);
+  const http = config.httpPort === null ? null : await startHttpServer({
+    port: config.httpPort,
+    metrics,
+    logger: logger.child({ component: 'http' }),
+    checks: [
+      async () => ({ name: 'database', ok: (await store.posts.count()) >= 0 }),
+      ...platforms.map((platform) => async () => ({ name: `${platform.name} connected`, ok: platform.isConnected?.() ?? true })),
+      async () => {
+        const limit = clock.now().getTime() - 3 * pollIntervalMs;
+        const stale = (await store.feeds.list()).filter((f) => config.feedUrls.includes(f.url) && (f.lastPolledAt?.getTime() ?? 0) < limit);
+        return { name: 'feeds polled within 3 intervals', ok: stale.length === 0, ...(stale.length > 0 ? { detail: stale.map((f) => redactUrl(f.url)).join(', ') } : {}) };
+      },
+    ],
+  }).catch((error: unknown) => {
+    log.error({ err: error, port: config.httpPort }, `cannot listen on HTTP_PORT ${config.httpPort}; /healthz, /readyz and /metrics are off`);
+    return null;
+  });
+
   const reason = await Promise.race([io.shutdownSignal, quitRequested]);
   log.info({ reason }, 'shutting down');
   backfillController.abort();
@@ -443,6 +490,7 @@ async function runStart(ctx: {
   await Promise.allSettled([...backfills.values()]);
   await Promise.all(engines.map((engine) => engine.stop({ timeoutMs: config.shutdownTimeoutMs })));
   await Promise.all(platforms.map((platform) => platform.stop()));
+  await http?.stop();
   log.info('stopped cleanly');
   return 0;
 }

@@ -1,5 +1,6 @@
 import {
   ChannelType,
+  Status,
   Client,
   Events,
   GatewayIntentBits,
@@ -230,6 +231,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   return {
     name: 'discord',
     client,
+    isConnected: () => client.isReady() && client.ws.status === Status.Ready,
     async send(destination, message, { idempotencyKey }) {
       let channelId: string;
       let sent: { id: string };

@@ -33,6 +33,8 @@ export interface DeliveryEngineOptions {
   ratePerSecond?: number;
   /** Identifies this process's claims in the outbox. */
   owner?: string;
+  /** Told each settled attempt (for metrics). */
+  onOutcome?: (outcome: 'sent' | 'retry' | 'failed' | 'held' | 'released') => void;
 }
 
 export interface DeliveryEngine {
@@ -136,7 +138,15 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     const claim = { id: delivery.id, claimToken: delivery.claimToken };
     const now = options.clock.now();
     if (entry.lost) return; // another worker holds it now
+    const told = (what: 'sent' | 'retry' | 'failed' | 'held' | 'released') => {
+      try {
+        options.onOutcome?.(what);
+      } catch {
+        // metrics never break delivery
+      }
+    };
     if (outcome.kind === 'sent') {
+      told('sent');
       await record('delivery sent', entry, () => options.deliveries.complete(claim, { messageId: outcome.messageId, at: now }));
       return;
     }
@@ -146,16 +156,19 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     const uncertain = deliveryError?.uncertain === true;
     const uncertainSince = uncertain ? (entry.startedAt ?? now) : null;
     if (stopping.signal.aborted && entry.startedAt === null) {
+      told('released');
       // Shutting down before this one was sent: hand the claim back at once.
       await record('delivery released at shutdown', entry, () => options.deliveries.retryLater(claim, { error: 'interrupted by shutdown', nextAttemptAt: now, uncertainSince }));
       return;
     }
     if (deliveryError?.effect === 'pause') {
+      told('held');
       log.warn({ deliveryId: delivery.id, subscriptionId: delivery.subscription.id, code: deliveryError.code }, `channel cannot receive; subscription paused: ${deliveryError.reason}`);
       await record('delivery held', entry, () => options.deliveries.holdAndPause(claim, { error: `[${deliveryError.code}] ${deliveryError.reason}`, reason: deliveryError.reason, at: now }));
       return;
     }
     if (deliveryError?.effect === 'reject') {
+      told('failed');
       // This message was refused; the channel is fine and the next post goes on.
       log.warn({ deliveryId: delivery.id, subscriptionId: delivery.subscription.id, code: deliveryError.code }, `the platform refused this message; delivery failed, subscription continues: ${deliveryError.reason}`);
       await record('delivery failed', entry, () => options.deliveries.fail(claim, { error: `[${deliveryError.code}] ${deliveryError.reason}`, at: now }));
@@ -163,6 +176,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     }
     const message = deliveryError ? `[${deliveryError.code}] ${deliveryError.reason}` : error instanceof Error ? error.message : String(error);
     if (delivery.attempts >= options.maxAttempts) {
+      told('failed');
       log.error({ deliveryId: delivery.id, attempts: delivery.attempts }, `delivery gave up after ${delivery.attempts} attempts: ${message}`);
       await record('delivery failed', entry, () => options.deliveries.fail(claim, { error: `gave up after ${delivery.attempts} attempts: ${message}`, at: now }));
       return;
@@ -170,6 +184,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     const backoff = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(delivery.attempts - 1, 30));
     let wait = Math.max(backoff, deliveryError?.retryAfterMs ?? 0);
     if (uncertain || delivery.uncertainSince) wait = Math.min(wait, uncertainRetryMaxMs);
+    told('retry');
     log.info({ deliveryId: delivery.id, attempts: delivery.attempts, waitMs: wait, uncertain }, `delivery will be retried: ${message}`);
     await record('delivery retry', entry, () => options.deliveries.retryLater(claim, { error: message, nextAttemptAt: new Date(now.getTime() + wait), uncertainSince }));
   }

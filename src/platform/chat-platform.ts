@@ -38,6 +38,8 @@ export interface ChatPlatform {
    * Slack, which has none, finds an earlier copy by the key it carries in message metadata.
    */
   send(destination: Destination, message: OutgoingMessage, options: SendOptions): Promise<{ messageId: string }>;
+  /** Whether the platform connection is up (for `/readyz`); absent means always. */
+  isConnected?(): boolean;
   /** Present when the platform can edit a sent message (the capability the engine checks). */
   edit?(destination: Destination, messageId: string, message: OutgoingMessage): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { schedule } from 'node-cron';
+import { createTask, schedule } from 'node-cron';
 
 /** A handle to stop a recurring job. */
 export interface ScheduledJob {
@@ -37,4 +37,15 @@ export function createManualScheduler(): CronScheduler & { tick(expression?: str
     },
     jobs: () => jobs.size,
   };
+}
+
+/** The time between two runs of a cron expression (the next two), e.g. 15 minutes for "*\/15 * * * *". */
+export function cronIntervalMs(expression: string): number {
+  const task = createTask(expression, () => {});
+  try {
+    const [first, second] = task.getNextRuns(2);
+    return first && second ? second.getTime() - first.getTime() : 15 * 60 * 1000;
+  } finally {
+    void task.destroy();
+  }
 }

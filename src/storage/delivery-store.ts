@@ -90,6 +90,8 @@ export interface DeliveryStore {
   releaseHeld(subscriptionId: number, options: { at: Date; summariseBefore: Date }): Promise<{ held: number; summarised: number }>;
   list(options: { status?: DeliveryStatus; limit: number }): Promise<DeliveryRecord[]>;
   forPost(postId: number): Promise<DeliveryRecord[]>;
+  /** Pending deliveries of active subscriptions, the oldest one's creation time, and paused subscriptions (for metrics). */
+  stats(): Promise<{ pending: number; oldestPendingAt: Date | null; pausedSubscriptions: number }>;
   /** When the next delivery of this platform's destinations is due (a head waiting, a lease ending), or null. */
   nextDueAt(platform: string): Promise<Date | null>;
 }

@@ -17,7 +17,8 @@ export interface CliProcess {
 export function spawnInkwire(args: string[], env: Record<string, string>, cwd?: string): CliProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', ...env },
+    // HTTP_PORT off unless a test asks for it: parallel bots must not fight over 8080.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_FORMAT: 'json', HTTP_PORT: '0', ...env },
     stdio: 'pipe',
   });
   let out = '';

@@ -230,6 +230,13 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     async forPost(postId) {
       return (db.prepare(`${recordSelect} WHERE d.post_id = ? OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = ?) ORDER BY d.id`).all(postId, postId) as RecordRow[]).map(toRecord);
     },
+    async stats() {
+      const row = db
+        .prepare(`SELECT count(*) AS n, min(d.created_at) AS oldest FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE d.status IN ('pending', 'sending') AND s.paused_at IS NULL`)
+        .get() as { n: number; oldest: number | null };
+      const paused = (db.prepare('SELECT count(*) AS n FROM subscriptions WHERE paused_at IS NOT NULL').get() as { n: number }).n;
+      return { pending: row.n, oldestPendingAt: row.oldest === null ? null : new Date(row.oldest), pausedSubscriptions: paused };
+    },
     async nextDueAt(platform) {
       const row = nextDue.get(platform) as { at: number | null };
       return row.at === null ? null : new Date(row.at);

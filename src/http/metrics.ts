@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { redactUrl } from '../feeds/url-secrets.ts';
+
+/** What Inkwire counts for `/metrics` (Prometheus text), in one registry per process. */
+export interface InkwireMetrics {
+  readonly registry: Registry;
+  pollFinished(feedUrl: string, outcome: 'ok' | 'not-modified' | 'failed', seconds: number, created: number): void;
+  deliveryFinished(platform: string, outcome: 'sent' | 'retry' | 'failed' | 'held' | 'released'): void;
+  searchFinished(seconds: number): void;
+}
+
+export interface OutboxReading {
+  pending: number;
+  oldestPendingAt: Date | null;
+  pausedSubscriptions: number;
+}
+
+/**
+ * The registry with process metrics (CPU, memory, event-loop lag) and Inkwire's own; the outbox and
+ * subscription gauges are read from the store when scraped.
+ */
+export function createMetrics(options: { readOutbox: () => Promise<OutboxReading> }): InkwireMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'inkwire_' });
+  const polls = new Counter({ name: 'inkwire_polls_total', help: 'Feed polls by feed and outcome', labelNames: ['feed', 'outcome'], registers: [registry] });
+  const pollSeconds = new Histogram({
+    name: 'inkwire_feed_poll_seconds', help: 'Feed poll duration (fetch, parse, store)', labelNames: ['outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], registers: [registry],
+  });
+  const posts = new Counter({ name: 'inkwire_posts_stored_total', help: 'Posts stored for the first time', registers: [registry] });
+  const deliveries = new Counter({ name: 'inkwire_deliveries_total', help: 'Delivery attempts by platform and outcome', labelNames: ['platform', 'outcome'], registers: [registry] });
+  const searchSeconds = new Histogram({ name: 'inkwire_search_seconds', help: '/search latency', buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry] });
+  const read = () => options.readOutbox().catch((): OutboxReading => ({ pending: Number.NaN, oldestPendingAt: null, pausedSubscriptions: Number.NaN }));
+  new Gauge({
+    name: 'inkwire_outbox_pending', help: 'Deliveries waiting to be sent', registers: [registry],
+    async collect() {
+      this.set((await read()).pending);
+    },
+  });
+  new Gauge({
+    name: 'inkwire_outbox_oldest_pending_seconds', help: 'Age of the oldest pending delivery', registers: [registry],
+    async collect() {
+      const { oldestPendingAt } = await read();
+      this.set(oldestPendingAt ? Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000) : 0);
+    },
+  });
+  new Gauge({
+    name: 'inkwire_subscriptions_paused', help: 'Subscriptions paused because their channel cannot receive', registers: [registry],
+    async collect() {
+      this.set((await read()).pausedSubscriptions);
+    },
+  });
+  return {
+    registry,
+    pollFinished(feedUrl, outcome, seconds, created) {
+      polls.inc({ feed: redactUrl(feedUrl), outcome });
+      pollSeconds.observe({ outcome }, seconds);
+      if (created > 0) posts.inc(created);
+    },
+    deliveryFinished(platform, outcome) {
+      deliveries.inc({ platform, outcome });
+    },
+    searchFinished(seconds) {
+      searchSeconds.observe(seconds);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { createServer } from 'node:net';
+// @ts-expect-error -- the package ships no type declarations
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnInkwire } from '../fakes/cli-process.ts';
+import { fixture, startFeedServer } from '../fakes/feed-server.ts';
+import { makeTempDir } from '../fakes/temp-dir.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('the operations port: /healthz, /readyz, /metrics', () => {
+  const dir = makeTempDir();
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('GIVEN a running bot THEN /healthz answers, /metrics parses as Prometheus text, and /readyz goes 503 naming a feed not polled for 3 intervals', async () => {
+    const feeds = await startFeedServer();
+    cleanups.push(() => feeds.close());
+    let polls = 0;
+    feeds.route('/feed', (_req, res) => {
+      polls++;
+      if (polls === 1) return void res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(fixture('dailyink-feed-v1.xml'));
+      res.writeHead(500).end(); // from now on failing: backoff, so not polled again for minutes
+    });
+    const port = await freePort();
+    const bot = spawnInkwire(['start'], { FEED_URLS: feeds.url('/feed'), DATABASE_URL: dir.file('ops.db'), POLL_CRON: '* * * * * *', POLL_JITTER_SECONDS: '0', HTTP_PORT: String(port) });
+    cleanups.push(() => void bot.child.kill('SIGKILL'));
+    await bot.waitFor(/http server listening/, { stream: 'stderr' });
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await bot.waitFor(/feed poll failed/, { stream: 'stderr' });
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const families = parsePrometheusTextFormat(metrics) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }>;
+    const family = (name: string) => families.find((f) => f.name === name);
+    expect(family('inkwire_polls_total')?.metrics.map((m) => m.labels?.outcome).sort()).toEqual(['failed', 'ok']);
+    expect(family('inkwire_posts_stored_total')?.metrics[0]?.value).toBe('6');
+    for (const name of ['inkwire_outbox_pending', 'inkwire_outbox_oldest_pending_seconds', 'inkwire_subscriptions_paused', 'inkwire_feed_poll_seconds', 'inkwire_search_seconds', 'inkwire_deliveries_total', 'inkwire_nodejs_eventloop_lag_seconds', 'inkwire_process_resident_memory_bytes']) {
+      expect(family(name), name).toBeDefined();
+    }
+
+    // POLL_CRON runs every second, and the failing feed now waits out its backoff: after 3 s it is stale.
+    const deadline = Date.now() + 10_000;
+    let ready = await fetch(`${base}/readyz`);
+    while (ready.status === 200 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      ready = await fetch(`${base}/readyz`);
+    }
+    expect(ready.status).toBe(503);
+    const body = await ready.text();
+    expect(body).toMatch(/FAIL feeds polled within 3 intervals: http:\/\/127\.0\.0\.1:\d+\/feed/);
+    expect(body).toMatch(/ok {3}database/);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+  });
+});
