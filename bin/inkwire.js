@@ -1,9 +1,18 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (no build step): tsx registers a loader for .ts files.
-import { register } from 'tsx/esm/api';
+// Runs the compiled JavaScript in dist/ (`npm run build`, which `npm install` runs through `prepare`).
+// In a checkout without a build it falls back to the TypeScript sources through tsx (a dev dependency).
+import { existsSync } from 'node:fs';
 
-register();
-const { main, loadDotEnv } = await import('../src/main.ts');
+const compiled = new URL('../dist/src/main.js', import.meta.url);
+let entry;
+if (existsSync(compiled) && process.env.INKWIRE_FROM_SOURCE !== 'true') {
+  entry = await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = await import('../src/main.ts');
+}
+const { main, loadDotEnv } = entry;
 
 try {
   loadDotEnv();

@@ -3,9 +3,10 @@ import { ALL_COMMANDS } from '../commands/index.ts';
 import { createPromptSafeLogStream } from '../adapters/console/console-log-stream.ts';
 import { CONSOLE_DEFAULT_CHANNEL, CONSOLE_WORKSPACE, startConsoleAdapter } from '../adapters/console/console-adapter.ts';
 import { buildCore, createConfiguredFetcher, type Core } from './app.ts';
-import { inviteUrl, registerCommandsOverRest } from '../adapters/discord/discord-commands.ts';
-import { startDiscordAdapter } from '../adapters/discord/discord-adapter.ts';
-import { startSlackAdapter } from '../adapters/slack/slack-adapter.ts';
+// discord.js and bolt are loaded only when a command needs them: a CLI call should not pay for them.
+const loadDiscord = () => import('../adapters/discord/discord-adapter.ts');
+const loadDiscordCommands = () => import('../adapters/discord/discord-commands.ts');
+const loadSlack = () => import('../adapters/slack/slack-adapter.ts');
 import type { ChatPlatform } from './platform/chat-platform.ts';
 import { startDigestScheduler } from './delivery/digest-scheduler.ts';
 import { parseCliArgs, USAGE, type CliArgs } from './cli/cli-args.ts';
@@ -191,6 +192,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
           return 1;
         }
         const guildId = args.guild ?? config.discord.guildId;
+        const { registerCommandsOverRest } = await loadDiscordCommands();
         const count = await registerCommandsOverRest({ ...config.discord, guildId, specs: ALL_COMMANDS });
         out(`Registered ${count} commands ${guildId ? `in server ${guildId}` : 'globally (they can take up to an hour to appear)'}.`);
         return 0;
@@ -249,7 +251,7 @@ async function runDoctor(
   // Each configured platform is reported; with none, the console runs.
   if (config.discord) {
     out(`• chat platform: Discord (application ${config.discord.appId})`);
-    out(`  invite: ${inviteUrl(config.discord.appId, { roleMentions: true })}`);
+    out(`  invite: ${(await loadDiscordCommands()).inviteUrl(config.discord.appId, { roleMentions: true })}`);
     out('  (permissions: View Channel, Send Messages, Embed Links, Create Public Threads for thread:true, and Mention Everyone only so subscriptions can ping their role)');
   }
   if (config.slack) {
@@ -344,6 +346,7 @@ async function runStart(ctx: {
   const platforms: Array<ChatPlatform & { stop(): Promise<void> }> = [];
   if (config.slack) {
     const slack = config.slack;
+    const { startSlackAdapter } = await loadSlack();
     platforms.push(await startSlackAdapter({
       signingSecret: slack.signingSecret,
       ...(slack.botToken ? { botToken: slack.botToken } : {}),
@@ -361,6 +364,7 @@ async function runStart(ctx: {
     }));
   }
   if (config.discord) {
+    const { startDiscordAdapter } = await loadDiscord();
     platforms.push(await startDiscordAdapter({
       token: config.discord.token,
       appId: config.discord.appId,
