@@ -292,7 +292,6 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
       } else if (claimed > 0) {
         waitMs = 0; // claimed something: look again straight away (more may be due)
       }
-      if (untilIdle && held.size === 0 && claimed === 0) continue;
       if (waitMs === 0 && sending.size < options.concurrency) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, untilIdle ? Math.min(waitMs, 50) : waitMs);

@@ -116,13 +116,16 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       const inChannel = await subscriptions.listForChannel(place.platform, place.channelId);
       const existing = inChannel.find((s) => s.feedId === feed.value.id);
       if (existing) {
+        // Already subscribed: keep whatever the command does not give (`none` clears keywords or the role).
+        const next = {
+          keywords: clearKeywords ? [] : request.keywords?.trim() ? keywords.value : existing.keywords,
+          mode: request.mode ?? existing.mode,
+          mentionId: clearMention ? null : request.mention?.trim() ? mentionId : existing.mentionId,
+          thread: request.thread ?? existing.thread,
+        };
         if (existing.pausedAt) {
-          // Resuming keeps what the subscription was unless the command gives something new.
-          await subscriptions.update(existing.id, {
-            keywords: request.keywords?.trim() ? keywords.value : existing.keywords,
-            mode: request.mode ?? existing.mode,
-            mentionId: request.mention?.trim() ? mentionId : existing.mentionId,
-          });
+          // Resuming: the held posts follow, long-held ones as one summary.
+          await subscriptions.update(existing.id, next);
           const now = clock.now();
           const released = await options.deliveries.releaseHeld(existing.id, {
             at: now,
@@ -132,23 +135,9 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
           if (released.held + released.summarised > 0) options.onQueued?.();
           return ok({ subscription: (await subscriptions.get(existing.id))!, created: false, released });
         }
-        // Already subscribed: change it in place, keeping whatever the command does not give.
-        const next = {
-          keywords: clearKeywords ? [] : request.keywords?.trim() ? keywords.value : existing.keywords,
-          mode: request.mode ?? existing.mode,
-          mentionId: clearMention ? null : request.mention?.trim() ? mentionId : existing.mentionId,
-          thread: request.thread ?? existing.thread,
-        };
-        const changed: string[] = [];
-        const sameWords = (a: readonly string[], b: readonly string[]) => [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
-        if (!sameWords(next.keywords, existing.keywords)) {
-          changed.push(next.keywords.length > 0 ? `keywords now ${next.keywords.join(', ')}` : 'keywords removed: every post');
-        }
-        if (next.mode !== existing.mode) changed.push(`mode now ${next.mode}`);
-        if (next.mentionId !== existing.mentionId) changed.push(next.mentionId ? 'a new role to notify' : 'no role notified');
-        if (next.thread !== existing.thread) changed.push(next.thread ? 'a discussion thread under each card' : 'no discussion threads');
+        const changed = describeChanges(existing, next);
         if (changed.length === 0) {
-          return err(new UserError('subscribe/unchanged', `This channel is already subscribed to ${feedName(feed.value)} with those settings. Give \`keywords:\`, \`mode:\` or \`mention:\` to change it (\`none\` clears keywords or the role), or \`/unsubscribe\`.`));
+          return err(new UserError('subscribe/unchanged', `This channel is already subscribed to ${feedName(feed.value)} with those settings. Give \`keywords:\`, \`mode:\`, \`mention:\` or \`thread:\` to change it (\`none\` clears keywords or the role), or \`/unsubscribe\`.`));
         }
         await subscriptions.update(existing.id, next);
         return ok({ subscription: (await subscriptions.get(existing.id))!, created: false, changed });
@@ -287,6 +276,17 @@ async function mayMention(invoker: Invoker, id: string): Promise<Result<true, Us
     return err(new UserError('mention/not-allowed', 'You cannot ping that role yourself (it is not mentionable and you lack Mention Everyone), so Inkwire will not ping it for you.'));
   }
   return ok(true);
+}
+
+/** What an in-place edit changes, in words for the reply. */
+function describeChanges(before: Subscription, after: { keywords: readonly string[]; mode: DeliveryMode; mentionId: string | null; thread: boolean }): string[] {
+  const sameWords = (a: readonly string[], b: readonly string[]) => [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+  const changed: string[] = [];
+  if (!sameWords(after.keywords, before.keywords)) changed.push(after.keywords.length > 0 ? `keywords now ${after.keywords.join(', ')}` : 'keywords removed: every post');
+  if (after.mode !== before.mode) changed.push(`mode now ${after.mode}`);
+  if (after.mentionId !== before.mentionId) changed.push(after.mentionId ? 'a new role to notify' : 'no role notified');
+  if (after.thread !== before.thread) changed.push(after.thread ? 'a discussion thread under each card' : 'no discussion threads');
+  return changed;
 }
 
 function isUrl(value: string): boolean {

@@ -199,10 +199,11 @@ describe('pauses and refusals lose nothing', () => {
     await engine.drain();
     expect(recorder.sends).toHaveLength(0); // held, not sent, not lost
     recorder.clearFailure('papers');
-    const resumed = await fixture.core.subscriptions.subscribe(channel('papers'), admin, {});
+    const resumed = await fixture.core.subscriptions.subscribe(channel('papers'), admin, { thread: true });
     if (!resumed.ok) throw resumed.error;
     expect(resumed.value.released).toEqual({ held: 4, summarised: 0 });
-    expect(resumed.value.subscription).toMatchObject({ keywords: ['experts'], mentionId: 'readers', mode: 'instant', pausedAt: null });
+    // Kept what the command did not give; took what it did.
+    expect(resumed.value.subscription).toMatchObject({ keywords: ['experts'], mentionId: 'readers', mode: 'instant', thread: true, pausedAt: null });
     await engine.drain();
     expect(recorder.sends.map((s) => (s.message.kind === 'post' ? s.message.card.title : ''))).toEqual(['Experts first', 'Experts second', 'Experts third', 'Experts fourth']);
     await fixture.store.close();

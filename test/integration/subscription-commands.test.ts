@@ -55,6 +55,7 @@ describe('subscription commands', () => {
     [{ mention: '<!here>' }, /never pings everyone/],
     [{ mention: 'not a role!' }, /`mention` must be/],
     [{ colour: 'red' }, /Unknown option `colour`/],
+    [{ thread: 'maybe' }, /`thread` must be true or false/],
   ])('GIVEN /subscribe %j THEN a clear message and nothing subscribed', async (raw, message) => {
     const reply = await run('subscribe', raw as Record<string, string>);
     expect(reply.visibility).toBe('private');
@@ -133,6 +134,7 @@ describe('subscription commands', () => {
     const [subscription] = await fixture.store.subscriptions.listForChannel('console', 'general');
     expect(subscription).toMatchObject({ mode: 'daily', keywords: ['diffusion'] });
     expect(replyText(await run('subscribe', { keywords: 'none' }))).toMatch(/Changed: keywords removed: every post/);
+    expect(replyText(await run('subscribe', { thread: true }))).toMatch(/Changed: a discussion thread under each card/);
     expect(replyText(await run('subscribe', {}))).toMatch(/already subscribed .* with those settings/);
     expect(await fixture.store.subscriptions.listForChannel('console', 'general')).toHaveLength(1);
   });

@@ -69,6 +69,11 @@ describe('loadConfig', () => {
     [{ SLACK_PORT: '99999' }, ['SLACK_PORT']],
     [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: 'not-a-snowflake' }, ['DISCORD_APP_ID']],
     [{ ALLOW_ANY_FEED: 'yes', DIGEST_TZ: 'Mars/Olympus' }, ['ALLOW_ANY_FEED', 'DIGEST_TZ']],
+    // The settings this version added, each with the garbage it must refuse by name.
+    [
+      { ALLOW_PRIVATE_FEEDS: 'yes', FEED_MAX_ITEMS: '0', DELIVERY_LEASE_SECONDS: '600', DELIVERY_HELD_SUMMARY_HOURS: '-1', SHUTDOWN_TIMEOUT_SECONDS: 'soon', HTTP_PORT: '70000' },
+      ['ALLOW_PRIVATE_FEEDS', 'FEED_MAX_ITEMS', 'DELIVERY_LEASE_SECONDS', 'DELIVERY_HELD_SUMMARY_HOURS', 'SHUTDOWN_TIMEOUT_SECONDS', 'HTTP_PORT'],
+    ],
   ])('GIVEN platform settings %j THEN the error names %j and never echoes a secret', (env, keys) => {
     let message = '';
     try {
@@ -78,6 +83,13 @@ describe('loadConfig', () => {
     }
     for (const key of keys) expect(message).toContain(key);
     expect(message).not.toContain('xoxp-user-token');
+  });
+
+  it('GIVEN HTTP_PORT=0 THEN the operations port is off; the defaults of the new settings are what .env.example says', () => {
+    expect(loadConfig({ HTTP_PORT: '0' }).httpPort).toBeNull();
+    const defaults = loadConfig({});
+    expect(defaults).toMatchObject({ httpPort: 8080, shutdownTimeoutMs: 10_000, feedMaxItems: 200, allowPrivateFeeds: false });
+    expect(defaults.delivery).toMatchObject({ leaseMs: 60_000, heldSummaryAfterMs: 24 * 3600_000 });
   });
 
   it('GIVEN Discord and Slack settings together THEN both platforms are configured (one process serves both)', () => {
