@@ -1,12 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.ts';
-import { createFeedFetcher } from '../../src/feeds/feed-fetcher.ts';
-import { createFeedPoller } from '../../src/feeds/feed-poller.ts';
-import { createSilentLogger } from '../../src/logger.ts';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
 import { fixture, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
 import { startFakeSlack, type FakeSlack } from '../fakes/slack/fake-slack.ts';
+import { seedSubscribedFeed } from '../fakes/seeded-database.ts';
 import { makeTempDir } from '../fakes/temp-dir.ts';
 
 describe('SIGTERM during a fan-out', () => {
@@ -23,16 +20,7 @@ describe('SIGTERM during a fan-out', () => {
     cleanups.push(() => feeds.close(), () => slack.close());
     feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
     const db = dir.file(`${name}.db`);
-    const seed = openSqliteStore(db);
-    await createFeedPoller({
-      store: seed, clock: systemClock, logger: createSilentLogger(), backoffBaseMs: 1000, backoffMaxMs: 1000,
-      fetchFeed: createFeedFetcher({ fetch: globalThis.fetch, userAgent: 't', timeoutMs: 5000, maxBytes: 1 << 22, maxRedirects: 0 }),
-    })(feeds.url('/feed'));
-    const feed = (await seed.feeds.get(feeds.url('/feed')))!;
-    for (const channelId of ['C1', 'C2', 'C3']) {
-      await seed.subscriptions.create({ kind: 'channel', platform: 'slack', workspaceId: 'T1', channelId, feedId: feed.id, keywords: [], mode: 'instant', mentionId: null, createdBy: 't', createdAt: new Date(0) });
-    }
-    await seed.close();
+    await seedSubscribedFeed(db, feeds.url('/feed'), ['C1', 'C2', 'C3'].map((channelId) => ({ platform: 'slack' as const, workspaceId: 'T1', channelId })));
     feeds.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
     const bot = spawnInkwire(['start'], {
       FEED_URLS: feeds.url('/feed'), DATABASE_URL: db, POLL_JITTER_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: shutdownSeconds,

@@ -1,13 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.ts';
-import { createFeedFetcher } from '../../src/feeds/feed-fetcher.ts';
-import { createFeedPoller } from '../../src/feeds/feed-poller.ts';
-import { createSilentLogger } from '../../src/logger.ts';
-import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { spawnInkwire } from '../fakes/cli-process.ts';
 import { snowflake, startFakeDiscord } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
 import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
+import { seedSubscribedFeed } from '../fakes/seeded-database.ts';
 import { makeTempDir } from '../fakes/temp-dir.ts';
 
 describe('Discord and Slack in one process', () => {
@@ -28,16 +24,10 @@ describe('Discord and Slack in one process', () => {
 
     feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
     const db = dir.file('both.db');
-    const seed = openSqliteStore(db);
-    await createFeedPoller({
-      store: seed, clock: systemClock, logger: createSilentLogger(), backoffBaseMs: 1000, backoffMaxMs: 1000,
-      fetchFeed: createFeedFetcher({ fetch: globalThis.fetch, userAgent: 't', timeoutMs: 5000, maxBytes: 1 << 22, maxRedirects: 0 }),
-    })(feeds.url('/feed'));
-    const feed = (await seed.feeds.get(feeds.url('/feed')))!;
-    for (const [platform, workspaceId, channelId] of [['discord', guild.id, guild.channels[0]!.id], ['slack', 'T1', 'CPAPERS']] as const) {
-      await seed.subscriptions.create({ kind: 'channel', platform, workspaceId, channelId, feedId: feed.id, keywords: [], mode: 'instant', mentionId: null, createdBy: 't', createdAt: new Date(0) });
-    }
-    await seed.close();
+    await seedSubscribedFeed(db, feeds.url('/feed'), [
+      { platform: 'discord', workspaceId: guild.id, channelId: guild.channels[0]!.id },
+      { platform: 'slack', workspaceId: 'T1', channelId: 'CPAPERS' },
+    ]);
     feeds.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
 
     const bot = spawnInkwire(['start'], {

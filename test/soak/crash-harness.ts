@@ -2,15 +2,12 @@
 // restarts it, and counts what every channel received on a platform fake: the Discord fake, which
 // de-duplicates by nonce, and the Slack fake, which (like Slack) de-duplicates nothing.
 import { seededRandom } from '../../bench/bench-util.ts';
-import { createFeedFetcher } from '../../src/feeds/feed-fetcher.ts';
-import { createFeedPoller } from '../../src/feeds/feed-poller.ts';
-import { createSilentLogger } from '../../src/logger.ts';
-import { systemClock } from '../../src/clock.ts';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
 import { snowflake, startFakeDiscord } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
 import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
+import { seedSubscribedFeed } from '../fakes/seeded-database.ts';
 import { makeTempDir } from '../fakes/temp-dir.ts';
 
 export { seededRandom };
@@ -103,20 +100,7 @@ export async function runCrashIteration(options: {
     // Before: the feed was seen once (its items stored as already seen), and every channel subscribed.
     const dbPath = dir.file('inkwire.db');
     feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
-    const seed = openSqliteStore(dbPath);
-    const poll = createFeedPoller({
-      store: seed, clock: systemClock, logger: createSilentLogger(), backoffBaseMs: 1000, backoffMaxMs: 1000,
-      fetchFeed: createFeedFetcher({ fetch: globalThis.fetch, userAgent: 'crash-test', timeoutMs: 5000, maxBytes: 1 << 22, maxRedirects: 0 }),
-    });
-    await poll(feeds.url('/feed'));
-    const feed = (await seed.feeds.get(feeds.url('/feed')))!;
-    for (const channelId of channelIds) {
-      await seed.subscriptions.create({
-        kind: 'channel', platform: options.platform, workspaceId, channelId, feedId: feed.id, keywords: [], mode: 'instant',
-        mentionId: null, createdBy: 'crash-test', createdAt: new Date(0),
-      });
-    }
-    await seed.close();
+    await seedSubscribedFeed(dbPath, feeds.url('/feed'), channelIds.map((channelId) => ({ platform: options.platform, workspaceId, channelId })));
 
     // Then: one new post. The feed server can kill the bot while it fetches (phase poll) or just after
     // the answer (phase ingest: the transaction that stores the post and its outbox rows).
