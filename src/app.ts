@@ -35,7 +35,16 @@ export function createConfiguredFetcher(config: Config, fetch: typeof globalThis
   });
 }
 
-export function buildCore(deps: { config: Config; store: Store; fetch: typeof globalThis.fetch; clock: Clock; logger: Logger; commands: readonly CommandSpec[] }) {
+export function buildCore(deps: {
+  config: Config;
+  store: Store;
+  fetch: typeof globalThis.fetch;
+  clock: Clock;
+  logger: Logger;
+  commands: readonly CommandSpec[];
+  /** Told each /search duration (the bot's metrics). */
+  onSearched?: (seconds: number) => void;
+}) {
   const { config, store, clock, logger } = deps;
   const fetchFeed = createConfiguredFetcher(config, deps.fetch);
   // Parsing runs in a worker thread: a 10 MB feed must not stall chat interactions.
@@ -58,7 +67,7 @@ export function buildCore(deps: { config: Config; store: Store; fetch: typeof gl
     pageSize: config.backfillPageSize,
     pagePauseMs: config.backfillPauseMs,
   };
-  const search = createSearchService({ index: store.search, logger: logger.child({ component: 'search' }) });
+  const search = createSearchService({ index: store.search, logger: logger.child({ component: 'search' }), ...(deps.onSearched ? { onSearched: deps.onSearched } : {}) });
   const probeFeed: FeedProbe = async (url) => {
     const fetched = await fetchFeed({ url, untrusted: true });
     if (fetched.kind === 'failed') return err(new UserError('subscribe/feed-unreachable', `That feed could not be fetched: ${fetched.error.message}.`));

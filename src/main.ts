@@ -21,7 +21,7 @@ import type { PollOutcome } from './feeds/feed-poller.ts';
 import { startPollScheduler } from './feeds/poll-scheduler.ts';
 import { pollableFeedStore } from './feeds/feeds-to-poll.ts';
 import { startHttpServer } from './http/http-server.ts';
-import { createMetrics } from './http/metrics.ts';
+import { createMetrics, type InkwireMetrics } from './http/metrics.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createProgressBar } from './cli/progress-bar.ts';
 import { formatSearchResults, searchResultsToJson } from './cli/search-output.ts';
@@ -102,7 +102,9 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     return 1;
   }
 
-  const core = buildCore({ config, store, fetch: io.fetch, clock, logger, commands: ALL_COMMANDS });
+  // Metrics belong to the running bot; CLI commands do without.
+  const metrics = args.command === 'start' ? createMetrics({ readOutbox: () => store.deliveries.stats() }) : null;
+  const core = buildCore({ config, store, fetch: io.fetch, clock, logger, commands: ALL_COMMANDS, ...(metrics ? { onSearched: metrics.searchFinished } : {}) });
   const { fetchFeed, pollFeed, backfillOptions } = core;
 
   try {
@@ -200,7 +202,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       case 'doctor':
         return await runDoctor(config, store, fetchFeed, out);
       case 'start':
-        return await runStart({ config, io, store, logger, clock, core, logStream });
+        return await runStart({ config, io, store, logger, clock, core, logStream, metrics: metrics! });
     }
   } finally {
     await core.closeParser();
@@ -309,8 +311,9 @@ async function runStart(ctx: {
   clock: Clock;
   core: Core;
   logStream: ReturnType<typeof createPromptSafeLogStream> | undefined;
+  metrics: InkwireMetrics;
 }): Promise<number> {
-  const { config, io, store, logger, clock, core } = ctx;
+  const { config, io, store, logger, clock, core, metrics } = ctx;
   const log = logger.child({ component: 'main' });
   try {
     store.lockWriter(clock.now());
@@ -321,21 +324,6 @@ async function runStart(ctx: {
     return 1;
   }
   for (const url of config.feedUrls) await store.feeds.ensure(url, clock.now());
-
-  const metrics = createMetrics({ readOutbox: () => store.deliveries.stats() });
-  // /search latency, whichever platform asks.
-  const search = core.commandServices.search;
-  core.commandServices.search = {
-    ...search,
-    search: async (...args: Parameters<typeof search.search>) => {
-      const started = performance.now();
-      try {
-        return await search.search(...args);
-      } finally {
-        metrics.searchFinished((performance.now() - started) / 1000);
-      }
-    },
-  };
 
   let quit: (reason: string) => void = () => {};
   const quitRequested = new Promise<string>((resolve) => {

@@ -29,8 +29,8 @@ export interface SearchService {
  * posts that cite that paper), then ranked text matches, with an any-word fallback. Expected problems
  * come back as `UserError`s; an index failure is logged and reported without its internals.
  */
-export function createSearchService(options: { index: SearchIndex; logger: Logger }): SearchService {
-  return {
+export function createSearchService(options: { index: SearchIndex; logger: Logger; /** Told each search's duration (metrics). */ onSearched?: (seconds: number) => void }): SearchService {
+  const service: SearchService = {
     async suggest(partial) {
       if (partial.trim().length === 0 || partial.length > 200) return [];
       try {
@@ -72,6 +72,19 @@ export function createSearchService(options: { index: SearchIndex; logger: Logge
       } catch (error) {
         options.logger.error({ err: error, queryLength: text.length }, 'search failed');
         return err(new UserError('search/failed', 'Search failed unexpectedly. It has been logged; please try again.'));
+      }
+    },
+  };
+  if (!options.onSearched) return service;
+  const observe = options.onSearched;
+  return {
+    ...service,
+    async search(text, searchOptions) {
+      const started = performance.now();
+      try {
+        return await service.search(text, searchOptions);
+      } finally {
+        observe((performance.now() - started) / 1000);
       }
     },
   };

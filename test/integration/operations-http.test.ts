@@ -59,6 +59,23 @@ describe('the operations port: /healthz, /readyz, /metrics', () => {
     expect(body).toMatch(/FAIL feeds polled within 3 intervals: http:\/\/127\.0\.0\.1:\d+\/feed/);
     expect(body).toMatch(/ok {3}database/);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}/metrics`, { method: 'POST' })).status).toBe(405);
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+  });
+
+  it('GIVEN HTTP_PORT already taken THEN the bot says so and runs without the operations port', async () => {
+    const feeds = await startFeedServer();
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '0.0.0.0', resolve));
+    cleanups.push(() => feeds.close(), () => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = (taken.address() as { port: number }).port;
+    const bot = spawnInkwire(['start'], { FEED_URLS: feeds.url('/feed'), DATABASE_URL: dir.file('busy-port.db'), POLL_JITTER_SECONDS: '0', HTTP_PORT: String(port) });
+    cleanups.push(() => void bot.child.kill('SIGKILL'));
+    await bot.waitFor(/Inkwire started/, { stream: 'stderr' });
+    await bot.waitFor(new RegExp(`cannot listen on HTTP_PORT ${port}`), { stream: 'stderr' });
+    await bot.waitFor(/feed seen for the first time/, { stream: 'stderr' }); // still polling
     bot.child.kill('SIGTERM');
     expect(await bot.exit()).toBe(0);
   });

@@ -5,30 +5,32 @@ import type { Post } from '../../posts/post.ts';
 /**
  * Writes the outbox rows for a newly stored post, inside the caller's transaction, as the core's planner
  * decides: one delivery per matching instant subscription and alert (a paused subscription's row waits,
- * held, until it resumes), one digest-queue row per matching digest subscription.
+ * held, until it resumes), one digest-queue row per matching digest subscription. The statements are
+ * prepared once per database, not once per post.
  */
-export function writeOutboxForPost(db: Database, post: Post, at: Date, planDeliveries: DeliveryPlanner): void {
+export function createOutboxWriter(db: Database, planDeliveries: DeliveryPlanner): (post: Post, at: Date) => void {
   // An alert sees a feed the operator configured (added_by IS NULL), or one its own server subscribes to.
-  const rows = db
-    .prepare(`
+  const candidates = db.prepare(`
       SELECT s.id, s.kind, s.platform, s.channel_id, s.feed_id, s.keywords, s.mode,
              CASE WHEN s.kind = 'alert' THEN
                (SELECT f.added_by IS NULL FROM feeds f WHERE f.id = @feed)
                OR (s.workspace_id IS NOT NULL AND EXISTS (
                  SELECT 1 FROM subscriptions c WHERE c.kind = 'channel' AND c.feed_id = @feed AND c.platform = s.platform AND c.workspace_id = s.workspace_id))
              ELSE 1 END AS visible
-      FROM subscriptions s WHERE (s.kind = 'channel' AND s.feed_id = @feed) OR s.kind = 'alert'`)
-    .all({ feed: post.feedId }) as Array<{ id: number; kind: 'channel' | 'alert'; platform: 'console' | 'discord' | 'slack'; channel_id: string; feed_id: number | null; keywords: string; mode: 'instant' | 'daily' | 'weekly'; visible: number }>;
-  if (rows.length === 0) return;
-  const plan = planDeliveries(
-    post,
-    rows.map((r) => ({ id: r.id, kind: r.kind, platform: r.platform, channelId: r.channel_id, feedId: r.feed_id, keywords: JSON.parse(r.keywords) as string[], mode: r.mode, feedVisible: r.visible === 1 })),
-  );
+      FROM subscriptions s WHERE (s.kind = 'channel' AND s.feed_id = @feed) OR s.kind = 'alert'`);
   const insertDelivery = db.prepare(`
     INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
     VALUES (?, 'post', ?, ?, ?, ?, 'pending', ?, ?)`);
   const queueDigest = db.prepare('INSERT OR IGNORE INTO digest_queue (subscription_id, post_id, queued_at) VALUES (?, ?, ?)');
-  const seq = post.publishedAt?.getTime() ?? at.getTime();
-  for (const d of plan.deliveries) insertDelivery.run(d.subscriptionId, post.id, d.destinationKey, d.idempotencyKey, seq, at.getTime(), at.getTime());
-  for (const subscriptionId of plan.digests) queueDigest.run(subscriptionId, post.id, at.getTime());
+  return (post, at) => {
+    const rows = candidates.all({ feed: post.feedId }) as Array<{ id: number; kind: 'channel' | 'alert'; platform: 'console' | 'discord' | 'slack'; channel_id: string; feed_id: number | null; keywords: string; mode: 'instant' | 'daily' | 'weekly'; visible: number }>;
+    if (rows.length === 0) return;
+    const plan = planDeliveries(
+      post,
+      rows.map((r) => ({ id: r.id, kind: r.kind, platform: r.platform, channelId: r.channel_id, feedId: r.feed_id, keywords: JSON.parse(r.keywords) as string[], mode: r.mode, feedVisible: r.visible === 1 })),
+    );
+    const seq = post.publishedAt?.getTime() ?? at.getTime();
+    for (const d of plan.deliveries) insertDelivery.run(d.subscriptionId, post.id, d.destinationKey, d.idempotencyKey, seq, at.getTime(), at.getTime());
+    for (const subscriptionId of plan.digests) queueDigest.run(subscriptionId, post.id, at.getTime());
+  };
 }

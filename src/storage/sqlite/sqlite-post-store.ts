@@ -3,7 +3,7 @@ import { postContentHash } from '../../posts/content-hash.ts';
 import { compoundAliases } from '../../search/compound-words.ts';
 import type { DeliveryPlanner } from '../../delivery/delivery-plan.ts';
 import { postFingerprint } from '../../posts/post-identity.ts';
-import { writeOutboxForPost } from './sqlite-outbox-writer.ts';
+import { createOutboxWriter } from './sqlite-outbox-writer.ts';
 import type { Post, PostDraft } from '../../posts/post.ts';
 import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
 
@@ -90,6 +90,7 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
   const findKey = db.prepare<[number, string], { id: number; content_hash: string }>(
     'SELECT id, content_hash FROM posts WHERE feed_id = ? AND key = ?',
   );
+  const writeOutbox = createOutboxWriter(db, options.planDeliveries);
   // A post is known by its key, else by its link (when exactly one post has it), else by its fingerprint.
   const findByLink = db.prepare<[number, string], { id: number; content_hash: string }>(
     'SELECT id, content_hash FROM posts WHERE feed_id = ? AND url = ? LIMIT 2',
@@ -184,7 +185,7 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
         if (announce) {
           announcedIds.add(id);
           // The outbox rows are written in this same transaction: a stored post is never left undelivered.
-          writeOutboxForPost(db, postFromRow(byId.get(id)!), batch.at, options.planDeliveries);
+          writeOutbox(postFromRow(byId.get(id)!), batch.at);
         }
       } else if (existing.content_hash !== values.contentHash) {
         // The post keeps the key it was first stored under; a new guid for it is an update, not a new post.
