@@ -175,7 +175,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     const body = await readBody(req);
     const interactionRoute = path.startsWith('/api/v10/interactions/') || path.startsWith('/api/v10/webhooks/');
     if (!interactionRoute && req.headers.authorization !== `Bot ${options.token}`) {
-      violations.push(`${route}: missing or wrong Authorization header (${String(req.headers.authorization).slice(0, 12)})`);
+      // Say what is wrong with it without echoing any of the token.
+      const header = req.headers.authorization;
+      violations.push(`${route}: missing or wrong Authorization header (${header ? `${header.startsWith('Bot ') ? 'Bot' : 'no Bot'} scheme, ${header.length} characters` : 'none'})`);
       return json(res, 401, { message: '401: Unauthorized', code: 0 });
     }
     const fault = failNext[0];
