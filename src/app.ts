@@ -122,6 +122,7 @@ export function buildCore(deps: {
         maxAttempts: config.delivery.maxAttempts,
         retryBaseMs: config.delivery.retryBaseMs,
         retryMaxMs: 60 * 60 * 1000,
+        onChannelGone: async (destination) => void (await store.subscriptions.deleteForChannel(platform.name, destination.channelId)),
         ...overrides,
       });
       wakeHooks.push(() => engine.wake());

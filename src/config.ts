@@ -36,13 +36,14 @@ export const CONFIG_DEFAULTS = {
   DISCORD_APP_ID: '',
   DISCORD_GUILD_ID: '',
   DISCORD_API_URL: 'https://discord.com/api',
+  DISCORD_PUBLIC_KEY: '',
   SLACK_BOT_TOKEN: '',
   SLACK_SIGNING_SECRET: '',
   SLACK_APP_TOKEN: '',
   SLACK_CLIENT_ID: '',
   SLACK_CLIENT_SECRET: '',
   SLACK_STATE_SECRET: '',
-  SLACK_PORT: '3000',
+  SLACK_PORT: '',
   SLACK_API_URL: 'https://slack.com/api/',
   SLACK_COMMAND_PREFIX: '',
   SLACK_MANAGE_POLICY: 'admins-and-creator',
@@ -121,20 +122,26 @@ const schema = z.object({
   DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
   DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
   DISCORD_API_URL: z.string().trim().url('must be a URL such as https://discord.com/api'),
+  DISCORD_PUBLIC_KEY: z.union([z.literal(''), z.string().trim().regex(/^[0-9a-fA-F]{64}$/, 'must be the application\'s Public Key from the Developer Portal (64 hex characters)')]),
   SLACK_BOT_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')]),
   SLACK_SIGNING_SECRET: z.string().trim(),
   SLACK_APP_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xapp-/, 'must be an app-level token (xapp-…)')]),
   SLACK_CLIENT_ID: z.string().trim(),
   SLACK_CLIENT_SECRET: z.string().trim(),
   SLACK_STATE_SECRET: z.string().trim(),
-  SLACK_PORT: intInRange(0, 65535),
+  SLACK_PORT: z.union([z.literal(''), intInRange(0, 65535)]),
   SLACK_API_URL: z.string().trim().url('must be a URL such as https://slack.com/api/'),
   SLACK_COMMAND_PREFIX: z.string().trim().regex(/^[a-z0-9_-]{0,20}$/, 'may hold only a-z, 0-9, - and _ (at most 20)'),
   SLACK_MANAGE_POLICY: z.enum(['admins-and-creator', 'admins', 'everyone'], { error: 'must be admins-and-creator, admins or everyone' }),
 }).superRefine((v, ctx) => {
   if (v.DISCORD_TOKEN && !v.DISCORD_APP_ID) ctx.addIssue({ code: 'custom', path: ['DISCORD_APP_ID'], message: 'is required when DISCORD_TOKEN is set' });
+  if (v.DISCORD_PUBLIC_KEY && !v.DISCORD_TOKEN) ctx.addIssue({ code: 'custom', path: ['DISCORD_TOKEN'], message: 'is required with DISCORD_PUBLIC_KEY (deliveries are sent over REST with the bot token)' });
+  if (v.DISCORD_PUBLIC_KEY && v.HTTP_PORT === 0) ctx.addIssue({ code: 'custom', path: ['HTTP_PORT'], message: 'must not be 0 with DISCORD_PUBLIC_KEY: Discord posts interactions to /discord/interactions on it' });
   const oauth = v.SLACK_CLIENT_ID || v.SLACK_CLIENT_SECRET || v.SLACK_STATE_SECRET;
   if ((v.SLACK_BOT_TOKEN || oauth) && !v.SLACK_SIGNING_SECRET) ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required for Slack' });
+  if ((v.SLACK_BOT_TOKEN || oauth) && !v.SLACK_APP_TOKEN && v.SLACK_PORT === '' && v.HTTP_PORT === 0) {
+    ctx.addIssue({ code: 'custom', path: ['HTTP_PORT'], message: 'must not be 0 for Slack over HTTP (it serves /slack/events); set SLACK_APP_TOKEN for Socket Mode, or SLACK_PORT for a port of its own' });
+  }
   if (oauth && !(v.SLACK_CLIENT_ID && v.SLACK_CLIENT_SECRET && v.SLACK_STATE_SECRET)) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_CLIENT_ID'], message: 'OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET together' });
   }
@@ -184,17 +191,21 @@ export interface Config {
   readonly digestTimeZone: string;
   /** How long SIGTERM waits for sends in flight before handing them back as possibly sent. */
   readonly shutdownTimeoutMs: number;
-  /** The operations port (/healthz, /readyz, /metrics); null when HTTP_PORT=0. */
+  /** The one HTTP port (/healthz, /readyz, /metrics, /slack/…, /discord/interactions); null when HTTP_PORT=0. */
   readonly httpPort: number | null;
-  /** Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. */
-  readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string } | null;
+  /**
+   * Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. With a
+   * `publicKey` it takes interactions over HTTP (REST only, no gateway); without, it opens the gateway.
+   */
+  readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string; readonly publicKey: string | null } | null;
   /** Present when a Slack bot token or OAuth settings are given. */
   readonly slack: {
     readonly botToken: string | null;
     readonly signingSecret: string;
     readonly appToken: string | null;
     readonly oauth: { readonly clientId: string; readonly clientSecret: string; readonly stateSecret: string } | null;
-    readonly port: number;
+    /** HTTP mode's own port; null: served on HTTP_PORT with everything else. */
+    readonly port: number | null;
     readonly apiUrl: string;
     readonly commandPrefix: string;
     readonly managePolicy: 'admins-and-creator' | 'admins' | 'everyone';
@@ -261,7 +272,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     httpPort: v.HTTP_PORT === 0 ? null : v.HTTP_PORT,
     discord: v.DISCORD_TOKEN
-      ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL })
+      ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL, publicKey: v.DISCORD_PUBLIC_KEY.toLowerCase() || null })
       : null,
     slack:
       v.SLACK_BOT_TOKEN || v.SLACK_CLIENT_ID
@@ -270,7 +281,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
             signingSecret: v.SLACK_SIGNING_SECRET,
             appToken: v.SLACK_APP_TOKEN || null,
             oauth: v.SLACK_CLIENT_ID ? Object.freeze({ clientId: v.SLACK_CLIENT_ID, clientSecret: v.SLACK_CLIENT_SECRET, stateSecret: v.SLACK_STATE_SECRET }) : null,
-            port: v.SLACK_PORT,
+            port: v.SLACK_PORT === '' ? null : v.SLACK_PORT,
             apiUrl: v.SLACK_API_URL,
             commandPrefix: v.SLACK_COMMAND_PREFIX,
             managePolicy: v.SLACK_MANAGE_POLICY,

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import { ALL_COMMANDS } from '../commands/index.ts';
 import { createPromptSafeLogStream } from '../adapters/console/console-log-stream.ts';
 import { CONSOLE_DEFAULT_CHANNEL, CONSOLE_WORKSPACE, startConsoleAdapter } from '../adapters/console/console-adapter.ts';
@@ -7,6 +8,7 @@ import { buildCore, createConfiguredFetcher, type Core } from './app.ts';
 const loadDiscord = () => import('../adapters/discord/discord-adapter.ts');
 const loadDiscordCommands = () => import('../adapters/discord/discord-commands.ts');
 const loadSlack = () => import('../adapters/slack/slack-adapter.ts');
+const loadDiscordHttp = () => import('../adapters/discord/discord-http-adapter.ts');
 import type { ChatPlatform } from './platform/chat-platform.ts';
 import { startDigestScheduler } from './delivery/digest-scheduler.ts';
 import { parseCliArgs, USAGE, type CliArgs } from './cli/cli-args.ts';
@@ -20,7 +22,7 @@ import { parseFeedXml } from './feeds/feed-parser.ts';
 import type { PollOutcome } from './feeds/feed-poller.ts';
 import { startPollScheduler } from './feeds/poll-scheduler.ts';
 import { pollableFeedStore } from './feeds/feeds-to-poll.ts';
-import { startHttpServer } from './http/http-server.ts';
+import { startHttpServer, type HttpRoute } from './http/http-server.ts';
 import { createMetrics, type InkwireMetrics } from './http/metrics.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createProgressBar } from './cli/progress-bar.ts';
@@ -252,12 +254,12 @@ async function runDoctor(
   }
   // Each configured platform is reported; with none, the console runs.
   if (config.discord) {
-    out(`• chat platform: Discord (application ${config.discord.appId})`);
+    out(`• chat platform: Discord (application ${config.discord.appId}, ${config.discord.publicKey ? `HTTP interactions at /discord/interactions on port ${config.httpPort}: set it as the Interactions Endpoint URL, behind HTTPS` : 'gateway'})`);
     out(`  invite: ${(await loadDiscordCommands()).inviteUrl(config.discord.appId, { roleMentions: true })}`);
     out('  (permissions: View Channel, Send Messages, Embed Links, Create Public Threads for thread:true, and Mention Everyone only so subscriptions can ping their role)');
   }
   if (config.slack) {
-    out(`• chat platform: Slack (${config.slack.oauth ? 'OAuth install at /slack/install' : 'one workspace'}, ${config.slack.appToken ? 'Socket Mode' : `HTTP on port ${config.slack.port}, /slack/events`})`);
+    out(`• chat platform: Slack (${config.slack.oauth ? 'OAuth install at /slack/install' : 'one workspace'}, ${config.slack.appToken ? 'Socket Mode' : `HTTP on port ${config.slack.port ?? config.httpPort}, /slack/events`})`);
     out('  create the app from slack-app-manifest.yml');
   }
   if (!config.discord && !config.slack) {
@@ -340,7 +342,7 @@ async function runStart(ctx: {
       ...(slack.botToken ? { botToken: slack.botToken } : {}),
       ...(slack.appToken ? { appToken: slack.appToken } : {}),
       ...(slack.oauth ? { oauth: { ...slack.oauth, installations: store.installations, now: () => clock.now() } } : {}),
-      port: slack.port,
+      ...(slack.port !== null ? { port: slack.port } : {}),
       host: '0.0.0.0',
       apiUrl: slack.apiUrl,
       commandPrefix: slack.commandPrefix,
@@ -351,7 +353,24 @@ async function runStart(ctx: {
       onWorkspaceRemoved: async (teamId) => void (await store.subscriptions.deleteForWorkspace('slack', teamId)),
     }));
   }
-  if (config.discord) {
+  const routes: HttpRoute[] = [];
+  const slackPlatform = platforms.find((p): p is typeof p & { handle: RequestListener | null } => p.name === 'slack' && 'handle' in p);
+  if (slackPlatform?.handle) routes.push({ path: '/slack/', handle: slackPlatform.handle });
+  if (config.discord?.publicKey) {
+    const { startDiscordHttpAdapter, DISCORD_INTERACTIONS_PATH } = await loadDiscordHttp();
+    const discord = await startDiscordHttpAdapter({
+      token: config.discord.token,
+      appId: config.discord.appId,
+      publicKey: config.discord.publicKey,
+      apiUrl: config.discord.apiUrl,
+      commands: ALL_COMMANDS,
+      services: core.commandServices,
+      logger: logger.child({ component: 'discord' }),
+      now: () => clock.now().getTime(),
+    });
+    platforms.push(discord);
+    routes.push({ path: DISCORD_INTERACTIONS_PATH, handle: discord.handle });
+  } else if (config.discord) {
     const { startDiscordAdapter } = await loadDiscord();
     platforms.push(await startDiscordAdapter({
       token: config.discord.token,
@@ -397,6 +416,33 @@ async function runStart(ctx: {
       });
     }
   }
+  // The operations port: alive, ready (database, platforms, fresh polls), and metrics.
+  const pollIntervalMs = cronIntervalMs(config.pollCron);
+  const http = config.httpPort === null ? null : await startHttpServer({
+    port: config.httpPort,
+    metrics,
+    routes,
+    logger: logger.child({ component: 'http' }),
+    checks: [
+      async () => ({ name: 'database', ok: (await store.posts.count()) >= 0 }),
+      ...platforms.map((platform) => async () => ({ name: `${platform.name} connected`, ok: platform.isConnected?.() ?? true })),
+      async () => {
+        const limit = clock.now().getTime() - 3 * pollIntervalMs;
+        const stale = (await store.feeds.list()).filter((f) => config.feedUrls.includes(f.url) && (f.lastPolledAt?.getTime() ?? 0) < limit);
+        return { name: 'feeds polled within 3 intervals', ok: stale.length === 0, ...(stale.length > 0 ? { detail: stale.map((f) => redactUrl(f.url)).join(', ') } : {}) };
+      },
+    ],
+  }).catch((error: unknown) => {
+    log.error({ err: error, port: config.httpPort }, `cannot listen on HTTP_PORT ${config.httpPort}; /healthz, /readyz and /metrics are off`);
+    return null;
+  });
+  if (!http && config.httpPort !== null && routes.length > 0) {
+    // Slack or Discord would post to a port nobody listens on: no point running half a bot.
+    io.stderr.write(`inkwire: cannot listen on HTTP_PORT ${config.httpPort}, where ${routes.map((r) => r.path).join(' and ')} must be served; is another process using it?\n`);
+    await Promise.all(platforms.map((platform) => platform.stop()));
+    return 1;
+  }
+
   // One engine per platform, each with its own pacing: a Slack 429 storm never slows Discord. On Discord the
   // engine paces sends just under the 50/s global limit: zero 429s (see bench:discord).
   const engines = platforms.map((platform) =>
@@ -453,26 +499,6 @@ async function runStart(ctx: {
   });
   log.info({ feeds: config.feedUrls, cron: config.pollCron, platforms: platforms.map((p) => p.name) }, 'Inkwire started');
   void scheduler.runDue();
-
-  // The operations port: alive, ready (database, platforms, fresh polls), and metrics.
-  const pollIntervalMs = cronIntervalMs(config.pollCron);
-  const http = config.httpPort === null ? null : await startHttpServer({
-    port: config.httpPort,
-    metrics,
-    logger: logger.child({ component: 'http' }),
-    checks: [
-      async () => ({ name: 'database', ok: (await store.posts.count()) >= 0 }),
-      ...platforms.map((platform) => async () => ({ name: `${platform.name} connected`, ok: platform.isConnected?.() ?? true })),
-      async () => {
-        const limit = clock.now().getTime() - 3 * pollIntervalMs;
-        const stale = (await store.feeds.list()).filter((f) => config.feedUrls.includes(f.url) && (f.lastPolledAt?.getTime() ?? 0) < limit);
-        return { name: 'feeds polled within 3 intervals', ok: stale.length === 0, ...(stale.length > 0 ? { detail: stale.map((f) => redactUrl(f.url)).join(', ') } : {}) };
-      },
-    ],
-  }).catch((error: unknown) => {
-    log.error({ err: error, port: config.httpPort }, `cannot listen on HTTP_PORT ${config.httpPort}; /healthz, /readyz and /metrics are off`);
-    return null;
-  });
 
   const reason = await Promise.race([io.shutdownSignal, quitRequested]);
   log.info({ reason }, 'shutting down');

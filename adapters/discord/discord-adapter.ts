@@ -7,7 +7,6 @@ import {
   MessageFlags,
   Options,
   PermissionFlagsBits,
-  Routes,
   type Interaction,
 } from 'discord.js';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
@@ -15,10 +14,9 @@ import { runAction, runAutocomplete, runCommand, GENERIC_FAILURE } from '../../s
 import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
-import { applicationCommands } from './discord-commands.ts';
-import { foldWords } from '../../src/delivery/keyword-filter.ts';
-import { toDeliveryError } from './discord-errors.ts';
-import { deliveryMessage, replyData } from './discord-render.ts';
+import { putApplicationCommands } from './discord-commands.ts';
+import { createDiscordDelivery } from './discord-delivery.ts';
+import { replyData } from './discord-render.ts';
 
 export interface DiscordAdapterOptions {
   token: string;
@@ -39,21 +37,6 @@ export interface DiscordAdapter extends ChatPlatform {
   readonly client: Client;
   registerCommands(guildId?: string): Promise<number>;
   stop(): Promise<void>;
-}
-
-/** A thread or forum post is named after the post (Discord allows 100 characters). */
-export function threadName(title: string): string {
-  const clean = title.replace(/\s+/g, ' ').trim() || 'Explainer';
-  return clean.length <= 100 ? clean : `${clean.slice(0, 99).trimEnd()}…`;
-}
-
-/** The forum's tags whose name occurs in the post (title, subtitle, tl;dr, feed), at most Discord's 5. */
-export function forumTagsFor(tags: ReadonlyArray<{ id: string; name: string }>, card: { title: string; subtitle: string | null; tldr: string | null; feedTitle: string | null }): string[] {
-  const words = ` ${foldWords(`${card.title} ${card.subtitle ?? ''} ${card.tldr ?? ''} ${card.feedTitle ?? ''}`).join(' ')} `;
-  return tags.filter((tag) => {
-    const name = foldWords(tag.name).join(' ');
-    return name.length > 0 && words.includes(` ${name} `);
-  }).slice(0, 5).map((tag) => tag.id);
 }
 
 /** Replies that could take longer than this are deferred first: Discord wants an answer within 3 s. */
@@ -212,70 +195,23 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   await ready;
   log.info({ guilds: client.guilds.cache.size }, 'connected to Discord');
 
-  const forumOf = (channelId: string) => {
-    const channel = client.channels.cache.get(channelId);
-    return channel?.type === ChannelType.GuildForum ? channel : null;
-  };
-
-  const dmChannels = new Map<string, string>();
-  const channelFor = async (destination: Parameters<ChatPlatform['send']>[0]) => {
-    if (!destination.direct) return destination.channelId;
-    let id = dmChannels.get(destination.channelId);
-    if (!id) {
-      id = ((await client.rest.post(Routes.userChannels(), { body: { recipient_id: destination.channelId } })) as { id: string }).id;
-      dmChannels.set(destination.channelId, id);
-    }
-    return id;
-  };
+  const delivery = createDiscordDelivery({
+    rest: client.rest,
+    logger: log,
+    channelInfo: (channelId) => {
+      const channel = client.channels.cache.get(channelId);
+      return channel?.type === ChannelType.GuildForum ? { forum: true, tags: channel.availableTags } : { forum: false, tags: [] };
+    },
+  });
 
   return {
     name: 'discord',
     client,
+    announcesRemovals: true,
     isConnected: () => client.isReady() && client.ws.status === Status.Ready,
-    async send(destination, message, { idempotencyKey }) {
-      let channelId: string;
-      let sent: { id: string };
-      try {
-        channelId = await channelFor(destination);
-        const body = deliveryMessage(message, idempotencyKey);
-        const forum = destination.direct ? null : forumOf(channelId);
-        if (forum && message.kind === 'post') {
-          // A forum channel: one forum post per explainer, tagged with the forum's tags the post is about.
-          // (A forum post takes no nonce: a lost answer retried later can make a second post.)
-          const { nonce: _n, enforce_nonce: _e, ...first } = body;
-          const tags = forumTagsFor(forum.availableTags, message.card);
-          const thread = (await client.rest.post(Routes.threads(channelId), {
-            body: { name: threadName(message.card.title), auto_archive_duration: 10080, message: first, ...(tags.length > 0 ? { applied_tags: tags } : {}) },
-          })) as { id: string };
-          return { messageId: thread.id }; // the starter message of a forum post has the thread's id
-        }
-        sent = (await client.rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
-      } catch (error) {
-        throw toDeliveryError(error);
-      }
-      if (message.kind === 'post' && message.thread) {
-        // The card is delivered; a thread that cannot be opened (permissions) is logged, never a resend.
-        await client.rest
-          .post(Routes.threads(channelId, sent.id), { body: { name: threadName(message.card.title), auto_archive_duration: 1440 } })
-          .catch((error: unknown) => log.warn({ err: error, channelId }, 'could not start the discussion thread (is Create Public Threads allowed?)'));
-      }
-      return { messageId: sent.id };
-    },
-    async edit(destination, messageId, message) {
-      try {
-        const { nonce: _n, enforce_nonce: _e, ...body } = deliveryMessage(message, 'edit');
-        const channelId = await channelFor(destination);
-        // In a forum the message lives in its own thread, whose id is the message's.
-        await client.rest.patch(Routes.channelMessage(forumOf(channelId) ? messageId : channelId, messageId), { body });
-      } catch (error) {
-        throw toDeliveryError(error);
-      }
-    },
-    async registerCommands(guildId) {
-      const body = applicationCommands(options.commands);
-      await client.rest.put(guildId ? Routes.applicationGuildCommands(options.appId, guildId) : Routes.applicationCommands(options.appId), { body });
-      return body.length;
-    },
+    send: delivery.send,
+    edit: delivery.edit,
+    registerCommands: (guildId) => putApplicationCommands(client.rest, options.appId, options.commands, guildId ?? null),
     async stop() {
       await client.destroy();
     },

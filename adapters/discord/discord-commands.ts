@@ -1,3 +1,4 @@
+import { REST, Routes } from 'discord.js';
 import type { CommandSpec, OptionSpec } from '../../src/commands/command-spec.ts';
 
 /** Manage Channels as a permission bit field (the official schema types it as a number). */
@@ -47,11 +48,14 @@ export function inviteUrl(appId: string, options: { roleMentions: boolean }): st
   return `https://discord.com/oauth2/authorize?client_id=${appId}&scope=bot%20applications.commands&permissions=${permissions}`;
 }
 
-/** `inkwire register-commands`: bulk-overwrites the commands over REST alone (idempotent; no gateway needed). */
-export async function registerCommandsOverRest(options: { token: string; appId: string; apiUrl: string; guildId: string | null; specs: readonly CommandSpec[] }): Promise<number> {
-  const { REST, Routes } = await import('discord.js');
-  const rest = new REST({ api: options.apiUrl }).setToken(options.token);
-  const body = applicationCommands(options.specs);
-  await rest.put(options.guildId ? Routes.applicationGuildCommands(options.appId, options.guildId) : Routes.applicationCommands(options.appId), { body });
+/** Bulk-overwrites the commands, in one server or globally (idempotent); returns how many. */
+export async function putApplicationCommands(rest: REST, appId: string, specs: readonly CommandSpec[], guildId: string | null): Promise<number> {
+  const body = applicationCommands(specs);
+  await rest.put(guildId ? Routes.applicationGuildCommands(appId, guildId) : Routes.applicationCommands(appId), { body });
   return body.length;
+}
+
+/** `inkwire register-commands`: over REST alone (no gateway needed). */
+export async function registerCommandsOverRest(options: { token: string; appId: string; apiUrl: string; guildId: string | null; specs: readonly CommandSpec[] }): Promise<number> {
+  return putApplicationCommands(new REST({ api: options.apiUrl }).setToken(options.token), options.appId, options.specs, options.guildId);
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
 import { runAction, runCommand } from '../../src/commands/command-runner.ts';
@@ -23,7 +23,8 @@ export interface SlackAdapterOptions {
   onWorkspaceRemoved?: (teamId: string) => Promise<void>;
   /** Socket Mode when set (xapp-…); HTTP mode otherwise. */
   appToken?: string;
-  port: number;
+  /** HTTP mode: its own port when set; else the caller mounts `handle` on its server (one port for all). */
+  port?: number;
   host?: string;
   apiUrl?: string;
   commandPrefix: string;
@@ -39,8 +40,10 @@ export interface SlackAdapterOptions {
 
 export interface SlackAdapter extends ChatPlatform {
   readonly app: App;
-  /** The HTTP server in HTTP mode (port 0 picks a free one). */
+  /** The HTTP server in HTTP mode with its own `port` (0 picks a free one). */
   readonly server: Server | null;
+  /** HTTP mode without its own port: serves `/slack/events`, `/slack/install`, `/slack/oauth_redirect`. */
+  readonly handle: RequestListener | null;
   stop(): Promise<void>;
 }
 
@@ -213,12 +216,17 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   });
 
   let server: Server | null = null;
+  let handle: RequestListener | null = null;
   if (options.appToken) {
     await app.start();
-  } else {
+  } else if (options.port !== undefined) {
     server = (await app.start({ port: options.port, host: options.host ?? '127.0.0.1' } as never)) as unknown as Server;
+  } else {
+    // Bolt's HTTP receiver (signature checks, OAuth pages) without its own server: the caller mounts it.
+    // `receiver` is not in bolt's public types, but `requestListener` is the receiver's public handler.
+    handle = (app as unknown as { receiver: { requestListener: RequestListener } }).receiver.requestListener;
   }
-  log.info({ mode: options.appToken ? 'socket' : 'http', port: options.appToken ? null : options.port }, 'connected to Slack');
+  log.info({ mode: options.appToken ? 'socket' : 'http', port: options.appToken ? null : (options.port ?? 'shared HTTP_PORT') }, 'connected to Slack');
 
   const nextSlot = new Map<string, number>();
   const pacingMs = options.channelPacingMs ?? 1000;
@@ -313,6 +321,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     name: 'slack',
     app,
     server,
+    handle,
     async send(destination, message, { idempotencyKey, uncertainSince }) {
       const payload = deliveryPayload(message);
       if (uncertainSince) {
@@ -351,7 +360,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       }
     },
     async stop() {
-      await app.stop();
+      // A mounted receiver was never started on its own (the caller's server stops it).
+      if (!handle) await app.stop();
     },
   };
 }

@@ -3,10 +3,10 @@ import { setTimeout as sleepFor } from 'node:timers/promises';
 import { buildPostCard } from '../cards/post-card.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { ChatPlatform, OutgoingMessage } from '../platform/chat-platform.ts';
+import type { ChatPlatform, Destination, OutgoingMessage } from '../platform/chat-platform.ts';
 import type { Post } from '../posts/post.ts';
 import type { ClaimedDelivery, DeliveryStore } from '../storage/delivery-store.ts';
-import { DeliveryError } from './delivery-error.ts';
+import { DeliveryError, type DeliveryErrorCode } from './delivery-error.ts';
 import { destinationKeyOf } from './delivery-plan.ts';
 import { destinationOf } from './subscription.ts';
 
@@ -33,6 +33,11 @@ export interface DeliveryEngineOptions {
   ratePerSecond?: number;
   /** Identifies this process's claims in the outbox. */
   owner?: string;
+  /**
+   * Removes a channel's subscriptions. Called on a platform that does not announce removals
+   * (`announcesRemovals: false`) when a delivery finds the channel gone or out of reach.
+   */
+  onChannelGone?: (destination: Destination) => Promise<void>;
   /** Told each settled attempt (for metrics). */
   onOutcome?: (outcome: 'sent' | 'retry' | 'failed' | 'held' | 'released') => void;
 }
@@ -65,6 +70,9 @@ export function messageFor(delivery: ClaimedDelivery): OutgoingMessage {
   }
   return { kind: 'post', card: buildPostCard(delivery.posts[0]!), mentionId: delivery.subscription.mentionId, thread: delivery.subscription.thread };
 }
+
+/** What a platform without removal events takes as "this channel is gone": prune, not pause. */
+const PRUNED = new Set<DeliveryErrorCode>(['delivery/channel-gone', 'delivery/missing-access']);
 
 /** A claim this engine holds: waiting for a slot, or being sent. */
 interface Held {
@@ -159,6 +167,16 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
       told('released');
       // Shutting down before this one was sent: hand the claim back at once.
       await record('delivery released at shutdown', entry, () => options.deliveries.retryLater(claim, { error: 'interrupted by shutdown', nextAttemptAt: now, uncertainSince }));
+      return;
+    }
+    const destination = destinationOf(delivery.subscription);
+    if (deliveryError && options.onChannelGone && options.platform.announcesRemovals === false && !destination.direct && PRUNED.has(deliveryError.code)) {
+      // No deletion event will ever come: this answer is the news. The delivery is recorded as failed,
+      // then the channel's subscriptions (and their pending deliveries) go.
+      told('failed');
+      log.warn({ deliveryId: delivery.id, channelId: destination.channelId, code: deliveryError.code }, `channel gone or out of reach; its subscriptions are removed: ${deliveryError.reason}`);
+      await record('delivery failed', entry, () => options.deliveries.fail(claim, { error: `[${deliveryError.code}] ${deliveryError.reason}`, at: now }));
+      await options.onChannelGone(destination).catch((error: unknown) => log.error({ err: error, channelId: destination.channelId }, 'removing the subscriptions of a gone channel failed'));
       return;
     }
     if (deliveryError?.effect === 'pause') {

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logger.ts';
 import type { InkwireMetrics } from './metrics.ts';
@@ -6,19 +6,30 @@ import type { InkwireMetrics } from './metrics.ts';
 /** One readiness check: a name and whether it passes (with why not). */
 export type ReadinessCheck = () => Promise<{ name: string; ok: boolean; detail?: string }>;
 
+/** A platform endpoint mounted on the same port (Slack's `/slack/…`, Discord's `/discord/interactions`). */
+export interface HttpRoute {
+  /** The path, or with a trailing slash every path under it. */
+  path: string;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+}
+
 export interface HttpServer {
   readonly port: number;
   stop(): Promise<void>;
 }
 
 /**
- * The operations port: `/healthz` (the process answers), `/readyz` (every check passes: 200, else 503 with
- * the failing ones), `/metrics` (Prometheus text). Nothing else is served; every other path is 404.
+ * The one port Inkwire listens on: `/healthz` (the process answers), `/readyz` (every check passes: 200,
+ * else 503 with the failing ones), `/metrics` (Prometheus text), and the platforms' endpoints. Nothing else
+ * is served; every other path is 404.
  */
-export async function startHttpServer(options: { port: number; host?: string; checks: readonly ReadinessCheck[]; metrics: InkwireMetrics; logger: Logger }): Promise<HttpServer> {
+export async function startHttpServer(options: { port: number; host?: string; checks: readonly ReadinessCheck[]; metrics: InkwireMetrics; logger: Logger; routes?: readonly HttpRoute[] }): Promise<HttpServer> {
+  const routes = options.routes ?? [];
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const route = routes.find((r) => (r.path.endsWith('/') ? path.startsWith(r.path) : path === r.path));
+      if (route) return route.handle(req, res);
       if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405, { allow: 'GET, HEAD' }).end();
       if (path === '/healthz') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       if (path === '/readyz') {
@@ -42,7 +53,7 @@ export async function startHttpServer(options: { port: number; host?: string; ch
     server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  options.logger.info({ port }, 'http server listening (/healthz, /readyz, /metrics)');
+  options.logger.info({ port, endpoints: ['/healthz', '/readyz', '/metrics', ...routes.map((r) => (r.path.endsWith('/') ? `${r.path}*` : r.path))] }, 'http server listening');
   return {
     port,
     stop: () =>

@@ -38,6 +38,12 @@ export interface ChatPlatform {
    * Slack, which has none, finds an earlier copy by the key it carries in message metadata.
    */
   send(destination: Destination, message: OutgoingMessage, options: SendOptions): Promise<{ messageId: string }>;
+  /**
+   * False where the platform never tells Inkwire that a channel was deleted or the bot lost it (Discord over
+   * HTTP interactions: no gateway events). There the first "unknown channel" or "missing access" answer to a
+   * delivery is that news, and the channel's subscriptions are removed instead of paused. Absent means it does.
+   */
+  readonly announcesRemovals?: boolean;
   /** Whether the platform connection is up (for `/readyz`); absent means always. */
   isConnected?(): boolean;
   /** Present when the platform can edit a sent message (the capability the engine checks). */

@@ -4,15 +4,9 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawnInkwire } from '../fakes/cli-process.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
+import { freePort } from '../fakes/free-port.ts';
 import { makeTempDir } from '../fakes/temp-dir.ts';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('the operations port: /healthz, /readyz, /metrics', () => {
   const dir = makeTempDir();

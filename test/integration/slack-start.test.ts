@@ -27,11 +27,11 @@ describe('inkwire start with Slack settings: the real executable', () => {
     dir.remove();
   });
 
-  it('GIVEN a signed /subscribe THEN the next new post reaches that channel once, and no secret is logged', async () => {
+  it('GIVEN a signed /subscribe on the shared HTTP_PORT THEN the next new post reaches that channel once, and no secret is logged', async () => {
     const port = new URL(await refusedUrl()).port;
     const bot = spawnInkwire(['start'], {
       FEED_URLS: feeds.url('/feed'), DATABASE_URL: dir.file('s.db'), POLL_CRON: '* * * * * *', POLL_JITTER_SECONDS: '0', LOG_LEVEL: 'debug',
-      SLACK_BOT_TOKEN: TOKEN, SLACK_SIGNING_SECRET: SECRET, SLACK_PORT: port, SLACK_API_URL: slack.apiUrl,
+      SLACK_BOT_TOKEN: TOKEN, SLACK_SIGNING_SECRET: SECRET, HTTP_PORT: port, SLACK_API_URL: slack.apiUrl,
     });
     await bot.waitFor(/connected to Slack/, { stream: 'stderr' });
     await bot.waitFor(/first time/, { stream: 'stderr' });
@@ -39,6 +39,10 @@ describe('inkwire start with Slack settings: the real executable', () => {
     const ts = Math.floor(Date.now() / 1000);
     const res = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) }, body });
     expect(res.status).toBe(200);
+    // One port for everything: the operations endpoints beside Slack's, and an unsigned request refused.
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const forged = await fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': 'v0=00' }, body });
+    expect(forged.status).toBe(401);
     const deadline = Date.now() + 15_000;
     while (!slack.responses.some((r) => r.id === 'sub') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect((slack.responses.find((r) => r.id === 'sub')!.body as { text: string }).text).toMatch(/Subscribed/);

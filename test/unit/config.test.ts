@@ -68,6 +68,10 @@ describe('loadConfig', () => {
     [{ SLACK_MANAGE_POLICY: 'anyone' }, ['SLACK_MANAGE_POLICY']],
     [{ SLACK_PORT: '99999' }, ['SLACK_PORT']],
     [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: 'not-a-snowflake' }, ['DISCORD_APP_ID']],
+    [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', DISCORD_PUBLIC_KEY: 'not-hex' }, ['DISCORD_PUBLIC_KEY']],
+    [{ DISCORD_PUBLIC_KEY: 'a'.repeat(64) }, ['DISCORD_TOKEN']],
+    [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', DISCORD_PUBLIC_KEY: 'a'.repeat(64), HTTP_PORT: '0' }, ['HTTP_PORT']],
+    [{ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', HTTP_PORT: '0' }, ['HTTP_PORT']],
     [{ ALLOW_ANY_FEED: 'yes', DIGEST_TZ: 'Mars/Olympus' }, ['ALLOW_ANY_FEED', 'DIGEST_TZ']],
     // The settings this version added, each with the garbage it must refuse by name.
     [
@@ -90,6 +94,15 @@ describe('loadConfig', () => {
     const defaults = loadConfig({});
     expect(defaults).toMatchObject({ httpPort: 8080, shutdownTimeoutMs: 10_000, feedMaxItems: 200, allowPrivateFeeds: false });
     expect(defaults.delivery).toMatchObject({ leaseMs: 60_000, heldSummaryAfterMs: 24 * 3600_000 });
+  });
+
+  it('GIVEN no SLACK_PORT THEN Slack over HTTP shares HTTP_PORT; Socket Mode or SLACK_PORT lets HTTP_PORT be off; a public key selects HTTP interactions', () => {
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }).slack).toMatchObject({ port: null });
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_PORT: '3000', HTTP_PORT: '0' }).slack).toMatchObject({ port: 3000 });
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xapp-1', HTTP_PORT: '0' }).httpPort).toBeNull();
+    const key = 'AB'.repeat(32);
+    expect(loadConfig({ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', DISCORD_PUBLIC_KEY: key }).discord).toMatchObject({ publicKey: key.toLowerCase() });
+    expect(loadConfig({ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678' }).discord).toMatchObject({ publicKey: null });
   });
 
   it('GIVEN Discord and Slack settings together THEN both platforms are configured (one process serves both)', () => {

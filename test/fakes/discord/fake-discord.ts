@@ -1,3 +1,4 @@
+import { sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -47,6 +48,18 @@ export interface FakeDiscordOptions {
   onPosted?: (post: { channelId: string; messageId: string; count: number }) => void;
 }
 
+export interface InteractionInput {
+  /** 1 PING, 2 command, 3 component (button), 4 autocomplete. */
+  type: 1 | 2 | 3 | 4;
+  /** Null: a direct message with the bot (no guild, `user` instead of `member`). */
+  guildId: string | null;
+  channelId: string;
+  userId?: string;
+  permissions?: bigint;
+  data: Record<string, unknown>;
+  waitForEdit?: boolean;
+}
+
 interface Interaction {
   id: string;
   token: string;
@@ -55,6 +68,7 @@ interface Interaction {
   edits: Array<Record<string, unknown>>;
   followups: Array<Record<string, unknown>>;
   deleted?: boolean;
+  overHttp?: boolean;
 }
 
 /**
@@ -70,9 +84,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const interactions = new Map<string, Interaction>();
   const deletedChannels = new Set<string>();
   const forbiddenChannels = new Set<string>();
+  const revokedChannels = new Set<string>();
   const nonces = new Map<string, { message: SentMessage; at: number }>();
   const threads: Array<{ parentId: string; threadId: string; name: string; fromMessageId: string | null; appliedTags: string[] }> = [];
-  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0 };
+  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0, channelLookups: 0 };
   const failNext: Array<{ status: number; times: number }> = [];
   const bucketUse = new Map<string, { count: number; resetAt: number }>();
   let globalWindow = { start: 0, count: 0 };
@@ -189,6 +204,24 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     if (method === 'GET' && path === '/api/v10/gateway/bot') {
       return json(res, 200, { url: `ws://127.0.0.1:${port}/gateway`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
     }
+    if (method === 'GET' && path === '/api/v10/users/@me') {
+      return json(res, 200, { id: options.appId, username: 'inkwire', discriminator: '0', avatar: null, bot: true, global_name: null });
+    }
+    if (method === 'GET' && (m = /^\/api\/v10\/channels\/(\d+)$/.exec(path))) {
+      if (!rateLimit(res, null)) return;
+      counters.channelLookups++;
+      const guild = options.guilds.find((g) => g.channels.some((c) => c.id === m![1]));
+      const channel = guild?.channels.find((c) => c.id === m![1]);
+      if (!guild || !channel || deletedChannels.has(channel.id)) return json(res, 404, { message: 'Unknown Channel', code: 10003 });
+      if (revokedChannels.has(channel.id)) return json(res, 403, { message: 'Missing Access', code: 50001 });
+      return json(res, 200, channelPayload(guild, channel, guild.channels.indexOf(channel)));
+    }
+    if (method === 'GET' && (m = /^\/api\/v10\/guilds\/(\d+)\/roles$/.exec(path))) {
+      if (!rateLimit(res, null)) return;
+      const guild = options.guilds.find((g) => g.id === m![1]);
+      if (!guild) return json(res, 404, { message: 'Unknown Guild', code: 10004 });
+      return json(res, 200, guildPayload(guild).roles);
+    }
     if (method === 'POST' && path === '/api/v10/users/@me/channels') {
       const recipient = (body as { recipient_id?: string } | undefined)?.recipient_id;
       if (!recipient || !/^\d{17,20}$/.test(recipient)) return invalid(res, route, ['recipient_id: expected a snowflake']);
@@ -209,6 +242,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       counters.messagePosts++;
       if (deletedChannels.has(channelId) || !knownChannel(channelId)) return json(res, 404, { message: 'Unknown Channel', code: 10003 });
       if (forbiddenChannels.has(channelId)) return json(res, 403, { message: 'Missing Permissions', code: 50013 });
+      if (revokedChannels.has(channelId)) return json(res, 403, { message: 'Missing Access', code: 50001 });
+      if (options.guilds.some((g) => g.channels.some((c) => c.id === channelId && c.type === 15))) {
+        return json(res, 400, { message: 'Cannot send messages in a non-text channel', code: 50008 });
+      }
       const problems = validate.messageCreate(body);
       if (problems.length > 0) return invalid(res, route, problems);
       const fault = options.fault?.({ channelId, count: counters.messagePosts }) ?? null;
@@ -290,6 +327,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     if ((m = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/@original)?$/.exec(path))) {
       const interaction = [...interactions.values()].find((i) => i.token === m![2]);
       if (!interaction) return json(res, 404, { message: 'Unknown Webhook', code: 10015 });
+      // Over HTTP the answer travels back on the request's own connection: give it a moment to be read.
+      for (let i = 0; interaction.overHttp && interaction.callbacks.length === 0 && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       if (interaction.callbacks.length === 0) {
         violations.push(`${route}: the original response was edited before the interaction was acknowledged`);
         return json(res, 404, { message: 'Unknown Webhook', code: 10015 });
@@ -321,6 +360,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     for (const ws of sockets) send(ws, { op: 0, t, s: sequence, d });
   }
 
+  function channelPayload(guild: FakeGuild, c: FakeGuild['channels'][number], i: number) {
+    return {
+      id: c.id, type: c.type ?? 0, name: c.name, position: i, permission_overwrites: [], guild_id: guild.id,
+      ...(c.type === 15 ? { available_tags: (c.tags ?? []).map((t) => ({ id: t.id, name: t.name, moderated: false, emoji_id: null, emoji_name: null })), default_reaction_emoji: null, flags: 0, default_forum_layout: 0, default_sort_order: null } : {}),
+    };
+  }
+
   function guildPayload(guild: FakeGuild) {
     return {
       id: guild.id, name: guild.name, unavailable: false, owner_id: snowflake(), member_count: 2, large: false,
@@ -328,10 +374,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         { id: guild.id, name: '@everyone', permissions: '0', position: 0, color: 0, hoist: false, managed: false, mentionable: false },
         ...(guild.roles ?? []).map((r, i) => ({ id: r.id, name: r.name, permissions: '0', position: i + 1, color: 0, hoist: false, managed: false, mentionable: r.mentionable })),
       ],
-      channels: guild.channels.map((c, i) => ({
-        id: c.id, type: c.type ?? 0, name: c.name, position: i, permission_overwrites: [], guild_id: guild.id,
-        ...(c.type === 15 ? { available_tags: (c.tags ?? []).map((t) => ({ id: t.id, name: t.name, moderated: false, emoji_id: null, emoji_name: null })), default_reaction_emoji: null, flags: 0, default_forum_layout: 0, default_sort_order: null } : {}),
-      })),
+      channels: guild.channels.map((c, i) => channelPayload(guild, c, i)),
       members: [], emojis: [], stickers: [], features: [], threads: [], presences: [], voice_states: [], stage_instances: [], guild_scheduled_events: [],
       joined_at: new Date().toISOString(), afk_timeout: 300, verification_level: 0, default_message_notifications: 0, explicit_content_filter: 0,
       mfa_level: 0, premium_tier: 0, preferred_locale: 'en-US', system_channel_flags: 0, nsfw_level: 0, premium_progress_bar_enabled: false,
@@ -372,6 +415,41 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     });
   }
 
+  function register(): Interaction {
+    const id = snowflake();
+    const interaction: Interaction = { id, token: `tok-${id}`, createdAt: Date.now(), callbacks: [], edits: [], followups: [] };
+    interactions.set(id, interaction);
+    return interaction;
+  }
+
+  function interactionPayload(interaction: Interaction, input: InteractionInput) {
+    const user = { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' };
+    return {
+      id: interaction.id, application_id: options.appId, type: input.type, token: interaction.token, version: 1, ...(input.type === 1 ? {} : { data: input.data }),
+      ...(input.type === 3 ? { message: messageObject({ id: snowflake(), channelId: input.channelId, body: { content: 'Earlier reply', embeds: [{ title: 'Shared card' }] }, edits: [] }) } : {}),
+      ...(input.guildId
+        ? {
+            guild_id: input.guildId, channel_id: input.channelId, channel: { id: input.channelId, type: 0, guild_id: input.guildId },
+            member: { user, roles: [], permissions: String(input.permissions ?? 0n), joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0 },
+          }
+        : { channel_id: input.channelId, channel: { id: input.channelId, type: 1 }, user }),
+      app_permissions: String((1n << 10n) | (1n << 11n) | (1n << 14n)), locale: 'en-US', guild_locale: 'en-US',
+      entitlements: [], authorizing_integration_owners: input.guildId ? { '0': input.guildId } : { '1': user.id }, context: input.guildId ? 0 : 1,
+    };
+  }
+
+  /** Waits until the bot has answered (and, for a deferral or with `waitForEdit`, edited or followed up). */
+  async function awaitAnswer(interaction: Interaction, waitForEdit: boolean) {
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline) {
+      const deferred = interaction.callbacks[0]?.type === 5;
+      const answered = interaction.edits.length > 0 || interaction.followups.length > 0;
+      if (interaction.callbacks.length > 0 && (!deferred || answered) && (!waitForEdit || answered)) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return interaction;
+  }
+
   return {
     origin,
     apiUrl: `${origin}/api`,
@@ -384,6 +462,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     dmChannelOf: (userId: string) => dmChannels.get(userId),
     deleteChannel: (channelId: string) => void deletedChannels.add(channelId),
     forbidChannel: (channelId: string) => void forbiddenChannels.add(channelId),
+    /** The bot loses sight of the channel (Missing Access, 50001), as when its role is removed there. */
+    revokeAccess: (channelId: string) => void revokedChannels.add(channelId),
     failNextRequests: (status: number, times: number) => void failNext.push({ status, times }),
     dispatch,
     /** Drops every gateway connection (code 1006-like), as a network blip would. */
@@ -403,46 +483,42 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
      * Injects an interaction as Discord would, and resolves with what the bot answered (callback, then any
      * edit of the original response) once it has answered.
      */
-    async interact(input: {
-      type: 2 | 3 | 4;
-      /** Null: a direct message with the bot (no guild, `user` instead of `member`). */
-      guildId: string | null;
-      channelId: string;
-      userId?: string;
-      permissions?: bigint;
-      data: Record<string, unknown>;
-      waitForEdit?: boolean;
-    }) {
-      const id = snowflake();
-      const token = `tok-${id}`;
-      const interaction: Interaction = { id, token, createdAt: Date.now(), callbacks: [], edits: [], followups: [] };
-      interactions.set(id, interaction);
-      dispatch('INTERACTION_CREATE', {
-        id, application_id: options.appId, type: input.type, token, version: 1, data: input.data,
-        ...(input.type === 3 ? { message: messageObject({ id: snowflake(), channelId: input.channelId, body: { content: 'Earlier reply', embeds: [{ title: 'Shared card' }] }, edits: [] }) } : {}),
-        ...(input.guildId
-          ? {
-              guild_id: input.guildId, channel_id: input.channelId, channel: { id: input.channelId, type: 0, guild_id: input.guildId },
-              member: {
-                user: { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' },
-                roles: [], permissions: String(input.permissions ?? 0n), joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0,
-              },
-            }
-          : {
-              channel_id: input.channelId, channel: { id: input.channelId, type: 1 },
-              user: { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' },
-            }),
-        app_permissions: String((1n << 10n) | (1n << 11n) | (1n << 14n)), locale: 'en-US', guild_locale: 'en-US',
-        entitlements: [], authorizing_integration_owners: input.guildId ? { '0': input.guildId } : { '1': input.userId ?? '100000000000000001' }, context: input.guildId ? 0 : 1,
+    async interact(input: InteractionInput) {
+      const interaction = register();
+      dispatch('INTERACTION_CREATE', interactionPayload(interaction, input));
+      return awaitAnswer(interaction, input.waitForEdit ?? false);
+    },
+    /**
+     * Posts an interaction to the bot's interactions endpoint as Discord does over HTTP: signed with the
+     * application's Ed25519 key (or, with `signature`, a wrong or missing one), the HTTP answer taken as the
+     * callback (checked against the schema and the 3 s limit). Resolves with the HTTP status and what the bot
+     * answered, after any edit of a deferred reply.
+     */
+    async interactOverHttp(endpoint: string, privateKey: KeyObject, input: InteractionInput & { signature?: 'valid' | 'wrong' | 'missing' | 'stale' }) {
+      const interaction = register();
+      interaction.overHttp = true;
+      const body = JSON.stringify(interactionPayload(interaction, input));
+      const timestamp = String(Math.floor(Date.now() / 1000) - (input.signature === 'stale' ? 3600 : 0));
+      const signature = sign(null, Buffer.from(timestamp + (input.signature === 'wrong' ? `${body} ` : body)), privateKey).toString('hex');
+      const started = Date.now();
+      const res = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(input.signature === 'missing' ? {} : { 'x-signature-ed25519': signature, 'x-signature-timestamp': timestamp }) },
+        body,
       });
-      const deadline = Date.now() + 5000;
-      while (Date.now() < deadline) {
-        const deferred = interaction.callbacks[0]?.type === 5;
-        const answered = interaction.edits.length > 0 || interaction.followups.length > 0;
-        if (interaction.callbacks.length > 0 && (!deferred || answered) && (!input.waitForEdit || answered)) break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
+      const elapsedMs = Date.now() - started;
+      const text = await res.text();
+      if (res.status === 200) {
+        if (elapsedMs > 3000) violations.push(`interactions endpoint answered after ${elapsedMs} ms (limit 3000)`);
+        const answer = JSON.parse(text) as Record<string, unknown>;
+        if (answer.type !== 1) {
+          const problems = validate.callback(answer);
+          for (const p of problems) violations.push(`interactions endpoint answer: ${p}`);
+        }
+        interaction.callbacks.push(answer);
+        await awaitAnswer(interaction, input.waitForEdit ?? false);
       }
-      return interaction;
+      return { status: res.status, elapsedMs, text, interaction };
     },
     async close() {
       for (const ws of sockets) ws.terminate();
