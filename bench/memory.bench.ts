@@ -71,7 +71,7 @@ async function measureBot(env: Record<string, string>, ready: RegExp, warm?: (po
   }
   const startMs = performance.now() - started;
   await warm?.(port);
-  await sleep(5000); // past the first poll, backfill attempt and start-up garbage
+  await sleep(15_000); // past the first poll, the parse worker's idle end (10 s) and start-up garbage
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const heap = Number(/^inkwire_nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)![1]);

@@ -47,7 +47,7 @@ export function buildCore(deps: {
 }) {
   const { config, store, clock, logger } = deps;
   const fetchFeed = createConfiguredFetcher(config, deps.fetch);
-  // Parsing runs in a worker thread: a 10 MB feed must not stall chat interactions.
+  // A large feed is parsed in a worker thread: a 10 MB feed must not stall chat interactions.
   const parseFeed = createWorkerFeedParser({ maxItems: config.feedMaxItems });
   const pollFeed = createFeedPoller({
     parseFeed,

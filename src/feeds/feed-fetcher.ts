@@ -34,9 +34,10 @@ export interface FeedFetcherOptions {
   guardUrl?: UrlGuard;
   /**
    * For untrusted requests: an undici dispatcher that pins each connection to an address the guard
-   * accepts (see `createPublicAddressGuard`), so DNS rebinding between check and connect fails.
+   * accepts (see `createPublicAddressGuard`), so DNS rebinding between check and connect fails. Asked for
+   * on each untrusted request (it may be made on first use).
    */
-  untrustedDispatcher?: unknown;
+  untrustedDispatcher?: () => Promise<unknown>;
   now?: () => number;
 }
 
@@ -88,7 +89,8 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
         if (request.validators?.lastModified) headers['If-Modified-Since'] = request.validators.lastModified;
         if (authorization && url.origin === authOrigin) headers.Authorization = authorization; // never across a redirect to another host
 
-        const init = { headers, redirect: 'manual', signal, ...(request.untrusted && options.untrustedDispatcher ? { dispatcher: options.untrustedDispatcher } : {}) };
+        const dispatcher = request.untrusted && options.untrustedDispatcher ? await options.untrustedDispatcher() : null;
+        const init = { headers, redirect: 'manual', signal, ...(dispatcher ? { dispatcher } : {}) };
         const response = await options.fetch(url, init as RequestInit);
         if (response.status >= 300 && response.status < 400 && response.status !== 304) {
           await response.body?.cancel();

@@ -22,6 +22,12 @@ export function createInlineFeedParser(maxItems: number): FeedParser {
   };
 }
 
+/**
+ * Feeds shorter than this are parsed in the calling thread: a Substack feed of 20 posts (~100-500 KB) parses
+ * in a few milliseconds, and a worker thread costs ~15 MB while it lives. Longer ones go to the worker.
+ */
+export const INLINE_BELOW_CHARS = 1024 * 1024;
+
 interface Reply {
   id: number;
   ok: boolean;
@@ -32,13 +38,18 @@ interface Reply {
 }
 
 /**
- * Parses in one long-lived worker thread, so a 10 MB feed never stalls the event loop (and with it every
- * Discord and Slack interaction). Jobs queue; a parse that takes longer than `timeoutMs` terminates the
- * worker (the next job starts a fresh one) and fails that feed as malformed. The worker never holds the
- * process open. `close()` ends it.
+ * Parses large feeds in a worker thread, so a 10 MB feed never stalls the event loop (and with it every Discord and
+ * Slack interaction). Jobs queue; a parse that takes longer than `timeoutMs` terminates the worker (the
+ * next job starts a fresh one) and fails that feed as malformed. A worker idle for `idleMs` ends (polls are
+ * minutes apart, and an idle worker holds ~15 MB of memory); the next poll starts one. The worker never
+ * holds the process open. `close()` ends it.
  */
-export function createWorkerFeedParser(options: { maxItems: number; timeoutMs?: number }): FeedParser & { close(): Promise<void> } {
+export function createWorkerFeedParser(options: { maxItems: number; timeoutMs?: number; idleMs?: number; inlineBelowChars?: number }): FeedParser & { close(): Promise<void>; readonly running: boolean } {
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const inlineBelow = options.inlineBelowChars ?? INLINE_BELOW_CHARS;
+  const inline = createInlineFeedParser(options.maxItems);
+  const idleMs = options.idleMs ?? 10_000;
+  let idleTimer: NodeJS.Timeout | null = null;
   // From the TypeScript sources the worker needs the tsx loader, which a worker thread does not inherit.
   const url = new URL(import.meta.url.endsWith('.ts') ? './feed-parse-worker-from-source.mjs' : './feed-parse-worker.js', import.meta.url);
   let worker: Worker | null = null;
@@ -70,7 +81,24 @@ export function createWorkerFeedParser(options: { maxItems: number; timeoutMs?: 
     return w;
   };
 
+  const endWhenIdle = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    if (pending.size > 0 || !worker) return;
+    idleTimer = setTimeout(() => {
+      idleTimer = null;
+      const w = worker;
+      if (!w || pending.size > 0) return;
+      worker = null;
+      void w.terminate();
+    }, idleMs);
+    idleTimer.unref();
+  };
+
   const parse = async (xml: string): Promise<Result<CappedFeed, InkwireError>> => {
+    if (xml.length < inlineBelow) return inline(xml);
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
     worker ??= start();
     const w = worker;
     const id = ++next;
@@ -85,11 +113,15 @@ export function createWorkerFeedParser(options: { maxItems: number; timeoutMs?: 
       pending.set(id, { resolve, timer });
       w.postMessage({ id, xml, maxItems: options.maxItems });
     });
+    endWhenIdle();
     if (!reply.ok) return err(new InkwireError(reply.code ?? 'feed/malformed', reply.message ?? 'the feed could not be parsed'));
     return ok({ feed: reply.feed!, totalItems: reply.total ?? reply.feed!.items.length });
   };
-  return Object.assign(parse, {
+  // Whether a worker thread is alive now (a getter: Object.assign would copy its value once).
+  Object.defineProperty(parse, 'running', { get: () => worker !== null });
+  return Object.assign(parse as typeof parse & { readonly running: boolean }, {
     async close() {
+      if (idleTimer) clearTimeout(idleTimer);
       const w = worker;
       worker = null;
       if (w) await w.terminate();

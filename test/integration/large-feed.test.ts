@@ -57,4 +57,24 @@ describe('one huge feed does not stall the bot', () => {
     await parseFeed.close();
     await store.close();
   });
+
+  it('GIVEN the parser idle for idleMs THEN its worker thread ends, and the next feed starts a fresh one', async () => {
+    const parseFeed = createWorkerFeedParser({ maxItems: 200, idleMs: 50, inlineBelowChars: 0 });
+    const feed = '<rss version="2.0"><channel><title>t</title><item><title>One</title><link>https://x.test/1</link></item></channel></rss>';
+    expect((await parseFeed(feed)).ok).toBe(true);
+    expect(parseFeed.running).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(parseFeed.running).toBe(false);
+    const again = await parseFeed(feed);
+    expect(again.ok && again.value.feed.items.map((i) => i.title)).toEqual(['One']);
+    await parseFeed.close();
+  });
+
+  it('GIVEN a feed under the inline threshold THEN it is parsed without starting a worker thread', async () => {
+    const parseFeed = createWorkerFeedParser({ maxItems: 200 });
+    const parsed = await parseFeed('<rss version="2.0"><channel><title>t</title><item><title>Small</title><link>https://x.test/1</link></item></channel></rss>');
+    expect(parsed.ok && parsed.value.feed.items.map((i) => i.title)).toEqual(['Small']);
+    expect(parseFeed.running).toBe(false);
+    await parseFeed.close();
+  });
 });
