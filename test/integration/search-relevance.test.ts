@@ -1,31 +1,51 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/clock.ts';
 import { createSilentLogger } from '../../src/logger.ts';
 import { createSearchService, type SearchService } from '../../src/search/search-service.ts';
+import { openPostgresStore } from '../../src/storage/postgres/pg-store.ts';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
+import { dropSchemas, TEST_DATABASE_URL, uniqueSchema } from '../fakes/store-backends.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { loadSearchCorpus, searchCorpus } from '../fakes/search-corpus.ts';
 
 const slugOf = (url: string) => url.split('/p/')[1]!;
 
-// The same cases twice: with the default candidate cap (every query here is ranked exhaustively) and with a
-// cap of 3, which sends nearly every query down the capped path (head index first, then the newest
-// candidates) — the path very common words take on a large archive. Relevance must hold on both.
+const clock = () => createManualClock(new Date('2025-01-01T00:00:00Z'));
+const schemas: string[] = [];
+afterAll(async () => dropSchemas(schemas));
+/** PostgreSQL in a schema of its own (dropped after the file). */
+async function openPostgres(): Promise<Store> {
+  const schema = uniqueSchema('relevance');
+  schemas.push(schema);
+  return openPostgresStore(TEST_DATABASE_URL, { clock: clock(), schema, poolSize: 2 });
+}
+
+// The same cases on SQLite with the default candidate cap (every query here is ranked exhaustively), on
+// SQLite with a cap of 3, which sends nearly every query down the capped path (head index first, then the
+// newest candidates) — the path very common words take on a large archive — and on PostgreSQL (tsvector,
+// ts_rank_cd). Relevance must hold on each; the MRR of each is printed.
 describe.each([
-  ['exhaustive ranking', undefined],
-  ['candidate cap 3 (the path for very common words)', 3],
-])('search relevance over a 49-post explainer corpus — %s', (_label, candidateCap) => {
+  ['SQLite, exhaustive ranking', undefined, false],
+  ['SQLite, candidate cap 3 (the path for very common words)', 3, false],
+  ['PostgreSQL', 'postgres', !TEST_DATABASE_URL],
+] as const)('search relevance over a 49-post explainer corpus — %s', (_label, variant, skip) => {
   let store: Store;
   let service: SearchService;
   const ranks: number[] = [];
   const recall: number[] = [];
 
   beforeAll(async () => {
-    store = openSqliteStore(':memory:', { clock: createManualClock(new Date('2025-01-01T00:00:00Z')), ...(candidateCap ? { candidateCap } : {}) });
+    if (skip) return;
+    store = variant === 'postgres' ? await openPostgres() : openSqliteStore(':memory:', { clock: clock(), ...(variant ? { candidateCap: variant } : {}) });
     await loadSearchCorpus(store);
     service = createSearchService({ index: store.search, logger: createSilentLogger() });
   });
+  beforeEach((context) => {
+    if (skip) context.skip('TEST_DATABASE_URL is not set: the PostgreSQL variant is skipped (see the warning above)');
+  });
+  const candidateCap = variant === 'postgres' ? undefined : variant;
   afterAll(async () => {
+    if (skip) return;
     await store.close();
     const mrr = ranks.reduce((s, r) => s + (r > 0 ? 1 / r : 0), 0) / ranks.length;
     const r5 = recall.reduce((s, r) => s + r, 0) / recall.length;
@@ -66,9 +86,12 @@ describe.each([
   });
 });
 
-describe('every result shows a snippet from its own post', () => {
-  it('GIVEN every relevance query (61) THEN for every result (not just the first) the snippet text is in that post and its bold terms too', async () => {
-    const store = openSqliteStore(':memory:', { clock: createManualClock(new Date('2025-01-01T00:00:00Z')) });
+describe.each([
+  ['SQLite', false],
+  ['PostgreSQL', !TEST_DATABASE_URL],
+] as const)('every result shows a snippet from its own post — %s', (name, skip) => {
+  it.skipIf(skip)('GIVEN every relevance query (61) THEN for every result (not just the first) the snippet text is in that post and its bold terms too', async () => {
+    const store = name === 'PostgreSQL' ? await openPostgres() : openSqliteStore(':memory:', { clock: clock() });
     await loadSearchCorpus(store);
     const service = createSearchService({ index: store.search, logger: createSilentLogger() });
     const squash = (text: string) => text.replace(/\s+/g, ' ').trim().toLowerCase();

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Span } from '../../commands/reply.ts';
+import { MARK_OPEN, markedToSpans } from '../../search/snippet-marks.ts';
 import { truncateAtWord } from '../../content/text.ts';
 import { foldWords } from '../../delivery/keyword-filter.ts';
 import type { Clock } from '../../clock.ts';
@@ -33,9 +34,6 @@ const HEAD_WEIGHTS = '10.0, 4.0, 2.0';
 /** Each year of age makes a post's score 2% weaker: a small recency tie-break, not a re-ranking. */
 const RECENCY_PER_YEAR = 0.02;
 const YEAR_MS = 365.25 * 24 * 3600 * 1000;
-/** Snippet markers: private-use characters, which ingest strips from feed text. */
-const MARK_OPEN = '\uE000';
-const MARK_CLOSE = '\uE001';
 
 interface RankedRow {
   id: number;
@@ -277,18 +275,4 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
       return { posts, ms: performance.now() - started };
     },
   };
-}
-
-/** Turns FTS5 snippet markers into spans; feed text never contains the markers (ingest strips them). */
-export function markedToSpans(marked: string): Span[] {
-  const spans: Span[] = [];
-  const pattern = new RegExp(`${MARK_OPEN}([^${MARK_CLOSE}]*)${MARK_CLOSE}`, 'g');
-  let last = 0;
-  for (const match of marked.matchAll(pattern)) {
-    if (match.index > last) spans.push({ text: marked.slice(last, match.index) });
-    spans.push({ text: match[1]!, bold: true });
-    last = match.index + match[0].length;
-  }
-  if (last < marked.length) spans.push({ text: marked.slice(last) });
-  return spans.filter((span) => span.text.length > 0);
 }

@@ -1,0 +1,248 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
+import type { Destination } from '../../platform/chat-platform.ts';
+import type { ClaimedDelivery, DeliveryRecord, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
+import { subscriptionFromRow, type SubscriptionRow } from '../sqlite/sqlite-subscription-store.ts';
+import { postFromRow, type PostRow } from '../sqlite/sqlite-post-store.ts';
+import { SELECT_POST } from './pg-post-store.ts';
+import { SELECT_SUBSCRIPTION } from './pg-subscription-store.ts';
+import { inTransaction, ms } from './pg-sql.ts';
+
+const destinationKey = (row: { platform: string; channel_id: string; kind: string }) =>
+  destinationKeyOf({ kind: row.kind === 'alert' ? 'alert' : 'channel', platform: row.platform as Destination['platform'], channelId: row.channel_id });
+
+/**
+ * Each destination's head: its oldest open delivery of an active subscription, and when it is due (its
+ * retry time, or for a claim in flight when the lease runs out). Only heads are ever claimed, so a channel
+ * gets posts in order and has at most one send in flight across every instance.
+ */
+const HEADS = `
+  SELECT DISTINCT ON (d.destination_key) d.id, d.destination_key, d.status,
+         CASE d.status WHEN 'sending' THEN d.lease_until ELSE d.next_attempt_at END AS due
+  FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+  WHERE d.platform = $1 AND d.status IN ('pending', 'sending') AND s.paused_at IS NULL
+  ORDER BY d.destination_key, d.seq, d.id`;
+
+const HELD = `id = $1 AND claim_token = $2 AND status = 'sending'`;
+
+interface DeliveryRow {
+  id: number;
+  kind: 'post' | 'digest';
+  subscription_id: number;
+  post_id: number | null;
+  idempotency_key: string;
+  attempts: number;
+  lease_until: number;
+  uncertain_since: number | null;
+  label: string | null;
+  claim_token: string;
+}
+
+/**
+ * The outbox on PostgreSQL, shared by any number of instances. A claim locks the due heads with
+ * `FOR UPDATE SKIP LOCKED` (instances never wait on each other's rows, and never take the same one),
+ * re-checks that each is still due under the lock, and gives it a fresh token; every outcome is recorded
+ * only with the current token (fenced), so an instance whose lease ran out cannot record over the new
+ * holder. A lease that runs out (a dead instance) makes the row due again, marked "maybe sent".
+ */
+export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
+  const subscriptionOf = async (client: PoolClient | Pool, id: number) =>
+    (await client.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = $1`, [id])).rows[0];
+
+  const retry = async (client: PoolClient | Pool, id: number, token: string, error: string, next: Date, uncertain: Date | null) =>
+    ((await client.query(
+      `UPDATE deliveries SET status = 'pending', lease_until = NULL, claim_token = NULL, last_error = $3, next_attempt_at = $4,
+         uncertain_since = coalesce(uncertain_since, $5) WHERE ${HELD}`,
+      [id, token, error, next, uncertain],
+    )).rowCount ?? 0) === 1;
+
+  const insertBundle = async (client: PoolClient, sub: SubscriptionRow, key: string, seq: number, at: Date, label: string | null) =>
+    (await client.query<{ id: number }>(
+      `INSERT INTO deliveries (subscription_id, kind, post_id, platform, destination_key, idempotency_key, seq, status, next_attempt_at, created_at, label)
+       VALUES ($1, 'digest', NULL, $2, $3, $4, $5, 'pending', $6, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
+      [sub.id, sub.platform, destinationKey(sub), key, seq, at, label],
+    )).rows[0]?.id ?? null;
+
+  const recordSelect = `
+    SELECT d.id, d.kind, d.subscription_id, s.kind AS subscription_kind, s.platform, s.workspace_id, s.channel_id, d.post_id,
+           p.title AS post_title, d.status, d.attempts, ${ms('d.next_attempt_at', 'next_attempt_at')}, d.message_id,
+           ${ms('d.sent_at', 'sent_at')}, d.last_error, ${ms('d.created_at', 'created_at')}
+    FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id LEFT JOIN posts p ON p.id = d.post_id`;
+  type RecordRow = { id: number; kind: 'post' | 'digest'; subscription_id: number; subscription_kind: 'channel' | 'alert'; platform: string; workspace_id: string | null; channel_id: string; post_id: number | null; post_title: string | null; status: DeliveryStatus; attempts: number; next_attempt_at: number; message_id: string | null; sent_at: number | null; last_error: string | null; created_at: number };
+  const toRecord = (row: RecordRow): DeliveryRecord => ({
+    id: row.id,
+    kind: row.kind,
+    subscriptionId: row.subscription_id,
+    subscriptionKind: row.subscription_kind,
+    platform: row.platform,
+    workspaceId: row.workspace_id,
+    channelId: row.channel_id,
+    postId: row.post_id,
+    postTitle: row.post_title,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: new Date(row.next_attempt_at),
+    messageId: row.message_id,
+    sentAt: row.sent_at === null ? null : new Date(row.sent_at),
+    lastError: row.last_error,
+    createdAt: new Date(row.created_at),
+  });
+
+  return {
+    async claimDue({ now, limit, leaseMs, owner, platform, excludeDestinations }) {
+      const claimed = await inTransaction(pool, async (client) => {
+        const { rows: locked } = await client.query<{ id: number }>(
+          `SELECT d.id FROM deliveries d WHERE d.id IN (
+             SELECT h.id FROM (${HEADS}) h WHERE h.due <= $2 AND NOT (h.destination_key = ANY($3::text[])) ORDER BY h.due LIMIT $4)
+           FOR UPDATE OF d SKIP LOCKED`,
+          [platform, now, [...(excludeDestinations ?? [])], limit],
+        );
+        if (locked.length === 0) return [];
+        // Under the lock, each row is re-checked: another instance may have claimed it since the snapshot.
+        const tokens = locked.map(() => randomUUID());
+        const { rows } = await client.query<DeliveryRow>(
+          `UPDATE deliveries d SET status = 'sending', lease_until = $2::timestamptz + make_interval(secs => $3::float8 / 1000), claimed_by = $4,
+             claim_token = t.token, claimed_at = $2, attempts = d.attempts + 1,
+             -- a lease that ran out means a worker died mid-send: that attempt may have posted
+             uncertain_since = CASE WHEN d.status = 'sending' THEN coalesce(d.uncertain_since, d.claimed_at, $2) ELSE d.uncertain_since END
+           FROM unnest($1::bigint[], $5::text[]) AS t(id, token)
+           WHERE d.id = t.id AND ((d.status = 'pending' AND d.next_attempt_at <= $2) OR (d.status = 'sending' AND d.lease_until <= $2))
+           RETURNING d.id, d.kind, d.subscription_id, d.post_id, d.idempotency_key, d.attempts, ${ms('d.lease_until', 'lease_until')},
+                     ${ms('d.uncertain_since', 'uncertain_since')}, d.label, d.claim_token`,
+          [locked.map((r) => r.id), now, leaseMs, owner, tokens],
+        );
+        return rows;
+      });
+      const out: ClaimedDelivery[] = [];
+      for (const row of claimed.sort((a, b) => a.id - b.id)) {
+        const subscription = subscriptionFromRow((await subscriptionOf(pool, row.subscription_id))!);
+        const posts = row.kind === 'digest'
+          ? (await pool.query<PostRow>(`${SELECT_POST} WHERE p.id IN (SELECT post_id FROM digest_items WHERE delivery_id = $1) ORDER BY p.published_at, p.id`, [row.id])).rows.map(postFromRow)
+          : (await pool.query<PostRow>(`${SELECT_POST} WHERE p.id = $1`, [row.post_id])).rows.map(postFromRow);
+        out.push({
+          id: row.id,
+          claimToken: row.claim_token,
+          kind: row.kind,
+          subscription,
+          posts,
+          idempotencyKey: row.idempotency_key,
+          attempts: row.attempts,
+          leaseUntil: new Date(row.lease_until),
+          uncertainSince: row.uncertain_since === null ? null : new Date(row.uncertain_since),
+          label: row.label === 'held' ? 'held' : null,
+        });
+      }
+      return out;
+    },
+    async renew(claims, leaseUntil) {
+      if (claims.length === 0) return new Set();
+      const { rows } = await pool.query<{ id: number }>(
+        `UPDATE deliveries d SET lease_until = $3 FROM unnest($1::bigint[], $2::text[]) AS t(id, token)
+         WHERE d.id = t.id AND d.claim_token = t.token AND d.status = 'sending' RETURNING d.id`,
+        [claims.map((c) => c.id), claims.map((c) => c.claimToken), leaseUntil],
+      );
+      return new Set(rows.map((r) => r.id));
+    },
+    async complete(c, { messageId, at }) {
+      return inTransaction(pool, async (client) => {
+        const done = await client.query(
+          `UPDATE deliveries SET status = 'sent', message_id = $3, sent_at = $4, lease_until = NULL, claim_token = NULL, last_error = NULL WHERE ${HELD} RETURNING subscription_id`,
+          [c.id, c.claimToken, messageId, at],
+        );
+        if (done.rowCount !== 1) return false;
+        await client.query('UPDATE subscriptions SET last_delivery_at = $2 WHERE id = $1', [(done.rows[0] as { subscription_id: number }).subscription_id, at]);
+        return true;
+      });
+    },
+    retryLater: (c, { error, nextAttemptAt, uncertainSince }) => retry(pool, c.id, c.claimToken, error, nextAttemptAt, uncertainSince ?? null),
+    async holdAndPause(c, { error, reason, at }) {
+      return inTransaction(pool, async (client) => {
+        if (!(await retry(client, c.id, c.claimToken, error, at, null))) return false;
+        const sub = (await client.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = (SELECT subscription_id FROM deliveries WHERE id = $1)`, [c.id])).rows[0];
+        if (!sub) return true;
+        const paused = (await client.query('UPDATE subscriptions SET paused_at = $2, paused_reason = $3 WHERE id = $1 AND paused_at IS NULL', [sub.id, at, reason])).rowCount === 1;
+        if (paused && sub.workspace_id) {
+          const where = sub.kind === 'alert' ? 'a personal alert' : `channel ${sub.channel_id}`;
+          await client.query('INSERT INTO notices (platform, workspace_id, message, created_at) VALUES ($1, $2, $3, $4)', [
+            sub.platform, sub.workspace_id,
+            `Inkwire paused delivery to ${where}${sub.feed_title ? ` (${sub.feed_title})` : ''}: ${reason}. New posts are kept for it; fix that, then run /subscribe there again to resume.`,
+            at,
+          ]);
+        }
+        return true;
+      });
+    },
+    async fail(c, { error }) {
+      return ((await pool.query(`UPDATE deliveries SET status = 'failed', lease_until = NULL, claim_token = NULL, last_error = $3 WHERE ${HELD}`, [c.id, c.claimToken, error])).rowCount ?? 0) === 1;
+    },
+    async enqueuePost(subscriptionId, postId, at) {
+      const sub = await subscriptionOf(pool, subscriptionId);
+      const post = (await pool.query<{ id: number; published_at: number | null }>(`SELECT id, ${ms('published_at', 'published_at')} FROM posts WHERE id = $1`, [postId])).rows[0];
+      if (!sub || !post) return null;
+      const { rows } = await pool.query<{ id: number }>(
+        `INSERT INTO deliveries (subscription_id, kind, post_id, platform, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
+         VALUES ($1, 'post', $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT DO NOTHING RETURNING id`,
+        [sub.id, post.id, sub.platform, destinationKey(sub), postDeliveryKey(post.id, sub.id), post.published_at ?? at.getTime(), at],
+      );
+      return rows[0]?.id ?? null;
+    },
+    async bundleDigests(mode, period, at) {
+      return inTransaction(pool, async (client) => {
+        const { rows: subs } = await client.query<SubscriptionRow>(
+          `${SELECT_SUBSCRIPTION} WHERE s.mode = $1 AND s.paused_at IS NULL AND EXISTS (SELECT 1 FROM digest_queue q WHERE q.subscription_id = s.id) ORDER BY s.id`,
+          [mode],
+        );
+        let made = 0;
+        for (const sub of subs) {
+          const id = await insertBundle(client, sub, digestDeliveryKey(sub.id, period), at.getTime(), at, null);
+          if (id === null) continue; // this period's digest already exists (another instance made it)
+          await client.query('INSERT INTO digest_items (delivery_id, post_id) SELECT $1, post_id FROM digest_queue WHERE subscription_id = $2', [id, sub.id]);
+          await client.query('DELETE FROM digest_queue WHERE subscription_id = $1', [sub.id]);
+          made++;
+        }
+        return made;
+      });
+    },
+    async releaseHeld(subscriptionId, { at, summariseBefore }) {
+      return inTransaction(pool, async (client) => {
+        const sub = await subscriptionOf(client, subscriptionId);
+        if (!sub) return { held: 0, summarised: 0 };
+        const { rows: waiting } = await client.query<{ id: number; post_id: number; created_at: number; seq: number }>(
+          `SELECT id, post_id, ${ms('created_at', 'created_at')}, seq FROM deliveries WHERE subscription_id = $1 AND kind = 'post' AND status = 'pending' ORDER BY seq, id FOR UPDATE`,
+          [subscriptionId],
+        );
+        const old = waiting.filter((d) => d.created_at < summariseBefore.getTime());
+        if (old.length < 2) return { held: waiting.length, summarised: 0 };
+        // Long-held posts arrive as one summary (oldest first), in the place of the first of them.
+        const summaryId = await insertBundle(client, sub, heldSummaryKey(sub.id, at), old[0]!.seq, at, 'held');
+        await client.query('INSERT INTO digest_items (delivery_id, post_id) SELECT $1, unnest($2::bigint[])', [summaryId, old.map((d) => d.post_id)]);
+        await client.query('DELETE FROM deliveries WHERE id = ANY($1::bigint[])', [old.map((d) => d.id)]);
+        return { held: waiting.length - old.length, summarised: old.length };
+      });
+    },
+    async list({ status, limit }) {
+      const { rows } = status
+        ? await pool.query<RecordRow>(`${recordSelect} WHERE d.status = $1 ORDER BY d.id DESC LIMIT $2`, [status, limit])
+        : await pool.query<RecordRow>(`${recordSelect} ORDER BY d.id DESC LIMIT $1`, [limit]);
+      return rows.map(toRecord);
+    },
+    async forPost(postId) {
+      const { rows } = await pool.query<RecordRow>(`${recordSelect} WHERE d.post_id = $1 OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = $1) ORDER BY d.id`, [postId]);
+      return rows.map(toRecord);
+    },
+    async stats() {
+      const { rows } = await pool.query<{ n: number; oldest: number | null; paused: number }>(
+        `SELECT (SELECT count(*)::int FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE d.status IN ('pending', 'sending') AND s.paused_at IS NULL) AS n,
+                (SELECT ${ms('min(d.created_at)')} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE d.status IN ('pending', 'sending') AND s.paused_at IS NULL) AS oldest,
+                (SELECT count(*)::int FROM subscriptions WHERE paused_at IS NOT NULL) AS paused`,
+      );
+      const row = rows[0]!;
+      return { pending: row.n, oldestPendingAt: row.oldest === null ? null : new Date(row.oldest), pausedSubscriptions: row.paused };
+    },
+    async nextDueAt(platform) {
+      const { rows } = await pool.query<{ at: number | null }>(`SELECT ${ms('min(h.due)', 'at')} FROM (${HEADS}) h`, [platform]);
+      return rows[0]?.at == null ? null : new Date(rows[0].at);
+    },
+  };
+}

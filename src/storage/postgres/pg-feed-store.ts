@@ -1,0 +1,49 @@
+import type { Pool } from 'pg';
+import type { FeedFailure, FeedStore } from '../feed-store.ts';
+import { feedFromRow, type FeedRow } from '../sqlite/sqlite-feed-store.ts';
+import { ms } from './pg-sql.ts';
+
+/** The columns of a feed as `FeedRow` (epoch milliseconds, 0/1 flags), so one mapper serves both stores. */
+export const SELECT_FEED = `
+  SELECT f.id, f.url, f.title, f.site_url, f.is_substack::int AS is_substack, f.etag, f.last_modified,
+         f.bootstrapped::int AS bootstrapped, ${ms('f.last_polled_at', 'last_polled_at')}, ${ms('f.last_success_at', 'last_success_at')},
+         ${ms('f.last_error_at', 'last_error_at')}, f.last_error, f.last_error_code, f.consecutive_failures,
+         ${ms('f.next_poll_at', 'next_poll_at')}, ${ms('f.created_at', 'created_at')},
+         (SELECT count(*) FROM posts p WHERE p.feed_id = f.id)::int AS post_count,
+         (SELECT count(*) FROM subscriptions s WHERE s.feed_id = f.id)::int AS subscription_count,
+         ${ms('f.backfill_completed_at', 'backfill_completed_at')}, f.backfill_error, f.added_by
+  FROM feeds f`;
+
+export function createPostgresFeedStore(pool: Pool): FeedStore {
+  const one = async (url: string) => (await pool.query<FeedRow>(`${SELECT_FEED} WHERE f.url = $1`, [url])).rows[0];
+  return {
+    async ensure(url, at, options) {
+      await pool.query('INSERT INTO feeds (url, created_at, added_by) VALUES ($1, $2, $3) ON CONFLICT (url) DO NOTHING', [url, at, options?.addedBy ?? null]);
+      return feedFromRow((await one(url))!);
+    },
+    async get(url) {
+      const row = await one(url);
+      return row ? feedFromRow(row) : null;
+    },
+    async list() {
+      return (await pool.query<FeedRow>(`${SELECT_FEED} ORDER BY f.id`)).rows.map(feedFromRow);
+    },
+    async recordNotModified(feedId, at, nextPollAt) {
+      await pool.query(
+        `UPDATE feeds SET last_polled_at = $2, last_success_at = $2, consecutive_failures = 0, last_error = NULL,
+           last_error_code = NULL, next_poll_at = $3 WHERE id = $1`,
+        [feedId, at, nextPollAt],
+      );
+    },
+    async recordFailure(feedId, f: FeedFailure) {
+      await pool.query(
+        `UPDATE feeds SET last_polled_at = $2, last_error_at = $2, last_error = $3, last_error_code = $4,
+           consecutive_failures = consecutive_failures + 1, next_poll_at = $5 WHERE id = $1`,
+        [feedId, f.at, f.message, f.code, f.nextPollAt],
+      );
+    },
+    async recordBackfill(feedId, outcome) {
+      await pool.query('UPDATE feeds SET backfill_completed_at = coalesce($2, backfill_completed_at), backfill_error = $3 WHERE id = $1', [feedId, outcome.completedAt, outcome.error]);
+    },
+  };
+}

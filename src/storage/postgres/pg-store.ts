@@ -1,0 +1,76 @@
+import pg from 'pg';
+import type { Clock } from '../../clock.ts';
+import { systemClock } from '../../clock.ts';
+import { planDeliveries, type DeliveryPlanner } from '../../delivery/delivery-plan.ts';
+import { InkwireError } from '../../errors.ts';
+import type { Store } from '../store.ts';
+import { createPostgresDeliveryStore } from './pg-delivery-store.ts';
+import { createPostgresFeedStore } from './pg-feed-store.ts';
+import { createPostgresInstallationStore } from './pg-installation-store.ts';
+import { migratePostgres } from './pg-migrations.ts';
+import { createPostgresPostStore } from './pg-post-store.ts';
+import { createPostgresSearchIndex } from './pg-search-index.ts';
+import { createPostgresSubscriptionStore } from './pg-subscription-store.ts';
+
+export interface PostgresStoreOptions {
+  clock?: Clock;
+  planDeliveries?: DeliveryPlanner;
+  /** A schema to work in (created if missing): tests give each file its own. Default: the server's search_path. */
+  schema?: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /** Apply migrations on open (default true; `inkwire migrate` runs them explicitly). */
+  migrate?: boolean;
+}
+
+/** 64-bit integers (ids, counts) as JS numbers: Inkwire's ids stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The pool the PostgreSQL store and `inkwire migrate` share, with the schema set on every connection. */
+export function createPostgresPool(url: string, options: { schema?: string; poolSize?: number } = {}): pg.Pool {
+  if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) throw new Error(`not a schema name: ${options.schema}`);
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    types,
+    connectionTimeoutMillis: 10_000,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  // An idle client that loses its connection (a server restart) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/**
+ * Opens the PostgreSQL store: the same ports as SQLite over one connection pool, migrations applied under
+ * an advisory lock (several instances may start at once). Any number of processes may use one database.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store & { readonly pool: pg.Pool }> {
+  const pool = createPostgresPool(url, options);
+  try {
+    if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+    if (options.migrate !== false) await migratePostgres(pool);
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new InkwireError('store/unopenable', `cannot open the PostgreSQL database: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const clock = options.clock ?? systemClock;
+  return {
+    kind: 'postgres',
+    pool,
+    feeds: createPostgresFeedStore(pool),
+    posts: createPostgresPostStore(pool, { planDeliveries: options.planDeliveries ?? planDeliveries }),
+    subscriptions: createPostgresSubscriptionStore(pool),
+    deliveries: createPostgresDeliveryStore(pool),
+    installations: createPostgresInstallationStore(pool),
+    search: createPostgresSearchIndex(pool, { clock }),
+    // Many instances share one PostgreSQL database by design: nothing to lock.
+    lockWriter() {},
+    close: () => pool.end(),
+  };
+}
