@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'feed/not-a-feed'
   | 'feed/malformed'
   | 'feed/blocked-address'
-  | 'store/unsupported-database'
+  | 'store/not-empty'
+  | 'store/copy-mismatch'
   | 'store/locked'
   | 'store/unopenable'
   | 'cli/usage';

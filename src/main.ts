@@ -73,6 +73,17 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     out(USAGE);
     return 0;
   }
+  if (args.command === 'migrate-data') {
+    try {
+      const { copySqliteToPostgres } = await import('./storage/migrate-data.ts');
+      const report = await copySqliteToPostgres(args.from!, args.to!, { onTable: (table, rows) => out(`  ${table}: ${rows} row(s)`) });
+      out(`Copied ${report.rows} row(s) in ${report.tables} table(s) from ${args.from} to PostgreSQL; every table's row count and ids match.`);
+      return 0;
+    } catch (error) {
+      errOut(`inkwire: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+  }
   let config: Config;
   try {
     config = loadConfig(args.db ? { ...io.env, DATABASE_URL: args.db } : io.env);
@@ -94,7 +105,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
 
   let store: Store;
   try {
-    store = openStore(config, logger, clock);
+    store = await openStore(config, logger, clock);
   } catch (error) {
     // Expected (a bad path, a locked or foreign file): one line that names it, never a stack trace.
     const message = error instanceof InkwireError ? error.message : `cannot open the database: ${error instanceof Error ? error.message : String(error)}`;
@@ -203,6 +214,10 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       }
       case 'doctor':
         return await runDoctor(config, store, fetchFeed, out);
+      case 'migrate':
+        // Opening the store applied every migration (under an advisory lock on PostgreSQL).
+        out(`The ${store.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'} database is at the newest schema; ${await store.posts.count()} post(s) stored.`);
+        return 0;
       case 'start':
         return await runStart({ config, io, store, logger, clock, core, logStream, metrics: metrics! });
     }
@@ -212,12 +227,12 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   }
 }
 
-function openStore(config: Config, logger: Logger, clock: Clock): Store {
+async function openStore(config: Config, logger: Logger, clock: Clock): Promise<Store> {
   if (config.database.kind === 'postgres') {
-    throw new InkwireError(
-      'store/unsupported-database',
-      'PostgreSQL (DATABASE_URL=postgres://…) is not available in this version yet; use a SQLite file path',
-    );
+    const { openPostgresStore } = await import('./storage/postgres/pg-store.ts');
+    const store = await openPostgresStore(config.database.url, { clock });
+    logger.child({ component: 'store' }).debug({ database: redactUrl(config.database.url) }, 'PostgreSQL database open');
+    return store;
   }
   const store = openSqliteStore(config.database.path, { clock });
   logger.child({ component: 'store' }).debug({ path: config.database.path }, 'SQLite database open');
@@ -237,7 +252,7 @@ async function runDoctor(
     out(`✗ ${line}\n    fix: ${fix}`);
   };
   good(`configuration is valid (${config.feedUrls.length} feed(s), poll "${config.pollCron}")`);
-  good(`database ${config.database.kind === 'sqlite' ? config.database.path : 'PostgreSQL'} opens; ${await store.posts.count()} post(s) stored`);
+  good(`database ${config.database.kind === 'sqlite' ? config.database.path : `PostgreSQL ${redactUrl(config.database.url)}`} opens; ${await store.posts.count()} post(s) stored`);
   for (const url of config.feedUrls) {
     const fetched = await fetchFeed({ url });
     if (fetched.kind === 'failed') {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InkwireError } from '../errors.ts';
 
-export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'deliveries', 'why', 'register-commands', 'doctor', 'help'] as const;
+export const SUBCOMMANDS = ['start', 'poll', 'feeds', 'posts', 'search', 'backfill', 'reindex', 'deliveries', 'why', 'register-commands', 'doctor', 'migrate', 'migrate-data', 'help'] as const;
 export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
@@ -22,6 +22,9 @@ export interface CliArgs {
   positional: string[];
   /** `inkwire register-commands --guild`. */
   guild: string | undefined;
+  /** `inkwire migrate-data --from FILE --to postgres://…`. */
+  from: string | undefined;
+  to: string | undefined;
 }
 
 function guildId(value: string | undefined): string | undefined {
@@ -47,6 +50,10 @@ Commands:
   register-commands [--guild ID]
                             Register the slash commands with Discord (one server with --guild, else global).
   doctor                    Check configuration, database and feed reachability; say what to fix.
+  migrate                   Apply the database migrations now (every start also does; safe to run twice).
+  migrate-data --from FILE --to postgres://…
+                            Copy a SQLite deployment (posts, subscriptions, deliveries, everything) into an
+                            empty PostgreSQL database, then check that every row arrived.
   help                      This text.
 
 Options for every command:
@@ -64,6 +71,8 @@ const OPTIONS = {
   offset: { type: 'string' },
   status: { type: 'string' },
   guild: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -80,6 +89,8 @@ const ALLOWED: Record<Subcommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   why: ['db', 'help'],
   'register-commands': ['db', 'guild', 'help'],
   doctor: ['db', 'help'],
+  migrate: ['db', 'help'],
+  'migrate-data': ['from', 'to', 'help'],
   help: ['help'],
 };
 
@@ -105,6 +116,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     if (extra.length !== 2 && command === 'why') throw new InkwireError('cli/usage', 'why needs a post URL and a channel id, e.g. inkwire why https://…/p/slug general');
   } else if (extra.length > 0) {
     throw new InkwireError('cli/usage', `unexpected argument "${extra[0]}"`);
+  }
+  if (command === 'migrate-data' && (!parsed.values.from || !parsed.values.to || !/^postgres(ql)?:\/\//i.test(parsed.values.to))) {
+    throw new InkwireError('cli/usage', 'migrate-data needs --from ./data/inkwire.db --to postgres://user@host/db');
   }
   const status = parsed.values.status;
   if (status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(status)) {
@@ -141,6 +155,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     status: status as CliArgs['status'],
     positional: name === 'why' ? extra : [],
     guild: guildId(parsed.values.guild),
+    from: parsed.values.from,
+    to: parsed.values.to,
   };
 }
 
