@@ -2,7 +2,8 @@ import type { Clock } from './clock.ts';
 import type { CommandServices, CommandSpec } from './commands/command-spec.ts';
 import type { Config } from './config.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
-import { createDeliveryEngine } from './delivery/delivery-engine.ts';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { createDeliveryEngine, type DeliveryEngineOptions } from './delivery/delivery-engine.ts';
 import { createPublicAddressGuard } from './feeds/feed-url-guard.ts';
 import { createSubscriptionService, type FeedProbe } from './delivery/subscription-service.ts';
 import { UserError } from './errors.ts';
@@ -111,7 +112,8 @@ export function buildCore(deps: {
     subscriptions,
     commandServices,
     /** One delivery engine per connected platform. */
-    deliveryEngine(platform: ChatPlatform, overrides: { ratePerSecond?: number; onOutcome?: (outcome: 'sent' | 'retry' | 'failed' | 'held' | 'released') => void } = {}) {
+    deliveryEngine(platform: ChatPlatform, overrides: Partial<Pick<DeliveryEngineOptions, 'ratePerSecond' | 'onOutcome' | 'owner'>> = {}) {
+      const budget = store.sendBudget;
       const engine = createDeliveryEngine({
         platform,
         deliveries: store.deliveries,
@@ -123,6 +125,11 @@ export function buildCore(deps: {
         retryBaseMs: config.delivery.retryBaseMs,
         retryMaxMs: 60 * 60 * 1000,
         onChannelGone: async (destination) => void (await store.subscriptions.deleteForChannel(platform.name, destination.channelId)),
+        // Several instances on one database share one rate (a platform's limit is per token).
+        ...(budget ? { sharedBudget: async (rate: number, signal: AbortSignal) => {
+          const wait = await budget.reserve(platform.name, rate);
+          if (wait > 0 && !signal.aborted) await sleepFor(wait, undefined, { signal }).catch(() => {});
+        } } : {}),
         ...overrides,
       });
       wakeHooks.push(() => engine.wake());

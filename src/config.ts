@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { InkwireError } from './errors.ts';
@@ -32,6 +33,7 @@ export const CONFIG_DEFAULTS = {
   DIGEST_TZ: 'UTC',
   SHUTDOWN_TIMEOUT_SECONDS: '10',
   HTTP_PORT: '8080',
+  INSTANCE_ID: '',
   DISCORD_TOKEN: '',
   DISCORD_APP_ID: '',
   DISCORD_GUILD_ID: '',
@@ -118,6 +120,7 @@ const schema = z.object({
   DIGEST_TZ: z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
   SHUTDOWN_TIMEOUT_SECONDS: intInRange(1, 300),
   HTTP_PORT: intInRange(0, 65535),
+  INSTANCE_ID: z.string().trim().regex(/^[A-Za-z0-9._:-]{0,64}$/, 'may hold only letters, digits and . _ : - (at most 64)'),
   DISCORD_TOKEN: z.string().trim(),
   DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
   DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
@@ -191,6 +194,8 @@ export interface Config {
   readonly digestTimeZone: string;
   /** How long SIGTERM waits for sends in flight before handing them back as possibly sent. */
   readonly shutdownTimeoutMs: number;
+  /** Names this process in claims, poll leases and every metric: `INSTANCE_ID`, else host and pid. */
+  readonly instanceId: string;
   /** The one HTTP port (/healthz, /readyz, /metrics, /slack/…, /discord/interactions); null when HTTP_PORT=0. */
   readonly httpPort: number | null;
   /**
@@ -271,6 +276,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     digestTimeZone: v.DIGEST_TZ,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     httpPort: v.HTTP_PORT === 0 ? null : v.HTTP_PORT,
+    instanceId: v.INSTANCE_ID || `${hostname()}-${process.pid}`,
     discord: v.DISCORD_TOKEN
       ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL, publicKey: v.DISCORD_PUBLIC_KEY.toLowerCase() || null })
       : null,

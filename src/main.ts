@@ -116,7 +116,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
   }
 
   // Metrics belong to the running bot; CLI commands do without.
-  const metrics = args.command === 'start' ? createMetrics({ readOutbox: () => store.deliveries.stats() }) : null;
+  const metrics = args.command === 'start' ? createMetrics({ readOutbox: () => store.deliveries.stats(), instance: config.instanceId }) : null;
   const core = buildCore({ config, store, fetch: io.fetch, clock, logger, commands: ALL_COMMANDS, ...(metrics ? { onSearched: metrics.searchFinished } : {}) });
   const { fetchFeed, pollFeed, backfillOptions } = core;
 
@@ -463,6 +463,7 @@ async function runStart(ctx: {
   const engines = platforms.map((platform) =>
     core.deliveryEngine(platform, {
       ...(platform.name === 'discord' ? { ratePerSecond: 49 } : {}),
+      owner: `${config.instanceId}:${platform.name}`,
       onOutcome: (outcome) => metrics.deliveryFinished(platform.name, outcome),
     }),
   );
@@ -511,6 +512,9 @@ async function runStart(ctx: {
     },
     jitterMs: config.pollJitterMs,
     concurrency: config.pollConcurrency,
+    owner: config.instanceId,
+    // A poll takes at most the fetch timeout plus parsing and storing; a dead instance's lease ends soon after.
+    pollLeaseMs: 2 * config.feedTimeoutMs + 10_000,
   });
   log.info({ feeds: config.feedUrls, cron: config.pollCron, platforms: platforms.map((p) => p.name) }, 'Inkwire started');
   void scheduler.runDue();

@@ -31,6 +31,11 @@ export interface DeliveryEngineOptions {
   idleMs?: number;
   /** Sends per second for platforms whose client does not pace itself; unlimited when absent. */
   ratePerSecond?: number;
+  /**
+   * Waits for this process's turn to send at `ratePerSecond` across every instance (a platform's limit is
+   * per bot token, not per process); when absent the pacing is this process's own.
+   */
+  sharedBudget?: (ratePerSecond: number, signal: AbortSignal) => Promise<void>;
   /** Identifies this process's claims in the outbox. */
   owner?: string;
   /**
@@ -109,7 +114,8 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
   let running = false;
   let loop: Promise<void> | null = null;
   let nudge: (() => void) | null = null;
-  const pacer = options.ratePerSecond ? createPacer(options.ratePerSecond) : null;
+  const rate = options.ratePerSecond;
+  const pacer = rate ? (options.sharedBudget ? (signal: AbortSignal) => options.sharedBudget!(rate, signal) : createPacer(rate)) : null;
   let renewTimer: NodeJS.Timeout | null = null;
 
   const wakeLoop = () => {

@@ -18,6 +18,10 @@ export interface PollSchedulerOptions {
   jitterMs: number;
   concurrency: number;
   random?: () => number;
+  /** This process, as named in the poll lease (instances sharing one database each poll a feed in turn). */
+  owner?: string;
+  /** How long a poll lease lasts if the process dies holding it (default 5 min). */
+  pollLeaseMs?: number;
 }
 
 export interface PollScheduler {
@@ -69,7 +73,10 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
       controller.signal.addEventListener('abort', done, { once: true });
     });
 
-  const pollOne = async (url: string) => {
+  const owner = options.owner ?? `${process.pid}`;
+  const pollLeaseMs = options.pollLeaseMs ?? 5 * 60_000;
+  const pollOne = async (feed: { id: number; url: string }, tick: Date) => {
+    const { url } = feed;
     inFlight.add(url);
     try {
       await sleep(Math.floor(random() * options.jitterMs));
@@ -77,8 +84,17 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
       await acquire();
       try {
         if (controller.signal.aborted) return;
-        const outcome = await options.poll(url, controller.signal);
-        await options.onOutcome(outcome);
+        // Another instance on the same database may hold this feed, or have polled it on this tick already.
+        if (!(await options.feeds.claimPoll(feed.id, { owner, now: options.clock.now(), leaseMs: pollLeaseMs, notPolledSince: tick }))) {
+          log.debug({ feedUrl: url }, 'polled by another instance on this tick; skipped');
+          return;
+        }
+        try {
+          const outcome = await options.poll(url, controller.signal);
+          await options.onOutcome(outcome);
+        } finally {
+          await options.feeds.releasePoll(feed.id, owner).catch((error: unknown) => log.warn({ err: error, feedUrl: url }, 'could not release the poll lease; it expires on its own'));
+        }
       } finally {
         release();
       }
@@ -91,7 +107,8 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
 
   const runDue = async () => {
     if (stopped) return;
-    const now = options.clock.now().getTime();
+    const tick = options.clock.now();
+    const now = tick.getTime();
     let feeds;
     try {
       feeds = await options.feeds.list();
@@ -106,7 +123,7 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
         continue;
       }
       if (feed.nextPollAt && feed.nextPollAt.getTime() > now) continue;
-      const task = pollOne(feed.url);
+      const task = pollOne(feed, tick);
       running.add(task);
       void task.finally(() => running.delete(task));
       started.push(task);

@@ -19,8 +19,10 @@ export interface OutboxReading {
  * The registry with process metrics (CPU, memory, event-loop lag) and Inkwire's own; the outbox and
  * subscription gauges are read from the store when scraped.
  */
-export function createMetrics(options: { readOutbox: () => Promise<OutboxReading> }): InkwireMetrics {
+export function createMetrics(options: { readOutbox: () => Promise<OutboxReading>; instance?: string }): InkwireMetrics {
   const registry = new Registry();
+  // Every figure carries the instance: several processes share one database and one dashboard.
+  if (options.instance) registry.setDefaultLabels({ instance: options.instance });
   collectDefaultMetrics({ register: registry, prefix: 'inkwire_' });
   const polls = new Counter({ name: 'inkwire_polls_total', help: 'Feed polls by feed and outcome', labelNames: ['feed', 'outcome'], registers: [registry] });
   const pollSeconds = new Histogram({

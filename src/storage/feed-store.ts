@@ -46,4 +46,12 @@ export interface FeedStore {
   recordFailure(feedId: number, failure: FeedFailure): Promise<void>;
   /** The outcome of an archive backfill: completed (with its time) or the reason it stopped. */
   recordBackfill(feedId: number, outcome: { completedAt: Date | null; error: string | null }): Promise<void>;
+  /**
+   * Takes the right to poll a feed now, for `leaseMs`: refused while another instance holds it, or when the
+   * feed was polled at or after `notPolledSince` (another instance already polled it on this tick). With
+   * several instances on one database, this is what makes one poll per feed per tick.
+   */
+  claimPoll(feedId: number, claim: { owner: string; now: Date; leaseMs: number; notPolledSince: Date }): Promise<boolean>;
+  /** Gives the poll right back (after the poll's outcome is stored). */
+  releasePoll(feedId: number, owner: string): Promise<void>;
 }

@@ -24,7 +24,9 @@ export async function copySqliteToPostgres(fromPath: string, toUrl: string, opti
   const pool = createPostgresPool(toUrl, { poolSize: 2, ...(options.schema ? { schema: options.schema } : {}) });
   try {
     migrateSqlite(sqlite);
-    if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+    if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`).catch((error: { code?: string }) => {
+      if (error.code !== '23505' && error.code !== '42P06') throw error;
+    });
     await migratePostgres(pool);
     const client = await pool.connect();
     let total = 0;

@@ -10,6 +10,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 export interface FeedServer {
@@ -41,7 +43,7 @@ export async function startFeedServer(): Promise<FeedServer> {
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers });
+    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, at: Date.now() });
     const handler = routes.get(path);
     if (!handler) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

@@ -120,7 +120,11 @@ describe('feeds: Retry-After and long-running polls', () => {
       poll: (url, signal) => poll(url, { signal }), onOutcome: async () => {}, jitterMs: 2, concurrency: 1, random: () => 0.5,
     });
     try {
-      for (let i = 0; i < 30; i++) await scheduler.runDue();
+      // Thirty ticks, a minute apart (a feed is polled once per tick).
+      for (let i = 0; i < 30; i++) {
+        await scheduler.runDue();
+        clock.advance(60_000);
+      }
       await new Promise((resolve) => setImmediate(resolve));
       expect(server.requestsTo('/feed').length).toBe(30);
       expect(warnings).not.toContain('MaxListenersExceededWarning');

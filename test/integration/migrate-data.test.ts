@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/clock.ts';
 import { copySqliteToPostgres } from '../../src/storage/migrate-data.ts';

@@ -42,6 +42,18 @@ export function createPostgresFeedStore(pool: Pool): FeedStore {
         [feedId, f.at, f.message, f.code, f.nextPollAt],
       );
     },
+    async claimPoll(feedId, { owner, now, leaseMs, notPolledSince }) {
+      const { rowCount } = await pool.query(
+        `UPDATE feeds SET poll_owner = $2, poll_lease_until = $3::timestamptz + make_interval(secs => $4::float8 / 1000)
+         WHERE id = $1 AND (poll_lease_until IS NULL OR poll_lease_until <= $3 OR poll_owner = $2)
+           AND (last_polled_at IS NULL OR last_polled_at < $5)`,
+        [feedId, owner, now, leaseMs, notPolledSince],
+      );
+      return rowCount === 1;
+    },
+    async releasePoll(feedId, owner) {
+      await pool.query('UPDATE feeds SET poll_owner = NULL, poll_lease_until = NULL WHERE id = $1 AND poll_owner = $2', [feedId, owner]);
+    },
     async recordBackfill(feedId, outcome) {
       await pool.query('UPDATE feeds SET backfill_completed_at = coalesce($2, backfill_completed_at), backfill_error = $3 WHERE id = $1', [feedId, outcome.completedAt, outcome.error]);
     },

@@ -154,11 +154,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     installed_at timestamptz NOT NULL,
     PRIMARY KEY (platform, workspace_id)
   );
-  -- One global send budget per platform token, shared by every instance (see pg-send-budget.ts).
+  -- One global send budget per platform token, shared by every instance: the next free send slot (pg-send-budget.ts).
   CREATE TABLE send_budget (
     platform text PRIMARY KEY,
-    window_start timestamptz NOT NULL,
-    used integer NOT NULL
+    next_at timestamptz NOT NULL
   );
   `,
 ];

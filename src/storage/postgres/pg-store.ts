@@ -10,6 +10,7 @@ import { createPostgresInstallationStore } from './pg-installation-store.ts';
 import { migratePostgres } from './pg-migrations.ts';
 import { createPostgresPostStore } from './pg-post-store.ts';
 import { createPostgresSearchIndex } from './pg-search-index.ts';
+import { createPostgresSendBudget } from './pg-send-budget.ts';
 import { createPostgresSubscriptionStore } from './pg-subscription-store.ts';
 
 export interface PostgresStoreOptions {
@@ -53,7 +54,12 @@ export function createPostgresPool(url: string, options: { schema?: string; pool
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store & { readonly pool: pg.Pool }> {
   const pool = createPostgresPool(url, options);
   try {
-    if (options.schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`);
+    if (options.schema) {
+      // IF NOT EXISTS still races between two sessions (a unique violation): the loser finds it made.
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`).catch((error: { code?: string }) => {
+        if (error.code !== '23505' && error.code !== '42P06') throw error;
+      });
+    }
     if (options.migrate !== false) await migratePostgres(pool);
   } catch (error) {
     await pool.end().catch(() => {});
@@ -68,6 +74,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     subscriptions: createPostgresSubscriptionStore(pool),
     deliveries: createPostgresDeliveryStore(pool),
     installations: createPostgresInstallationStore(pool),
+    sendBudget: createPostgresSendBudget(pool),
     search: createPostgresSearchIndex(pool, { clock }),
     // Many instances share one PostgreSQL database by design: nothing to lock.
     lockWriter() {},

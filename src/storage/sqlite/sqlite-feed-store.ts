@@ -70,7 +70,19 @@ export function createSqliteFeedStore(db: Database): FeedStore {
   const backfill = db.prepare(
     `UPDATE feeds SET backfill_completed_at = coalesce(@completedAt, backfill_completed_at), backfill_error = @error WHERE id = @id`,
   );
+  const claim = db.prepare(
+    `UPDATE feeds SET poll_owner = @owner, poll_lease_until = @until
+     WHERE id = @id AND (poll_lease_until IS NULL OR poll_lease_until <= @now OR poll_owner = @owner)
+       AND (last_polled_at IS NULL OR last_polled_at < @since)`,
+  );
+  const release = db.prepare('UPDATE feeds SET poll_owner = NULL, poll_lease_until = NULL WHERE id = ? AND poll_owner = ?');
   return {
+    async claimPoll(feedId, { owner, now, leaseMs, notPolledSince }) {
+      return claim.run({ id: feedId, owner, now: now.getTime(), until: now.getTime() + leaseMs, since: notPolledSince.getTime() }).changes === 1;
+    },
+    async releasePoll(feedId, owner) {
+      release.run(feedId, owner);
+    },
     async recordBackfill(feedId, outcome) {
       backfill.run({ id: feedId, completedAt: outcome.completedAt?.getTime() ?? null, error: outcome.error });
     },

@@ -254,6 +254,9 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `ALTER TABLE subscriptions ADD COLUMN thread INTEGER NOT NULL DEFAULT 0;`,
   // 7: the title of a paper, when the post names it.
   `ALTER TABLE post_papers ADD COLUMN title TEXT;`,
+  // 8: who polls a feed now, and until when (the same rule as on PostgreSQL, where instances share feeds).
+  `ALTER TABLE feeds ADD COLUMN poll_owner TEXT;
+   ALTER TABLE feeds ADD COLUMN poll_lease_until INTEGER;`,
 ];
 
 export function migrateSqlite(db: Database): void {

@@ -85,6 +85,8 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     lockWriter(now: Date) {
       if (path === ':memory:' || writerLock) return;
       writerLock = acquireWriterLock(path, db, now);
+      // One bot per file: a poll lease left by a process that died is stale now.
+      db.prepare('UPDATE feeds SET poll_owner = NULL, poll_lease_until = NULL WHERE poll_owner IS NOT NULL').run();
     },
     close: async () => {
       writerLock?.release();

@@ -1,0 +1,139 @@
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../../src/storage/postgres/pg-store.ts';
+import type { Store } from '../../src/storage/store.ts';
+import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
+import { fixture, startFeedServer } from '../fakes/feed-server.ts';
+import { seedSubscribedStore } from '../fakes/seeded-database.ts';
+import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
+import { dropSchemas, TEST_DATABASE_URL, uniqueSchema } from '../fakes/store-backends.ts';
+
+/** A DATABASE_URL that puts a process in one schema (node-postgres passes `options` to the server). */
+const urlWithSchema = (schema: string) => `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', () => {
+  const schemas: string[] = [];
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => dropSchemas(schemas));
+
+  async function freshStore(): Promise<{ store: Store; schema: string }> {
+    const schema = uniqueSchema('multi');
+    schemas.push(schema);
+    const store = await openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 3 });
+    cleanups.push(() => store.close());
+    return { store, schema };
+  }
+
+  it('GIVEN three stores starting at once on an empty database THEN the migrations run once', async () => {
+    const schema = uniqueSchema('migrate_once');
+    schemas.push(schema);
+    const stores = await Promise.all([0, 1, 2].map(() => openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 1 })));
+    try {
+      const { rows } = await stores[0]!.pool.query<{ version: number }>('SELECT version FROM inkwire_migrations ORDER BY version');
+      expect(rows.map((r) => r.version)).toEqual([1]);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('GIVEN three instances sharing one send budget of 50/s THEN together they never exceed it in any second', async () => {
+    const { schema } = await freshStore();
+    const instances = await Promise.all([0, 1, 2].map(() => openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 2 })));
+    cleanups.push(() => Promise.all(instances.map((s) => s.close())).then(() => {}));
+    const sends: number[] = [];
+    const started = Date.now();
+    await Promise.all(instances.map(async (store) => {
+      for (let i = 0; i < 50; i++) {
+        const wait = await store.sendBudget!.reserve('discord', 50);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        sends.push(Date.now());
+      }
+    }));
+    // 150 sends at 50/s: about 3 s, and no sliding second holds more than 50 (+1 for timer jitter at the edges).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2800);
+    sends.sort((a, b) => a - b);
+    let worst = 0;
+    for (let i = 0, j = 0; i < sends.length; i++) {
+      while (sends[i]! - sends[j]! >= 1000) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    expect(worst).toBeLessThanOrEqual(51);
+  });
+
+  it('GIVEN two instances on one tick THEN only one polls the feed, and a dead poller\'s lease runs out', async () => {
+    const { store, schema } = await freshStore();
+    const other = await openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 1 });
+    cleanups.push(() => other.close());
+    const feed = await store.feeds.ensure('https://dailyink.substack.com/feed', new Date());
+    const tick = new Date();
+    const claim = (s: Store, owner: string, now = new Date()) => s.feeds.claimPoll(feed.id, { owner, now, leaseMs: 1000, notPolledSince: tick });
+    expect(await claim(store, 'a')).toBe(true);
+    expect(await claim(other, 'b')).toBe(false); // held
+    await store.feeds.recordNotModified(feed.id, new Date(), new Date());
+    await store.feeds.releasePoll(feed.id, 'a');
+    expect(await claim(other, 'b')).toBe(false); // already polled on this tick
+    const nextTick = new Date(Date.now() + 1);
+    expect(await other.feeds.claimPoll(feed.id, { owner: 'b', now: nextTick, leaseMs: 1000, notPolledSince: nextTick })).toBe(true);
+    // b dies holding it: after the lease, a may poll again.
+    const later = new Date(nextTick.getTime() + 1000);
+    expect(await store.feeds.claimPoll(feed.id, { owner: 'a', now: later, leaseMs: 1000, notPolledSince: later })).toBe(true);
+  });
+
+  it('GIVEN three processes, 1,000 Slack channels (no de-duplication) and one killed mid-fan-out THEN every channel gets the post exactly once, and each poll tick fetched the feed once', async () => {
+    const { store, schema } = await freshStore();
+    const feeds = await startFeedServer();
+    cleanups.push(() => feeds.close());
+    const channelIds = Array.from({ length: 1000 }, (_, i) => `C${String(i).padStart(5, '0')}`);
+    let bots: CliProcess[] = [];
+    let killedAt = 0;
+    const slack = await startFakeSlack({
+      tokens: { T1: 'xoxb-multi' },
+      channels: Object.fromEntries(channelIds.map((id) => [id, {}])),
+      workspacePerSecond: 400,
+      // The first instance dies with the 300th post accepted and its answer unsent.
+      onPosted: ({ count }) => {
+        if (count === 300 && !killedAt) {
+          killedAt = Date.now();
+          bots[0]!.child.kill('SIGKILL');
+        }
+      },
+    });
+    cleanups.push(() => slack.close());
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    await seedSubscribedStore(store, feeds.url('/feed'), channelIds.map((channelId) => ({ platform: 'slack' as const, workspaceId: 'T1', channelId })));
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
+    const seededFetches = feeds.requestsTo('/feed').length;
+
+    bots = [0, 1, 2].map((i) => spawnInkwire(['start'], {
+      FEED_URLS: feeds.url('/feed'), DATABASE_URL: urlWithSchema(schema), INSTANCE_ID: `bot-${i}`,
+      POLL_CRON: '*/2 * * * * *', POLL_JITTER_SECONDS: '1', DELIVERY_LEASE_SECONDS: '2', DELIVERY_RETRY_BASE_SECONDS: '1', DELIVERY_CONCURRENCY: '8',
+      SLACK_BOT_TOKEN: 'xoxb-multi', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: slack.apiUrl, SLACK_PORT: '0',
+    }));
+    for (const bot of bots) cleanups.push(() => void bot.child.kill('SIGKILL'));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && new Set(slack.posts.map((p) => p.channel)).size < channelIds.length) await new Promise((resolve) => setTimeout(resolve, 100));
+    // Past the lease of the dead instance's claims and a few more poll ticks, then stop the survivors.
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    for (const bot of bots.slice(1)) bot.child.kill('SIGTERM');
+    const exits = await Promise.all(bots.slice(1).map((bot) => bot.exit()));
+
+    expect(killedAt).toBeGreaterThan(0);
+    expect(exits).toEqual([0, 0]);
+    const perChannel = new Map<string, number>();
+    for (const post of slack.posts) perChannel.set(post.channel, (perChannel.get(post.channel) ?? 0) + 1);
+    expect(perChannel.size).toBe(1000);
+    expect([...perChannel.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    expect((await store.deliveries.list({ limit: 2000, status: 'sent' })).length).toBe(1000);
+    expect(slack.violations).toEqual([]);
+    // The dead instance's claims were taken over after their lease as "maybe sent": looked up, not re-posted.
+    expect(slack.historyCalls.length).toBeGreaterThan(0);
+    // One fetch per poll tick across the three processes (ticks every 2 s, each fetch within its tick's jitter).
+    const fetches = feeds.requestsTo('/feed').slice(seededFetches).map((r) => r.at);
+    const ticks = new Map<number, number>();
+    for (const at of fetches) ticks.set(Math.floor(at / 2000), (ticks.get(Math.floor(at / 2000)) ?? 0) + 1);
+    expect(ticks.size).toBeGreaterThanOrEqual(3);
+    expect([...ticks.values()].every((n) => n === 1), `fetches per tick: ${[...ticks.values()].join(', ')}`).toBe(true);
+  }, 90_000);
+});
