@@ -39,6 +39,8 @@ export const CONFIG_DEFAULTS = {
   DISCORD_GUILD_ID: '',
   DISCORD_API_URL: 'https://discord.com/api',
   DISCORD_PUBLIC_KEY: '',
+  DISCORD_SHARD_IDS: '',
+  DISCORD_SHARD_COUNT: '',
   SLACK_BOT_TOKEN: '',
   SLACK_SIGNING_SECRET: '',
   SLACK_APP_TOKEN: '',
@@ -126,6 +128,8 @@ const schema = z.object({
   DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
   DISCORD_API_URL: z.string().trim().url('must be a URL such as https://discord.com/api'),
   DISCORD_PUBLIC_KEY: z.union([z.literal(''), z.string().trim().regex(/^[0-9a-fA-F]{64}$/, 'must be the application\'s Public Key from the Developer Portal (64 hex characters)')]),
+  DISCORD_SHARD_IDS: z.union([z.literal(''), z.literal('auto'), z.string().trim().regex(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/, 'must be auto, or shard ids such as 0,1,2 or 0-3')]),
+  DISCORD_SHARD_COUNT: z.union([z.literal(''), z.literal('auto'), intInRange(1, 65535)]),
   SLACK_BOT_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')]),
   SLACK_SIGNING_SECRET: z.string().trim(),
   SLACK_APP_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xapp-/, 'must be an app-level token (xapp-…)')]),
@@ -138,6 +142,12 @@ const schema = z.object({
   SLACK_MANAGE_POLICY: z.enum(['admins-and-creator', 'admins', 'everyone'], { error: 'must be admins-and-creator, admins or everyone' }),
 }).superRefine((v, ctx) => {
   if (v.DISCORD_TOKEN && !v.DISCORD_APP_ID) ctx.addIssue({ code: 'custom', path: ['DISCORD_APP_ID'], message: 'is required when DISCORD_TOKEN is set' });
+  const shardIds = v.DISCORD_SHARD_IDS && v.DISCORD_SHARD_IDS !== 'auto' ? shardList(v.DISCORD_SHARD_IDS) : null;
+  if (shardIds && typeof v.DISCORD_SHARD_COUNT !== 'number') ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARD_COUNT'], message: 'must be the total number of shards when DISCORD_SHARD_IDS lists some' });
+  if (shardIds && typeof v.DISCORD_SHARD_COUNT === 'number' && shardIds.some((id) => id >= (v.DISCORD_SHARD_COUNT as number))) {
+    ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARD_IDS'], message: `every shard id must be below DISCORD_SHARD_COUNT (${v.DISCORD_SHARD_COUNT})` });
+  }
+  if (v.DISCORD_PUBLIC_KEY && (v.DISCORD_SHARD_IDS || v.DISCORD_SHARD_COUNT)) ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARD_IDS'], message: 'does not apply with DISCORD_PUBLIC_KEY (HTTP interactions use no gateway, so no shards)' });
   if (v.DISCORD_PUBLIC_KEY && !v.DISCORD_TOKEN) ctx.addIssue({ code: 'custom', path: ['DISCORD_TOKEN'], message: 'is required with DISCORD_PUBLIC_KEY (deliveries are sent over REST with the bot token)' });
   if (v.DISCORD_PUBLIC_KEY && v.HTTP_PORT === 0) ctx.addIssue({ code: 'custom', path: ['HTTP_PORT'], message: 'must not be 0 with DISCORD_PUBLIC_KEY: Discord posts interactions to /discord/interactions on it' });
   const oauth = v.SLACK_CLIENT_ID || v.SLACK_CLIENT_SECRET || v.SLACK_STATE_SECRET;
@@ -149,6 +159,16 @@ const schema = z.object({
     ctx.addIssue({ code: 'custom', path: ['SLACK_CLIENT_ID'], message: 'OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET together' });
   }
 });
+
+/** `0,2,5-7` → [0, 2, 5, 6, 7]. */
+function shardList(value: string): number[] {
+  const ids = new Set<number>();
+  for (const part of value.split(',')) {
+    const [from, to = from] = part.split('-').map(Number) as [number, number?];
+    for (let id = from; id <= (to ?? from) && ids.size <= 65535; id++) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
 
 function isTimeZone(value: string): boolean {
   try {
@@ -202,7 +222,15 @@ export interface Config {
    * Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. With a
    * `publicKey` it takes interactions over HTTP (REST only, no gateway); without, it opens the gateway.
    */
-  readonly discord: { readonly token: string; readonly appId: string; readonly guildId: string | null; readonly apiUrl: string; readonly publicKey: string | null } | null;
+  readonly discord: {
+    readonly token: string;
+    readonly appId: string;
+    readonly guildId: string | null;
+    readonly apiUrl: string;
+    readonly publicKey: string | null;
+    /** The gateway shards this process runs: all of them (null), Discord's recommendation (auto), or these of `count`. */
+    readonly shards: null | 'auto' | { readonly ids: readonly number[]; readonly count: number };
+  } | null;
   /** Present when a Slack bot token or OAuth settings are given. */
   readonly slack: {
     readonly botToken: string | null;
@@ -278,7 +306,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     httpPort: v.HTTP_PORT === 0 ? null : v.HTTP_PORT,
     instanceId: v.INSTANCE_ID || `${hostname()}-${process.pid}`,
     discord: v.DISCORD_TOKEN
-      ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL, publicKey: v.DISCORD_PUBLIC_KEY.toLowerCase() || null })
+      ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL, publicKey: v.DISCORD_PUBLIC_KEY.toLowerCase() || null,
+          shards: v.DISCORD_SHARD_IDS === 'auto' || v.DISCORD_SHARD_COUNT === 'auto'
+            ? 'auto'
+            : v.DISCORD_SHARD_IDS
+              ? Object.freeze({ ids: Object.freeze(shardList(v.DISCORD_SHARD_IDS)), count: v.DISCORD_SHARD_COUNT as number })
+              : typeof v.DISCORD_SHARD_COUNT === 'number' ? Object.freeze({ ids: Object.freeze(Array.from({ length: v.DISCORD_SHARD_COUNT }, (_, i) => i)), count: v.DISCORD_SHARD_COUNT }) : null })
       : null,
     slack:
       v.SLACK_BOT_TOKEN || v.SLACK_CLIENT_ID

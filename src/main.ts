@@ -391,6 +391,7 @@ async function runStart(ctx: {
       token: config.discord.token,
       appId: config.discord.appId,
       apiUrl: config.discord.apiUrl,
+      shards: config.discord.shards,
       commands: ALL_COMMANDS,
       services: core.commandServices,
       logger: logger.child({ component: 'discord' }),

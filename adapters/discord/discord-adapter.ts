@@ -31,6 +31,8 @@ export interface DiscordAdapterOptions {
   onChannelRemoved: (channelId: string) => Promise<void>;
   /** discord.js's client-side global limit (Discord's is 50/s). */
   globalRequestsPerSecond?: number;
+  /** The gateway shards to run here: every one (absent), Discord's recommended count, or these ids of `count`. */
+  shards?: 'auto' | { ids: readonly number[]; count: number } | null;
 }
 
 export interface DiscordAdapter extends ChatPlatform {
@@ -48,8 +50,12 @@ const DEFER_AFTER_MS = 2000;
  */
 export async function startDiscordAdapter(options: DiscordAdapterOptions): Promise<DiscordAdapter> {
   const log = options.logger;
+  const shards = options.shards;
   const client = new Client({
     intents: [GatewayIntentBits.Guilds],
+    // Several instances each run some shards; a guild's interactions arrive on its shard's connection, and any
+    // instance may send its deliveries (REST needs no gateway).
+    ...(shards === 'auto' ? { shards: 'auto' as const } : shards ? { shards: [...shards.ids], shardCount: shards.count } : {}),
     rest: {
       ...(options.apiUrl ? { api: options.apiUrl } : {}),
       timeout: 15_000,
@@ -193,7 +199,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
   await client.login(options.token);
   await ready;
-  log.info({ guilds: client.guilds.cache.size }, 'connected to Discord');
+  log.info({ guilds: client.guilds.cache.size, shards: client.ws.shards.map((shard) => shard.id), shardCount: client.options.shardCount }, 'connected to Discord');
 
   const delivery = createDiscordDelivery({
     rest: client.rest,

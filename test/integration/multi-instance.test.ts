@@ -2,6 +2,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../src/storage/postgres/pg-store.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
+import { shardOf, snowflake, startFakeDiscord, type FakeGuild } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
 import { seedSubscribedStore } from '../fakes/seeded-database.ts';
 import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
@@ -136,4 +137,42 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     expect(ticks.size).toBeGreaterThanOrEqual(3);
     expect([...ticks.values()].every((n) => n === 1), `fetches per tick: ${[...ticks.values()].join(', ')}`).toBe(true);
   }, 90_000);
+
+  it('GIVEN two processes running shard 0 and shard 1 of 2 THEN each holds its guilds, a guild\'s command is answered by its shard, and every channel gets a new post once', async () => {
+    const { store, schema } = await freshStore();
+    const feeds = await startFeedServer();
+    cleanups.push(() => feeds.close());
+    // Two guilds on each shard ((id >> 22) % 2).
+    const guilds: FakeGuild[] = [];
+    while (guilds.filter((g) => shardOf(g.id, 2) === 0).length < 2 || guilds.filter((g) => shardOf(g.id, 2) === 1).length < 2) {
+      const id = snowflake();
+      if (guilds.filter((g) => shardOf(g.id, 2) === shardOf(id, 2)).length < 2) guilds.push({ id, name: `g${guilds.length}`, channels: [{ id: snowflake(), name: 'papers' }] });
+    }
+    const appId = snowflake();
+    const discord = await startFakeDiscord({ token: 'shard-token', appId, guilds });
+    cleanups.push(() => discord.close());
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    await seedSubscribedStore(store, feeds.url('/feed'), guilds.map((g) => ({ platform: 'discord' as const, workspaceId: g.id, channelId: g.channels[0]!.id })));
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
+    const bots = [0, 1].map((shard) => spawnInkwire(['start'], {
+      FEED_URLS: feeds.url('/feed'), DATABASE_URL: urlWithSchema(schema), INSTANCE_ID: `shard-${shard}`, POLL_JITTER_SECONDS: '0',
+      DISCORD_TOKEN: 'shard-token', DISCORD_APP_ID: appId, DISCORD_API_URL: discord.apiUrl, DISCORD_SHARD_IDS: String(shard), DISCORD_SHARD_COUNT: '2',
+    }));
+    for (const bot of bots) cleanups.push(() => void bot.child.kill('SIGKILL'));
+    for (const bot of bots) await bot.waitFor(/connected to Discord/, { stream: 'stderr' });
+    expect([...discord.identifiedShards].sort()).toEqual([[0, 2], [1, 2]]);
+    for (const [shard, bot] of bots.entries()) expect(bot.stderr()).toMatch(new RegExp(`"guilds":2,"shards":\\[${shard}\\],"shardCount":2`));
+
+    const onShardOne = guilds.find((g) => shardOf(g.id, 2) === 1)!;
+    const answer = await discord.interact({ type: 2, guildId: onShardOne.id, channelId: onShardOne.channels[0]!.id, data: { id: snowflake(), name: 'latest', type: 1, options: [] } });
+    expect(answer.callbacks).toHaveLength(1);
+
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !guilds.every((g) => discord.messagesIn(g.channels[0]!.id).length >= 1)) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    for (const guild of guilds) expect(discord.messagesIn(guild.channels[0]!.id), guild.name).toHaveLength(1);
+    for (const bot of bots) bot.child.kill('SIGTERM');
+    expect(await Promise.all(bots.map((bot) => bot.exit()))).toEqual([0, 0]);
+    expect(discord.violations).toEqual([]);
+  }, 60_000);
 });

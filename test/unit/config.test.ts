@@ -72,6 +72,11 @@ describe('loadConfig', () => {
     [{ DISCORD_PUBLIC_KEY: 'a'.repeat(64) }, ['DISCORD_TOKEN']],
     [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', DISCORD_PUBLIC_KEY: 'a'.repeat(64), HTTP_PORT: '0' }, ['HTTP_PORT']],
     [{ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', HTTP_PORT: '0' }, ['HTTP_PORT']],
+    [{ DISCORD_SHARD_IDS: 'one,two' }, ['DISCORD_SHARD_IDS']],
+    [{ DISCORD_SHARD_IDS: '0,1' }, ['DISCORD_SHARD_COUNT']],
+    [{ DISCORD_SHARD_IDS: '0-3', DISCORD_SHARD_COUNT: '2' }, ['DISCORD_SHARD_IDS']],
+    [{ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', DISCORD_PUBLIC_KEY: 'a'.repeat(64), DISCORD_SHARD_COUNT: '2' }, ['DISCORD_SHARD_IDS']],
+    [{ INSTANCE_ID: 'has spaces' }, ['INSTANCE_ID']],
     [{ ALLOW_ANY_FEED: 'yes', DIGEST_TZ: 'Mars/Olympus' }, ['ALLOW_ANY_FEED', 'DIGEST_TZ']],
     // The settings this version added, each with the garbage it must refuse by name.
     [
@@ -103,6 +108,16 @@ describe('loadConfig', () => {
     const key = 'AB'.repeat(32);
     expect(loadConfig({ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678', DISCORD_PUBLIC_KEY: key }).discord).toMatchObject({ publicKey: key.toLowerCase() });
     expect(loadConfig({ DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678' }).discord).toMatchObject({ publicKey: null });
+  });
+
+  it('GIVEN shard settings THEN this process runs those shards of the count (or Discord\'s recommendation); INSTANCE_ID defaults to host and pid', () => {
+    const base = { DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678' };
+    expect(loadConfig({ ...base, DISCORD_SHARD_IDS: '0,2-3', DISCORD_SHARD_COUNT: '4' }).discord?.shards).toEqual({ ids: [0, 2, 3], count: 4 });
+    expect(loadConfig({ ...base, DISCORD_SHARD_COUNT: '2' }).discord?.shards).toEqual({ ids: [0, 1], count: 2 });
+    expect(loadConfig({ ...base, DISCORD_SHARD_IDS: 'auto' }).discord?.shards).toBe('auto');
+    expect(loadConfig(base).discord?.shards).toBeNull();
+    expect(loadConfig({}).instanceId).toMatch(new RegExp(`-${process.pid}$`));
+    expect(loadConfig({ INSTANCE_ID: 'bot-1' }).instanceId).toBe('bot-1');
   });
 
   it('GIVEN Discord and Slack settings together THEN both platforms are configured (one process serves both)', () => {

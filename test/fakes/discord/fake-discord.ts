@@ -46,7 +46,12 @@ export interface FakeDiscordOptions {
   fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | '50035' | null;
   /** Called when a message was created, before the answer is written (crash tests kill the bot here). */
   onPosted?: (post: { channelId: string; messageId: string; count: number }) => void;
+  /** Shards GET /gateway/bot recommends (default 1). */
+  recommendedShards?: number;
 }
+
+/** The shard a guild lives on, as Discord computes it: (guild_id >> 22) % shard_count. */
+export const shardOf = (guildId: string, shardCount: number) => Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
 
 export interface InteractionInput {
   /** 1 PING, 2 command, 3 component (button), 4 autocomplete. */
@@ -92,6 +97,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const bucketUse = new Map<string, { count: number; resetAt: number }>();
   let globalWindow = { start: 0, count: 0 };
   const sockets = new Set<WebSocket>();
+  /** Each identified connection's shard: [id, count]. */
+  const socketShards = new Map<WebSocket, [number, number]>();
+  const identifiedShards: Array<[number, number]> = [];
   let sequence = 0;
   const sessionId = `session-${snowflake()}`;
   let droppedOnce = false;
@@ -202,7 +210,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     }
     let m: RegExpExecArray | null;
     if (method === 'GET' && path === '/api/v10/gateway/bot') {
-      return json(res, 200, { url: `ws://127.0.0.1:${port}/gateway`, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
+      return json(res, 200, { url: `ws://127.0.0.1:${port}/gateway`, shards: options.recommendedShards ?? 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } });
     }
     if (method === 'GET' && path === '/api/v10/users/@me') {
       return json(res, 200, { id: options.appId, username: 'inkwire', discriminator: '0', avatar: null, bot: true, global_name: null });
@@ -355,9 +363,15 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(payload));
   }
 
-  function dispatch(t: string, d: unknown) {
+  function dispatch(t: string, d: unknown, guildId?: string | null) {
     sequence++;
-    for (const ws of sockets) send(ws, { op: 0, t, s: sequence, d });
+    for (const ws of sockets) {
+      // A guild's events go to the connection of the shard that holds it, as Discord routes them.
+      const shard = socketShards.get(ws);
+      if (guildId && shard && shardOf(guildId, shard[1]) !== shard[0]) continue;
+      if (guildId === null && shard && shard[0] !== 0) continue; // direct messages arrive on shard 0
+      send(ws, { op: 0, t, s: sequence, d });
+    }
   }
 
   function channelPayload(guild: FakeGuild, c: FakeGuild['channels'][number], i: number) {
@@ -383,7 +397,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
 
   function gateway(ws: WebSocket) {
     sockets.add(ws);
-    ws.on('close', () => sockets.delete(ws));
+    ws.on('close', () => {
+      sockets.delete(ws);
+      socketShards.delete(ws);
+    });
     send(ws, { op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null });
     ws.on('message', (raw) => {
       const payload = JSON.parse(String(raw)) as { op: number; d: Record<string, unknown> };
@@ -392,15 +409,20 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         counters.identifies++;
         if (payload.d.token !== options.token) return ws.close(4004, 'Authentication failed');
         if (payload.d.intents !== 1) violations.push(`gateway: IDENTIFY intents ${String(payload.d.intents)} (expected Guilds only = 1)`);
+        const shard = (Array.isArray(payload.d.shard) ? payload.d.shard : [0, 1]) as [number, number];
+        if (!(shard[1] >= 1 && shard[0] >= 0 && shard[0] < shard[1])) violations.push(`gateway: IDENTIFY shard ${JSON.stringify(payload.d.shard)} is not [id < count]`);
+        socketShards.set(ws, shard);
+        identifiedShards.push(shard);
+        const mine = options.guilds.filter((g) => shardOf(g.id, shard[1]) === shard[0]);
         sequence = 1;
         send(ws, {
           op: 0, t: 'READY', s: sequence, d: {
             v: 10, user: { id: options.appId, username: 'inkwire', discriminator: '0', avatar: null, bot: true },
-            guilds: options.guilds.map((g) => ({ id: g.id, unavailable: true })), session_id: sessionId,
-            resume_gateway_url: `ws://127.0.0.1:${port}/gateway`, shard: [0, 1], application: { id: options.appId, flags: 0 },
+            guilds: mine.map((g) => ({ id: g.id, unavailable: true })), session_id: sessionId,
+            resume_gateway_url: `ws://127.0.0.1:${port}/gateway`, shard, application: { id: options.appId, flags: 0 },
           },
         });
-        for (const guild of options.guilds) {
+        for (const guild of mine) {
           sequence++;
           send(ws, { op: 0, t: 'GUILD_CREATE', s: sequence, d: guildPayload(guild) });
         }
@@ -457,6 +479,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     messages,
     commandRegistrations,
     counters,
+    /** The [shard id, shard count] of every IDENTIFY, in order. */
+    identifiedShards,
     messagesIn: (channelId: string) => messages.filter((m) => m.channelId === channelId),
     threads,
     dmChannelOf: (userId: string) => dmChannels.get(userId),
@@ -474,10 +498,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     get dropped() {
       return droppedOnce;
     },
-    guildDelete: (guildId: string) => dispatch('GUILD_DELETE', { id: guildId, unavailable: false }),
+    guildDelete: (guildId: string) => dispatch('GUILD_DELETE', { id: guildId, unavailable: false }, guildId),
     channelDelete: (guildId: string, channelId: string) => {
       deletedChannels.add(channelId);
-      dispatch('CHANNEL_DELETE', { id: channelId, type: 0, guild_id: guildId, name: 'gone', position: 0, permission_overwrites: [] });
+      dispatch('CHANNEL_DELETE', { id: channelId, type: 0, guild_id: guildId, name: 'gone', position: 0, permission_overwrites: [] }, guildId);
     },
     /**
      * Injects an interaction as Discord would, and resolves with what the bot answered (callback, then any
@@ -485,7 +509,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
      */
     async interact(input: InteractionInput) {
       const interaction = register();
-      dispatch('INTERACTION_CREATE', interactionPayload(interaction, input));
+      dispatch('INTERACTION_CREATE', interactionPayload(interaction, input), input.guildId);
       return awaitAnswer(interaction, input.waitForEdit ?? false);
     },
     /**
