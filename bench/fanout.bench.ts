@@ -13,11 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../src/clock.ts';
 import { createDeliveryEngine } from '../src/delivery/delivery-engine.ts';
-import { DeliveryError } from '../src/delivery/delivery-error.ts';
 import { createSilentLogger } from '../src/logger.ts';
-import type { ChatPlatform } from '../src/platform/chat-platform.ts';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import { machineLine, printTable, wantsJson } from './bench-util.ts';
+import { createRateLimitedPlatform } from './rate-limited-platform.ts';
 
 const arg = (name: string, fallback: number) => {
   const index = process.argv.indexOf(`--${name}`);
@@ -26,34 +25,6 @@ const arg = (name: string, fallback: number) => {
 const CHANNELS = arg('channels', 10_000);
 const RATE = arg('rate', 1000);
 const LATENCY_MS = 2;
-
-/** The platform: R tokens per second, a burst of R/10, 2 ms per send; duplicates counted by key. */
-function createRateLimitedPlatform(rate: number) {
-  const capacity = Math.max(1, Math.floor(rate / 10));
-  let tokens = capacity;
-  let last = performance.now();
-  const keys = new Set<string>();
-  const stats = { accepted: 0, duplicates: 0, rateLimited: 0 };
-  const platform: ChatPlatform = {
-    name: 'console',
-    async send(_destination, _message, { idempotencyKey }) {
-      await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
-      const now = performance.now();
-      tokens = Math.min(capacity, tokens + ((now - last) / 1000) * rate);
-      last = now;
-      if (tokens < 1) {
-        stats.rateLimited++;
-        throw new DeliveryError('delivery/rate-limited', 'rate limited', { retryAfterMs: Math.ceil(((1 - tokens) / rate) * 1000) });
-      }
-      tokens -= 1;
-      if (keys.has(idempotencyKey)) stats.duplicates++;
-      keys.add(idempotencyKey);
-      stats.accepted++;
-      return { messageId: `m${stats.accepted}` };
-    },
-  };
-  return { platform, stats, unique: () => keys.size };
-}
 
 const dbPath = join(tmpdir(), `inkwire-fanout-${process.pid}.db`);
 const store = openSqliteStore(dbPath);
@@ -72,7 +43,7 @@ await store.posts.ingest({
 });
 const ingestMs = performance.now() - ingestStarted;
 
-const { platform, stats, unique } = createRateLimitedPlatform(RATE);
+const { platform, stats, unique } = createRateLimitedPlatform(RATE, LATENCY_MS);
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 const engine = createDeliveryEngine({

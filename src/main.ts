@@ -440,7 +440,16 @@ async function runStart(ctx: {
     routes,
     logger: logger.child({ component: 'http' }),
     checks: [
-      async () => ({ name: 'database', ok: (await store.posts.count()) >= 0 }),
+      // The database answers a query (on PostgreSQL: the pool can reach the server and the schema is there).
+      async () => {
+        const name = `database (${store.kind === 'postgres' ? 'PostgreSQL' : 'SQLite'})`;
+        try {
+          await store.posts.count();
+          return { name, ok: true };
+        } catch (error) {
+          return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
+        }
+      },
       ...platforms.map((platform) => async () => ({ name: `${platform.name} connected`, ok: platform.isConnected?.() ?? true })),
       async () => {
         const limit = clock.now().getTime() - 3 * pollIntervalMs;

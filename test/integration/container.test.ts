@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
+import { loadConfig } from '../../src/config.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -41,5 +43,21 @@ describe('the container', () => {
     expect(dockerfile).toMatch(/^FROM node:20-slim AS build$/m);
     const compose = readFileSync(`${root}compose.yaml`, 'utf8');
     expect(compose).toMatch(/inkwire-data:\/data/);
+  });
+
+  it('GIVEN compose.yaml THEN the single instance uses the SQLite volume, and the scale profile runs PostgreSQL and three instances whose settings Inkwire accepts (distinct ids, shards 0-2 of 3)', () => {
+    const compose = yaml.load(readFileSync(`${root}compose.yaml`, 'utf8')) as { services: Record<string, { environment?: Record<string, string>; profiles?: string[]; volumes?: string[]; depends_on?: unknown }> };
+    expect(compose.services.inkwire!.environment).toMatchObject({ DATABASE_URL: '/data/inkwire.db' });
+    expect(compose.services.inkwire!.volumes).toEqual(['inkwire-data:/data']);
+    expect(compose.services.postgres!.profiles).toEqual(['scale']);
+    const scaled = ['inkwire-1', 'inkwire-2', 'inkwire-3'].map((name) => compose.services[name]!);
+    const configs = scaled.map((service) => {
+      expect(service.profiles).toEqual(['scale']);
+      expect(service.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+      return loadConfig({ ...service.environment, DISCORD_TOKEN: 'token', DISCORD_APP_ID: '123456789012345678' });
+    });
+    expect(configs.map((c) => c.database.kind)).toEqual(['postgres', 'postgres', 'postgres']);
+    expect(new Set(configs.map((c) => c.instanceId)).size).toBe(3);
+    expect(configs.map((c) => c.discord?.shards)).toEqual([0, 1, 2].map((id) => ({ ids: [id], count: 3 })));
   });
 });

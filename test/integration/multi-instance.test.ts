@@ -4,6 +4,7 @@ import type { Store } from '../../src/storage/store.ts';
 import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
 import { shardOf, snowflake, startFakeDiscord, type FakeGuild } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
+import { freePort } from '../fakes/free-port.ts';
 import { seedSubscribedStore } from '../fakes/seeded-database.ts';
 import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
 import { dropSchemas, TEST_DATABASE_URL, uniqueSchema } from '../fakes/store-backends.ts';
@@ -137,6 +138,28 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     expect(ticks.size).toBeGreaterThanOrEqual(3);
     expect([...ticks.values()].every((n) => n === 1), `fetches per tick: ${[...ticks.values()].join(', ')}`).toBe(true);
   }, 90_000);
+
+  it('GIVEN a bot on PostgreSQL THEN /readyz checks the database, and goes 503 naming it when the database stops answering', async () => {
+    const { schema } = await freshStore();
+    const feeds = await startFeedServer();
+    cleanups.push(() => feeds.close());
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    const port = await freePort();
+    const bot = spawnInkwire(['start'], { FEED_URLS: feeds.url('/feed'), DATABASE_URL: urlWithSchema(schema), POLL_JITTER_SECONDS: '0', HTTP_PORT: String(port) });
+    cleanups.push(() => void bot.child.kill('SIGKILL'));
+    await bot.waitFor(/feed seen for the first time/, { stream: 'stderr' });
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.text()).toMatch(/ok {3}database \(PostgreSQL\)/);
+    expect(ready.status).toBe(200);
+    await dropSchemas([schema]); // the tables are gone: every query fails
+    const broken = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(broken.status).toBe(503);
+    expect(await broken.text()).toMatch(/FAIL database \(PostgreSQL\): relation "posts" does not exist/);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^inkwire_polls_total\{feed="[^"]+",outcome="ok",instance="[^"]+"\} 1$/m); // every figure names its instance
+    bot.child.kill('SIGTERM');
+    expect(await bot.exit()).toBe(0);
+  });
 
   it('GIVEN two processes running shard 0 and shard 1 of 2 THEN each holds its guilds, a guild\'s command is answered by its shard, and every channel gets a new post once', async () => {
     const { store, schema } = await freshStore();
