@@ -111,7 +111,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     const message = error instanceof InkwireError ? error.message : `cannot open the database: ${error instanceof Error ? error.message : String(error)}`;
     if (!(error instanceof InkwireError)) logger.error({ err: error }, 'cannot open the database');
     if (args.command === 'doctor') return runDoctorWithoutStore(config, io.fetch, message, out);
-    errOut(`inkwire: ${message}\n  fix: ${DATABASE_FIX}`);
+    errOut(`inkwire: ${message}\n  fix: ${databaseFix(config)}`);
     return 1;
   }
 
@@ -285,10 +285,12 @@ async function runDoctor(
 }
 
 const DATABASE_FIX = 'set DATABASE_URL (or --db) to a file path in a writable folder, e.g. ./data/inkwire.db';
+const POSTGRES_FIX = 'check DATABASE_URL: the PostgreSQL server must be reachable from here, and its user allowed to create tables in the database (or schema)';
+const databaseFix = (config: Config) => (config.database.kind === 'postgres' ? POSTGRES_FIX : DATABASE_FIX);
 
 /** `inkwire doctor` when the database cannot be opened: that is its first ✗, the feeds are still checked. */
 async function runDoctorWithoutStore(config: Config, fetch: typeof globalThis.fetch, reason: string, out: (line: string) => void): Promise<number> {
-  out(`✗ database: ${reason}\n    fix: ${DATABASE_FIX}`);
+  out(`✗ database: ${reason}\n    fix: ${databaseFix(config)}`);
   const fetchFeed = createConfiguredFetcher(config, fetch);
   let problems = 1;
   for (const url of config.feedUrls) {

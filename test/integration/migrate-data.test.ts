@@ -103,3 +103,20 @@ function countRows(db: BetterSqlite3.Database): Record<string, number> {
   }
   return out;
 }
+
+describe('a PostgreSQL DATABASE_URL that cannot be used', () => {
+  it('GIVEN a server that refuses connections THEN migrate says so with a PostgreSQL fix, and the password never appears', async () => {
+    const bot = spawnInkwire(['migrate'], { DATABASE_URL: 'postgres://inkwire:hunter2-secret@127.0.0.1:9/inkwire' });
+    expect(await bot.exit()).toBe(1);
+    expect(bot.stderr()).toMatch(/cannot open the PostgreSQL database: connect ECONNREFUSED 127\.0\.0\.1:9/);
+    expect(bot.stderr()).toMatch(/fix: check DATABASE_URL: the PostgreSQL server must be reachable/);
+    expect(bot.stderr() + bot.stdout()).not.toContain('hunter2-secret');
+  });
+
+  it.skipIf(!TEST_DATABASE_URL)('GIVEN a search_path naming a schema that does not exist THEN the message says to create it', async () => {
+    const url = `${TEST_DATABASE_URL}?options=${encodeURIComponent('-c search_path=no_such_schema_here')}`;
+    const bot = spawnInkwire(['migrate'], { DATABASE_URL: url });
+    expect(await bot.exit()).toBe(1);
+    expect(bot.stderr()).toMatch(/the schema named in the URL's search_path does not exist; create it first/);
+  });
+});

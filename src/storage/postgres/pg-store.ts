@@ -63,7 +63,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     if (options.migrate !== false) await migratePostgres(pool);
   } catch (error) {
     await pool.end().catch(() => {});
-    throw new InkwireError('store/unopenable', `cannot open the PostgreSQL database: ${error instanceof Error ? error.message : String(error)}`);
+    const code = (error as { code?: string }).code;
+    const why = code === '3F000' || /no schema has been selected/.test(String(error))
+      ? 'the schema named in the URL\'s search_path does not exist; create it first (CREATE SCHEMA …)'
+      : error instanceof Error ? error.message : String(error);
+    throw new InkwireError('store/unopenable', `cannot open the PostgreSQL database: ${why}`);
   }
   const clock = options.clock ?? systemClock;
   return {
