@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../src/storage/postgres/pg-store.ts';
 import type { Store } from '../../src/storage/store.ts';
@@ -138,6 +139,47 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     expect(ticks.size).toBeGreaterThanOrEqual(3);
     expect([...ticks.values()].every((n) => n === 1), `fetches per tick: ${[...ticks.values()].join(', ')}`).toBe(true);
   }, 90_000);
+
+  it('GIVEN two stateless HTTP-interactions instances on one database THEN either answers any interaction, a subscription made on one is seen by the other, and deliveries go out once', async () => {
+    const { store, schema } = await freshStore();
+    const feeds = await startFeedServer();
+    cleanups.push(() => feeds.close());
+    const guild: FakeGuild = { id: snowflake(), name: 'Readers', channels: [{ id: snowflake(), name: 'papers' }, { id: snowflake(), name: 'news' }] };
+    const appId = snowflake();
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const keyHex = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url').toString('hex');
+    const discord = await startFakeDiscord({ token: 'lb-token', appId, guilds: [guild] });
+    cleanups.push(() => discord.close());
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v1.xml'));
+    await seedSubscribedStore(store, feeds.url('/feed'), []);
+    const ports = [await freePort(), await freePort()];
+    const bots = ports.map((port, i) => spawnInkwire(['start'], {
+      FEED_URLS: feeds.url('/feed'), DATABASE_URL: urlWithSchema(schema), INSTANCE_ID: `http-${i}`, POLL_CRON: '* * * * * *', POLL_JITTER_SECONDS: '0',
+      DISCORD_TOKEN: 'lb-token', DISCORD_APP_ID: appId, DISCORD_API_URL: discord.apiUrl, DISCORD_PUBLIC_KEY: keyHex, HTTP_PORT: String(port),
+    }));
+    for (const bot of bots) cleanups.push(() => void bot.child.kill('SIGKILL'));
+    for (const bot of bots) await bot.waitFor(/http server listening/, { stream: 'stderr' });
+    const endpoint = (i: number) => `http://127.0.0.1:${ports[i]}/discord/interactions`;
+    // Subscribe one channel through instance 0 and the other through instance 1, then list both through the other one.
+    for (const [i, channel] of guild.channels.entries()) {
+      const sub = await discord.interactOverHttp(endpoint(i), privateKey, { type: 2, guildId: guild.id, channelId: channel.id, permissions: 1n << 4n, data: { id: snowflake(), name: 'subscribe', type: 1, options: [] } });
+      expect(sub.interaction.callbacks[0]).toMatchObject({ type: 4, data: { content: expect.stringMatching(/^Subscribed/) } });
+    }
+    const listed = await discord.interactOverHttp(endpoint(0), privateKey, { type: 2, guildId: guild.id, channelId: guild.channels[1]!.id, data: { id: snowflake(), name: 'subscriptions', type: 1, options: [] } });
+    // Both subscriptions, each made through a different instance, listed by one of them.
+    const content = (listed.interaction.callbacks[0] as { data: { content: string } }).data.content;
+    expect(content).toMatch(/^\*\*2 subscriptions\\:\*\*/);
+    for (const channel of guild.channels) expect(content).toContain(`<#${channel.id}> — **The Daily Ink**`);
+    feeds.serveFeed('/feed', fixture('dailyink-feed-v2.xml'));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !guild.channels.every((c) => discord.messagesIn(c.id).length >= 1)) await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (const channel of guild.channels) expect(discord.messagesIn(channel.id), channel.name).toHaveLength(1);
+    expect(discord.counters.identifies).toBe(0);
+    for (const bot of bots) bot.child.kill('SIGTERM');
+    expect(await Promise.all(bots.map((bot) => bot.exit()))).toEqual([0, 0]);
+    expect(discord.violations).toEqual([]);
+  }, 60_000);
 
   it('GIVEN a bot on PostgreSQL THEN /readyz checks the database, and goes 503 naming it when the database stops answering', async () => {
     const { schema } = await freshStore();
