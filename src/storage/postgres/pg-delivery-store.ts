@@ -114,18 +114,29 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
         );
         return rows;
       });
+      if (claimed.length === 0) return [];
+      // Three queries for the whole batch, not two per claim: the subscriptions, the posts, the digests' posts.
+      const subs = new Map((await pool.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = ANY($1::bigint[])`, [[...new Set(claimed.map((r) => r.subscription_id))]])).rows.map((row) => [row.id, subscriptionFromRow(row)]));
+      const postIds = claimed.filter((r) => r.kind === 'post').map((r) => r.post_id!);
+      const posts = new Map((await pool.query<PostRow>(`${SELECT_POST} WHERE p.id = ANY($1::bigint[])`, [postIds])).rows.map((row) => [row.id, postFromRow(row)]));
+      const digestIds = claimed.filter((r) => r.kind === 'digest').map((r) => r.id);
+      const digestPosts = new Map<number, ReturnType<typeof postFromRow>[]>();
+      if (digestIds.length > 0) {
+        const { rows } = await pool.query<PostRow & { delivery_id: number }>(
+          `SELECT di.delivery_id, x.* FROM digest_items di JOIN LATERAL (${SELECT_POST} WHERE p.id = di.post_id) x ON true
+           WHERE di.delivery_id = ANY($1::bigint[]) ORDER BY x.published_at, x.id`,
+          [digestIds],
+        );
+        for (const row of rows) digestPosts.set(row.delivery_id, [...(digestPosts.get(row.delivery_id) ?? []), postFromRow(row)]);
+      }
       const out: ClaimedDelivery[] = [];
       for (const row of claimed.sort((a, b) => a.id - b.id)) {
-        const subscription = subscriptionFromRow((await subscriptionOf(pool, row.subscription_id))!);
-        const posts = row.kind === 'digest'
-          ? (await pool.query<PostRow>(`${SELECT_POST} WHERE p.id IN (SELECT post_id FROM digest_items WHERE delivery_id = $1) ORDER BY p.published_at, p.id`, [row.id])).rows.map(postFromRow)
-          : (await pool.query<PostRow>(`${SELECT_POST} WHERE p.id = $1`, [row.post_id])).rows.map(postFromRow);
         out.push({
           id: row.id,
           claimToken: row.claim_token,
           kind: row.kind,
-          subscription,
-          posts,
+          subscription: subs.get(row.subscription_id)!,
+          posts: row.kind === 'digest' ? (digestPosts.get(row.id) ?? []) : [posts.get(row.post_id!)!],
           idempotencyKey: row.idempotency_key,
           attempts: row.attempts,
           leaseUntil: new Date(row.lease_until),
