@@ -91,13 +91,15 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     const channelIds = Array.from({ length: 1000 }, (_, i) => `C${String(i).padStart(5, '0')}`);
     let bots: CliProcess[] = [];
     let killedAt = 0;
+    // Each process has its own token, so the fake can tell which one posted.
+    const tokens = { TA: 'xoxb-multi-a', TB: 'xoxb-multi-b', TC: 'xoxb-multi-c' };
     const slack = await startFakeSlack({
-      tokens: { T1: 'xoxb-multi' },
+      tokens,
       channels: Object.fromEntries(channelIds.map((id) => [id, {}])),
       workspacePerSecond: 400,
-      // The first instance dies with the 300th post accepted and its answer unsent.
+      // The first instance dies with one of its posts (from the 300th on) accepted and the answer unsent.
       onPosted: ({ count }) => {
-        if (count === 300 && !killedAt) {
+        if (count >= 300 && !killedAt && slack.posts.at(-1)?.team === 'TA') {
           killedAt = Date.now();
           bots[0]!.child.kill('SIGKILL');
         }
@@ -112,7 +114,7 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     bots = [0, 1, 2].map((i) => spawnInkwire(['start'], {
       FEED_URLS: feeds.url('/feed'), DATABASE_URL: urlWithSchema(schema), INSTANCE_ID: `bot-${i}`,
       POLL_CRON: '*/2 * * * * *', POLL_JITTER_SECONDS: '1', DELIVERY_LEASE_SECONDS: '2', DELIVERY_RETRY_BASE_SECONDS: '1', DELIVERY_CONCURRENCY: '8',
-      SLACK_BOT_TOKEN: 'xoxb-multi', SLACK_SIGNING_SECRET: 's', SLACK_API_URL: slack.apiUrl, SLACK_PORT: '0',
+      SLACK_BOT_TOKEN: Object.values(tokens)[i]!, SLACK_SIGNING_SECRET: 's', SLACK_API_URL: slack.apiUrl, SLACK_PORT: '0',
     }));
     for (const bot of bots) cleanups.push(() => void bot.child.kill('SIGKILL'));
     const deadline = Date.now() + 60_000;
@@ -122,6 +124,10 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     for (const bot of bots.slice(1)) bot.child.kill('SIGTERM');
     const exits = await Promise.all(bots.slice(1).map((bot) => bot.exit()));
 
+    const byTeam: Record<string, number> = {};
+    for (const p of slack.posts) byTeam[p.team] = (byTeam[p.team] ?? 0) + 1;
+    console.log("posts by team", JSON.stringify(byTeam));
+    console.log(bots[1]!.stderr().split("\n").filter((l) => /warn|error|retry|"level":[45]/.test(l)).slice(-8).join("\n"));
     expect(killedAt).toBeGreaterThan(0);
     expect(exits).toEqual([0, 0]);
     const perChannel = new Map<string, number>();

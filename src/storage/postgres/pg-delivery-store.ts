@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
 import type { Destination } from '../../platform/chat-platform.ts';
-import type { ClaimedDelivery, DeliveryRecord, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
+import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
+import { deliveryRecordFromRow, type DeliveryRecordRow } from '../sqlite/sqlite-delivery-store.ts';
 import { subscriptionFromRow, type SubscriptionRow } from '../sqlite/sqlite-subscription-store.ts';
 import { postFromRow, type PostRow } from '../sqlite/sqlite-post-store.ts';
 import { SELECT_POST } from './pg-post-store.ts';
@@ -69,32 +70,19 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
            p.title AS post_title, d.status, d.attempts, ${ms('d.next_attempt_at', 'next_attempt_at')}, d.message_id,
            ${ms('d.sent_at', 'sent_at')}, d.last_error, ${ms('d.created_at', 'created_at')}
     FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id LEFT JOIN posts p ON p.id = d.post_id`;
-  type RecordRow = { id: number; kind: 'post' | 'digest'; subscription_id: number; subscription_kind: 'channel' | 'alert'; platform: string; workspace_id: string | null; channel_id: string; post_id: number | null; post_title: string | null; status: DeliveryStatus; attempts: number; next_attempt_at: number; message_id: string | null; sent_at: number | null; last_error: string | null; created_at: number };
-  const toRecord = (row: RecordRow): DeliveryRecord => ({
-    id: row.id,
-    kind: row.kind,
-    subscriptionId: row.subscription_id,
-    subscriptionKind: row.subscription_kind,
-    platform: row.platform,
-    workspaceId: row.workspace_id,
-    channelId: row.channel_id,
-    postId: row.post_id,
-    postTitle: row.post_title,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: new Date(row.next_attempt_at),
-    messageId: row.message_id,
-    sentAt: row.sent_at === null ? null : new Date(row.sent_at),
-    lastError: row.last_error,
-    createdAt: new Date(row.created_at),
-  });
 
   return {
     async claimDue({ now, limit, leaseMs, owner, platform, excludeDestinations }) {
       const claimed = await inTransaction(pool, async (client) => {
+        // The limit applies after SKIP LOCKED (rows another instance is claiming are passed over, not
+        // counted), and the due condition is on the row itself, so a row another instance claimed and
+        // committed since this statement's snapshot is re-checked at its newest version and passed over too.
         const { rows: locked } = await client.query<{ id: number }>(
-          `SELECT d.id FROM deliveries d WHERE d.id IN (
-             SELECT h.id FROM (${HEADS}) h WHERE h.due <= $2 AND NOT (h.destination_key = ANY($3::text[])) ORDER BY h.due LIMIT $4)
+          `SELECT d.id FROM deliveries d
+           WHERE d.id IN (SELECT h.id FROM (${HEADS}) h WHERE h.due <= $2 AND NOT (h.destination_key = ANY($3::text[])))
+             AND ((d.status = 'pending' AND d.next_attempt_at <= $2) OR (d.status = 'sending' AND d.lease_until <= $2))
+           ORDER BY CASE d.status WHEN 'sending' THEN d.lease_until ELSE d.next_attempt_at END, d.id
+           LIMIT $4
            FOR UPDATE OF d SKIP LOCKED`,
           [platform, now, [...(excludeDestinations ?? [])], limit],
         );
@@ -234,13 +222,13 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
     },
     async list({ status, limit }) {
       const { rows } = status
-        ? await pool.query<RecordRow>(`${recordSelect} WHERE d.status = $1 ORDER BY d.id DESC LIMIT $2`, [status, limit])
-        : await pool.query<RecordRow>(`${recordSelect} ORDER BY d.id DESC LIMIT $1`, [limit]);
-      return rows.map(toRecord);
+        ? await pool.query<DeliveryRecordRow>(`${recordSelect} WHERE d.status = $1 ORDER BY d.id DESC LIMIT $2`, [status, limit])
+        : await pool.query<DeliveryRecordRow>(`${recordSelect} ORDER BY d.id DESC LIMIT $1`, [limit]);
+      return rows.map(deliveryRecordFromRow);
     },
     async forPost(postId) {
-      const { rows } = await pool.query<RecordRow>(`${recordSelect} WHERE d.post_id = $1 OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = $1) ORDER BY d.id`, [postId]);
-      return rows.map(toRecord);
+      const { rows } = await pool.query<DeliveryRecordRow>(`${recordSelect} WHERE d.post_id = $1 OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = $1) ORDER BY d.id`, [postId]);
+      return rows.map(deliveryRecordFromRow);
     },
     async stats() {
       const { rows } = await pool.query<{ n: number; oldest: number | null; paused: number }>(

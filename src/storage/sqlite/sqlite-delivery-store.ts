@@ -28,6 +28,47 @@ interface DeliveryRow {
   created_at: number;
 }
 
+/** A delivery with its subscription's place and its post's title, as both stores select it (times in epoch ms). */
+export interface DeliveryRecordRow {
+  id: number;
+  kind: 'post' | 'digest';
+  subscription_id: number;
+  subscription_kind: 'channel' | 'alert';
+  platform: string;
+  workspace_id: string | null;
+  channel_id: string;
+  post_id: number | null;
+  post_title: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  message_id: string | null;
+  sent_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export function deliveryRecordFromRow(row: DeliveryRecordRow): DeliveryRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    subscriptionId: row.subscription_id,
+    subscriptionKind: row.subscription_kind,
+    platform: row.platform,
+    workspaceId: row.workspace_id,
+    channelId: row.channel_id,
+    postId: row.post_id,
+    postTitle: row.post_title,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: new Date(row.next_attempt_at),
+    messageId: row.message_id,
+    sentAt: row.sent_at === null ? null : new Date(row.sent_at),
+    lastError: row.last_error,
+    createdAt: new Date(row.created_at),
+  };
+}
+
 export function createSqliteDeliveryStore(db: Database): DeliveryStore {
   // `delivery_queues` holds each destination's head (its oldest open delivery of an active subscription)
   // and when it is due, kept by triggers. Only heads are claimed, so posts reach a channel in order and a
@@ -172,25 +213,6 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
   const recordSelect = `
     SELECT d.*, s.kind AS subscription_kind, s.platform, s.workspace_id, s.channel_id, p.title AS post_title
     FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id LEFT JOIN posts p ON p.id = d.post_id`;
-  type RecordRow = DeliveryRow & { subscription_kind: 'channel' | 'alert'; platform: string; workspace_id: string | null; channel_id: string; post_title: string | null };
-  const toRecord = (row: RecordRow): DeliveryRecord => ({
-    id: row.id,
-    kind: row.kind,
-    subscriptionId: row.subscription_id,
-    subscriptionKind: row.subscription_kind,
-    platform: row.platform,
-    workspaceId: row.workspace_id,
-    channelId: row.channel_id,
-    postId: row.post_id,
-    postTitle: row.post_title,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: new Date(row.next_attempt_at),
-    messageId: row.message_id,
-    sentAt: row.sent_at === null ? null : new Date(row.sent_at),
-    lastError: row.last_error,
-    createdAt: new Date(row.created_at),
-  });
   const nextDue = db.prepare('SELECT min(due_at) AS at FROM delivery_queues WHERE platform = ? AND head_id IS NOT NULL');
 
   return {
@@ -225,10 +247,10 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
       const rows = status
         ? db.prepare(`${recordSelect} WHERE d.status = ? ORDER BY d.id DESC LIMIT ?`).all(status, limit)
         : db.prepare(`${recordSelect} ORDER BY d.id DESC LIMIT ?`).all(limit);
-      return (rows as RecordRow[]).map(toRecord);
+      return (rows as DeliveryRecordRow[]).map(deliveryRecordFromRow);
     },
     async forPost(postId) {
-      return (db.prepare(`${recordSelect} WHERE d.post_id = ? OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = ?) ORDER BY d.id`).all(postId, postId) as RecordRow[]).map(toRecord);
+      return (db.prepare(`${recordSelect} WHERE d.post_id = ? OR d.id IN (SELECT delivery_id FROM digest_items WHERE post_id = ?) ORDER BY d.id`).all(postId, postId) as DeliveryRecordRow[]).map(deliveryRecordFromRow);
     },
     async stats() {
       const row = db
