@@ -126,8 +126,9 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
 
     const byTeam: Record<string, number> = {};
     for (const p of slack.posts) byTeam[p.team] = (byTeam[p.team] ?? 0) + 1;
-    console.log("posts by team", JSON.stringify(byTeam));
-    console.log(bots[1]!.stderr().split("\n").filter((l) => /warn|error|retry|"level":[45]/.test(l)).slice(-8).join("\n"));
+    // The instances shared the work (a claim that took the first N heads before skipping locked ones let one take all).
+    expect(byTeam.TB ?? 0, JSON.stringify(byTeam)).toBeGreaterThan(50);
+    expect(byTeam.TC ?? 0, JSON.stringify(byTeam)).toBeGreaterThan(50);
     expect(killedAt).toBeGreaterThan(0);
     expect(exits).toEqual([0, 0]);
     const perChannel = new Map<string, number>();

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { FeedFailure, FeedStore } from '../feed-store.ts';
-import { feedFromRow, type FeedRow } from '../sqlite/sqlite-feed-store.ts';
+import { feedFromRow, type FeedRow } from '../store-rows.ts';
 import { ms } from './pg-sql.ts';
 
 /** The columns of a feed as `FeedRow` (epoch milliseconds, 0/1 flags), so one mapper serves both stores. */

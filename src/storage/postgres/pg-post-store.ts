@@ -5,7 +5,7 @@ import { postFingerprint } from '../../posts/post-identity.ts';
 import type { Post, PostDraft } from '../../posts/post.ts';
 import { compoundAliases } from '../../search/compound-words.ts';
 import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
-import { byPublishedAsc, postFromRow, type PostRow } from '../sqlite/sqlite-post-store.ts';
+import { byPublishedAsc, postFromRow, type PostRow } from '../store-rows.ts';
 import { inTransaction, ms, type Queryable } from './pg-sql.ts';
 
 /** The post columns plus its feed and papers, as `PostRow`, so one mapper serves both stores. */

@@ -6,7 +6,7 @@ import type { AutocompleteSuggestion, SearchHit, SearchIndex } from '../../searc
 import type { QueryTerm, SearchQuery } from '../../search/search-query.ts';
 import { MARK_CLOSE, MARK_OPEN, markedToSpans } from '../../search/snippet-marks.ts';
 import { adjacentWordPairs } from '../sqlite/fts5-expression.ts';
-import { postFromRow, type PostRow } from '../sqlite/sqlite-post-store.ts';
+import { postFromRow, type PostRow } from '../store-rows.ts';
 import { SELECT_POST } from './pg-post-store.ts';
 
 /** Each year of age makes a post's score 2% weaker: a small recency tie-break, as on SQLite. */

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { SubscriptionStore } from '../subscription-store.ts';
-import { subscriptionFromRow, type SubscriptionRow } from '../sqlite/sqlite-subscription-store.ts';
+import { subscriptionFromRow, type SubscriptionRow } from '../store-rows.ts';
 import { inTransaction, ms } from './pg-sql.ts';
 
 /** The columns of a subscription as `SubscriptionRow`, so one mapper serves both stores. */

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
 import type { Destination } from '../../platform/chat-platform.ts';
-import type { ClaimedDelivery, DeliveryClaim, DeliveryRecord, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
-import { postFromRow, SELECT_POST, type PostRow } from './sqlite-post-store.ts';
-import { SELECT_SUBSCRIPTION, subscriptionFromRow, type SubscriptionRow } from './sqlite-subscription-store.ts';
+import type { ClaimedDelivery, DeliveryClaim, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
+import { SELECT_POST } from './sqlite-post-store.ts';
+import { SELECT_SUBSCRIPTION } from './sqlite-subscription-store.ts';
+import { deliveryRecordFromRow, postFromRow, subscriptionFromRow, type DeliveryRecordRow, type PostRow, type SubscriptionRow } from '../store-rows.ts';
 
 const destinationKey = (row: { platform: string; channel_id: string; kind: string }) =>
   destinationKeyOf({ kind: row.kind === 'alert' ? 'alert' : 'channel', platform: row.platform as Destination['platform'], channelId: row.channel_id });
@@ -26,47 +27,6 @@ interface DeliveryRow {
   sent_at: number | null;
   last_error: string | null;
   created_at: number;
-}
-
-/** A delivery with its subscription's place and its post's title, as both stores select it (times in epoch ms). */
-export interface DeliveryRecordRow {
-  id: number;
-  kind: 'post' | 'digest';
-  subscription_id: number;
-  subscription_kind: 'channel' | 'alert';
-  platform: string;
-  workspace_id: string | null;
-  channel_id: string;
-  post_id: number | null;
-  post_title: string | null;
-  status: DeliveryStatus;
-  attempts: number;
-  next_attempt_at: number;
-  message_id: string | null;
-  sent_at: number | null;
-  last_error: string | null;
-  created_at: number;
-}
-
-export function deliveryRecordFromRow(row: DeliveryRecordRow): DeliveryRecord {
-  return {
-    id: row.id,
-    kind: row.kind,
-    subscriptionId: row.subscription_id,
-    subscriptionKind: row.subscription_kind,
-    platform: row.platform,
-    workspaceId: row.workspace_id,
-    channelId: row.channel_id,
-    postId: row.post_id,
-    postTitle: row.post_title,
-    status: row.status,
-    attempts: row.attempts,
-    nextAttemptAt: new Date(row.next_attempt_at),
-    messageId: row.message_id,
-    sentAt: row.sent_at === null ? null : new Date(row.sent_at),
-    lastError: row.last_error,
-    createdAt: new Date(row.created_at),
-  };
 }
 
 export function createSqliteDeliveryStore(db: Database): DeliveryStore {

@@ -1,56 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { FeedFailure, FeedRecord, FeedStore } from '../feed-store.ts';
-
-export interface FeedRow {
-  id: number;
-  url: string;
-  title: string | null;
-  site_url: string | null;
-  is_substack: number;
-  etag: string | null;
-  last_modified: string | null;
-  bootstrapped: number;
-  last_polled_at: number | null;
-  last_success_at: number | null;
-  last_error_at: number | null;
-  last_error: string | null;
-  last_error_code: string | null;
-  consecutive_failures: number;
-  next_poll_at: number | null;
-  created_at: number;
-  post_count: number;
-  subscription_count: number;
-  backfill_completed_at: number | null;
-  backfill_error: string | null;
-  added_by: string | null;
-}
-
-const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
-
-export function feedFromRow(row: FeedRow): FeedRecord {
-  return {
-    id: row.id,
-    url: row.url,
-    title: row.title,
-    siteUrl: row.site_url,
-    isSubstack: row.is_substack === 1,
-    validators: { etag: row.etag, lastModified: row.last_modified },
-    bootstrapped: row.bootstrapped === 1,
-    lastPolledAt: date(row.last_polled_at),
-    lastSuccessAt: date(row.last_success_at),
-    lastErrorAt: date(row.last_error_at),
-    lastError: row.last_error,
-    lastErrorCode: row.last_error_code,
-    consecutiveFailures: row.consecutive_failures,
-    nextPollAt: date(row.next_poll_at),
-    createdAt: new Date(row.created_at),
-    postCount: row.post_count,
-    subscriptionCount: row.subscription_count,
-    backfillCompletedAt: date(row.backfill_completed_at),
-    backfillError: row.backfill_error,
-    addedBy: row.added_by,
-  };
-}
+import type { FeedFailure, FeedStore } from '../feed-store.ts';
+import { feedFromRow, type FeedRow } from '../store-rows.ts';
 
 const SELECT_FEED = `SELECT f.*, (SELECT count(*) FROM posts p WHERE p.feed_id = f.id) AS post_count,
   (SELECT count(*) FROM subscriptions s WHERE s.feed_id = f.id) AS subscription_count FROM feeds f`;

@@ -4,33 +4,9 @@ import { compoundAliases } from '../../search/compound-words.ts';
 import type { DeliveryPlanner } from '../../delivery/delivery-plan.ts';
 import { postFingerprint } from '../../posts/post-identity.ts';
 import { createOutboxWriter } from './sqlite-outbox-writer.ts';
-import type { Post, PostDraft } from '../../posts/post.ts';
+import type { PostDraft } from '../../posts/post.ts';
 import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
-
-export interface PostRow {
-  id: number;
-  feed_id: number;
-  feed_url: string;
-  feed_title: string | null;
-  key: string;
-  guid: string | null;
-  url: string;
-  title: string;
-  subtitle: string | null;
-  author: string | null;
-  published_at: number | null;
-  cover_image_url: string | null;
-  html: string;
-  text: string;
-  word_count: number;
-  reading_minutes: number;
-  tldr: string | null;
-  preview_only: number;
-  first_seen_at: number;
-  updated_at: number;
-  announce: number;
-  papers: string | null;
-}
+import { byPublishedAsc, postFromRow, type PostRow } from '../store-rows.ts';
 
 /** The post columns plus its feed and papers, for any query that returns posts. */
 export const SELECT_POST = `
@@ -39,48 +15,6 @@ export const SELECT_POST = `
          p.preview_only, p.first_seen_at, p.updated_at, p.announce,
          (SELECT group_concat(pp.kind || ':' || pp.ref || char(31) || coalesce(pp.title, ''), char(30)) FROM post_papers pp WHERE pp.post_id = p.id) AS papers
   FROM posts p JOIN feeds f ON f.id = p.feed_id`;
-
-export function postFromRow(row: PostRow): Post {
-  return {
-    id: row.id,
-    feedId: row.feed_id,
-    feedUrl: row.feed_url,
-    feedTitle: row.feed_title,
-    key: row.key,
-    guid: row.guid,
-    url: row.url,
-    title: row.title,
-    subtitle: row.subtitle,
-    author: row.author,
-    publishedAt: row.published_at === null ? null : new Date(row.published_at),
-    coverImageUrl: row.cover_image_url,
-    html: row.html,
-    text: row.text,
-    wordCount: row.word_count,
-    readingMinutes: row.reading_minutes,
-    tldr: row.tldr,
-    previewOnly: row.preview_only === 1,
-    // `kind:ref<US>title` entries separated by <RS> (control characters never appear in either).
-    papers: (row.papers ?? '')
-      .split('\u001e')
-      .filter((entry) => entry.length > 0)
-      .map((entry) => {
-        const [ref = '', title = ''] = entry.split('\u001f');
-        const [kind, ...rest] = ref.split(':');
-        return { kind: kind === 'doi' ? 'doi' : 'arxiv', id: rest.join(':'), ...(title ? { title } : {}) } as const;
-      }),
-    firstSeenAt: new Date(row.first_seen_at),
-    updatedAt: new Date(row.updated_at),
-    announced: row.announce === 1,
-  };
-}
-
-/** Oldest first; posts without a date go last, in arrival order. */
-export function byPublishedAsc(a: Post, b: Post): number {
-  const at = a.publishedAt?.getTime() ?? Number.MAX_SAFE_INTEGER;
-  const bt = b.publishedAt?.getTime() ?? Number.MAX_SAFE_INTEGER;
-  return at - bt || a.id - b.id;
-}
 
 /**
  * Posts in SQLite. `planDeliveries` (pure, from the core) decides which subscriptions get a new post; the

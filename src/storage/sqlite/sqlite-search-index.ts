@@ -7,7 +7,8 @@ import type { Clock } from '../../clock.ts';
 import type { AutocompleteSuggestion, SearchHit, SearchIndex, SearchPage } from '../../search/search-index.ts';
 import type { SearchQuery } from '../../search/search-query.ts';
 import { adjacentWordPairs, buildAutocompleteExpression, buildMatchExpression } from './fts5-expression.ts';
-import { postFromRow, SELECT_POST, type PostRow } from './sqlite-post-store.ts';
+import { SELECT_POST } from './sqlite-post-store.ts';
+import { postFromRow, type PostRow } from '../store-rows.ts';
 
 export interface SqliteSearchOptions {
   clock: Clock;

@@ -1,52 +1,10 @@
 import type { Database } from 'better-sqlite3';
-import type { DeliveryMode, Subscription } from '../../delivery/subscription.ts';
 import type { SubscriptionStore } from '../subscription-store.ts';
-
-export interface SubscriptionRow {
-  id: number;
-  kind: 'channel' | 'alert';
-  platform: Subscription['platform'];
-  workspace_id: string | null;
-  channel_id: string;
-  feed_id: number | null;
-  feed_url: string | null;
-  feed_title: string | null;
-  keywords: string;
-  mode: DeliveryMode;
-  mention_id: string | null;
-  thread: number;
-  created_by: string;
-  created_at: number;
-  paused_at: number | null;
-  paused_reason: string | null;
-  last_delivery_at: number | null;
-}
+import { subscriptionFromRow, type SubscriptionRow } from '../store-rows.ts';
 
 export const SELECT_SUBSCRIPTION = `
   SELECT s.*, f.url AS feed_url, f.title AS feed_title
   FROM subscriptions s LEFT JOIN feeds f ON f.id = s.feed_id`;
-
-export function subscriptionFromRow(row: SubscriptionRow): Subscription {
-  return {
-    id: row.id,
-    kind: row.kind,
-    platform: row.platform,
-    workspaceId: row.workspace_id,
-    channelId: row.channel_id,
-    feedId: row.feed_id,
-    feedUrl: row.feed_url,
-    feedTitle: row.feed_title,
-    keywords: JSON.parse(row.keywords) as string[],
-    mode: row.mode,
-    mentionId: row.mention_id,
-    thread: row.thread === 1,
-    createdBy: row.created_by,
-    createdAt: new Date(row.created_at),
-    pausedAt: row.paused_at === null ? null : new Date(row.paused_at),
-    pausedReason: row.paused_reason,
-    lastDeliveryAt: row.last_delivery_at === null ? null : new Date(row.last_delivery_at),
-  };
-}
 
 export function createSqliteSubscriptionStore(db: Database): SubscriptionStore {
   const insert = db.prepare(`
