@@ -527,6 +527,9 @@ async function runStart(ctx: {
     owner: config.instanceId,
     // A poll takes at most the fetch timeout plus parsing and storing; a dead instance's lease ends soon after.
     pollLeaseMs: 2 * config.feedTimeoutMs + 10_000,
+    // Instances sharing a database do not fetch what another just fetched (one starting up, or ticking a
+    // little after another); a lone SQLite bot polls at once when it starts.
+    minPollGapMs: store.kind === 'postgres' ? cronIntervalMs(config.pollCron) / 2 : 0,
   });
   log.info({ feeds: config.feedUrls, cron: config.pollCron, platforms: platforms.map((p) => p.name) }, 'Inkwire started');
   void scheduler.runDue();

@@ -22,6 +22,11 @@ export interface PollSchedulerOptions {
   owner?: string;
   /** How long a poll lease lasts if the process dies holding it (default 5 min). */
   pollLeaseMs?: number;
+  /**
+   * A feed polled (by any instance) this recently is not polled again: half the cron interval, so that an
+   * instance starting up, or ticking a little after another, does not fetch what was just fetched.
+   */
+  minPollGapMs?: number;
 }
 
 export interface PollScheduler {
@@ -85,7 +90,9 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
       try {
         if (controller.signal.aborted) return;
         // Another instance on the same database may hold this feed, or have polled it on this tick already.
-        if (!(await options.feeds.claimPoll(feed.id, { owner, now: options.clock.now(), leaseMs: pollLeaseMs, notPolledSince: tick }))) {
+        const now = options.clock.now();
+        const notPolledSince = new Date(Math.min(tick.getTime(), now.getTime() - (options.minPollGapMs ?? 0)));
+        if (!(await options.feeds.claimPoll(feed.id, { owner, now, leaseMs: pollLeaseMs, notPolledSince }))) {
           log.debug({ feedUrl: url }, 'polled by another instance on this tick; skipped');
           return;
         }

@@ -75,11 +75,13 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
         // The limit applies after SKIP LOCKED (rows another instance is claiming are passed over, not
         // counted), and the due condition is on the row itself, so a row another instance claimed and
         // committed since this statement's snapshot is re-checked at its newest version and passed over too.
+        // The heads are computed once (MATERIALIZED: never re-run per candidate row), then joined by id.
         const { rows: locked } = await client.query<{ id: number }>(
-          `SELECT d.id FROM deliveries d
-           WHERE d.id IN (SELECT h.id FROM (${HEADS}) h WHERE h.due <= $2 AND NOT (h.destination_key = ANY($3::text[])))
+          `WITH heads AS MATERIALIZED (${HEADS})
+           SELECT d.id FROM heads h JOIN deliveries d ON d.id = h.id
+           WHERE h.due <= $2 AND NOT (h.destination_key = ANY($3::text[]))
              AND ((d.status = 'pending' AND d.next_attempt_at <= $2) OR (d.status = 'sending' AND d.lease_until <= $2))
-           ORDER BY CASE d.status WHEN 'sending' THEN d.lease_until ELSE d.next_attempt_at END, d.id
+           ORDER BY h.due, d.id
            LIMIT $4
            FOR UPDATE OF d SKIP LOCKED`,
           [platform, now, [...(excludeDestinations ?? [])], limit],
