@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 import { validate as isValidCron } from 'node-cron';
-import { z } from 'zod';
 import { InkwireError } from './errors.ts';
 
 /** Defaults, in one place: the schema, `.env.example` and README all follow this table. */
@@ -57,58 +56,72 @@ export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const intInRange = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+/** One setting's check: its value, or why it is wrong (a sentence that follows the setting's name). */
+type Rule<T> = (raw: string) => { ok: true; value: T } | { ok: false; message: string };
+const valid = <T>(value: T) => ({ ok: true as const, value });
+const invalid = (message: string) => ({ ok: false as const, message });
+type RuleValue<R> = R extends Rule<infer T> ? T : never;
 
-const feedUrl = z
-  .string()
-  .trim()
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return url.protocol === 'http:' || url.protocol === 'https:';
-    } catch {
-      return false;
-    }
-  }, 'each feed URL must be an absolute http:// or https:// URL');
+const intInRange = (min: number, max: number): Rule<number> => (raw) => {
+  const value = raw.trim();
+  if (!/^\d+$/.test(value)) return invalid(`must be a whole number from ${min} to ${max}`);
+  const n = Number(value);
+  if (n < min) return invalid(`must be at least ${min}`);
+  if (n > max) return invalid(`must be at most ${max}`);
+  return valid(n);
+};
+const text: Rule<string> = (raw) => valid(raw.trim());
+const matching = (pattern: RegExp, message: string): Rule<string> => (raw) => (pattern.test(raw.trim()) ? valid(raw.trim()) : invalid(message));
+const passing = (check: (value: string) => boolean, message: string): Rule<string> => (raw) => (check(raw.trim()) ? valid(raw.trim()) : invalid(message));
+const oneOf = <T extends string>(values: readonly T[], message: string): Rule<T> => (raw) =>
+  (values as readonly string[]).includes(raw.trim()) ? valid(raw.trim() as T) : invalid(message);
+const flag = (raw: string) => oneOf(['true', 'false'], 'must be true or false')(raw);
+const bool: Rule<boolean> = (raw) => {
+  const parsed = flag(raw);
+  return parsed.ok ? valid(parsed.value === 'true') : parsed;
+};
+/** Empty (unset), or what `rule` accepts. */
+const emptyOr = <T>(rule: Rule<T>): Rule<T | ''> => (raw) => (raw.trim() === '' ? valid('' as const) : rule(raw));
+/** Empty, `auto`, or what `rule` accepts. */
+const emptyAutoOr = <T>(rule: Rule<T>): Rule<T | '' | 'auto'> => (raw) => (raw.trim() === 'auto' ? valid('auto' as const) : emptyOr(rule)(raw));
+const isHttpUrl = (value: string) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+};
+const snowflake = (what: string) => matching(/^\d{17,20}$/, `must be ${what} (a 17-20 digit snowflake)`);
 
-const schema = z.object({
-  FEED_URLS: z
-    .string()
-    .transform((value) =>
-      value
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part.length > 0),
-    )
-    .pipe(z.array(feedUrl).min(1, 'list at least one feed URL')),
-  POLL_CRON: z
-    .string()
-    .trim()
-    .refine((value) => isValidCron(value), 'is not a valid cron expression (e.g. "*/15 * * * *")'),
+/** Every setting's rule (empty values were replaced by their defaults before these run). */
+const RULES = {
+  FEED_URLS: ((raw) => {
+    const urls = raw.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
+    if (urls.length === 0) return invalid('list at least one feed URL');
+    if (!urls.every(isHttpUrl)) return invalid('each feed URL must be an absolute http:// or https:// URL');
+    return valid(urls);
+  }) as Rule<string[]>,
+  POLL_CRON: passing((value) => isValidCron(value), 'is not a valid cron expression (e.g. "*/15 * * * *")'),
   POLL_JITTER_SECONDS: intInRange(0, 3600),
   POLL_CONCURRENCY: intInRange(1, 64),
-  DATABASE_URL: z
-    .string()
-    .trim()
-    .min(1, 'must be a file path for SQLite or a postgres:// URL'),
-  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
-  LOG_FORMAT: z.enum(['auto', 'pretty', 'json'], { error: 'must be auto, pretty or json' }),
+  DATABASE_URL: passing((value) => value.length > 0, 'must be a file path for SQLite or a postgres:// URL'),
+  LOG_LEVEL: oneOf(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`),
+  LOG_FORMAT: oneOf(['auto', 'pretty', 'json'] as const, 'must be auto, pretty or json'),
   FEED_TIMEOUT_MS: intInRange(1000, 300_000),
   FEED_MAX_BYTES: intInRange(1024, 100 * 1024 * 1024),
   FEED_MAX_REDIRECTS: intInRange(0, 10),
   FEED_MAX_ITEMS: intInRange(1, 10_000),
   FEED_MAX_BACKOFF_SECONDS: intInRange(60, 7 * 24 * 3600),
-  FEED_USER_AGENT: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  FEED_USER_AGENT: ((raw) => {
+    const value = raw.trim();
+    if (value.length === 0) return invalid('must not be empty');
+    return value.length > 200 ? invalid('must be at most 200 characters') : valid(value);
+  }) as Rule<string>,
   BACKFILL_PAGE_SIZE: intInRange(1, 50),
   BACKFILL_PAUSE_MS: intInRange(0, 60_000),
-  ALLOW_ANY_FEED: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
-  ALLOW_PRIVATE_FEEDS: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
+  ALLOW_ANY_FEED: bool,
+  ALLOW_PRIVATE_FEEDS: bool,
   MAX_SUBSCRIPTIONS_PER_CHANNEL: intInRange(1, 100),
   MAX_SUBSCRIPTIONS_PER_SERVER: intInRange(1, 10_000),
   MAX_ALERTS_PER_USER: intInRange(0, 50),
@@ -119,46 +132,54 @@ const schema = z.object({
   DELIVERY_MAX_ATTEMPTS: intInRange(1, 100),
   DELIVERY_RETRY_BASE_SECONDS: intInRange(1, 3600),
   DELIVERY_HELD_SUMMARY_HOURS: intInRange(0, 24 * 365),
-  DIGEST_TZ: z.string().trim().refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+  DIGEST_TZ: passing(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
   SHUTDOWN_TIMEOUT_SECONDS: intInRange(1, 300),
   HTTP_PORT: intInRange(0, 65535),
-  INSTANCE_ID: z.string().trim().regex(/^[A-Za-z0-9._:-]{0,64}$/, 'may hold only letters, digits and . _ : - (at most 64)'),
-  DISCORD_TOKEN: z.string().trim(),
-  DISCORD_APP_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be the application id (a 17-20 digit snowflake)')]),
-  DISCORD_GUILD_ID: z.union([z.literal(''), z.string().trim().regex(/^\d{17,20}$/, 'must be a server id (a 17-20 digit snowflake)')]),
-  DISCORD_API_URL: z.string().trim().url('must be a URL such as https://discord.com/api'),
-  DISCORD_PUBLIC_KEY: z.union([z.literal(''), z.string().trim().regex(/^[0-9a-fA-F]{64}$/, 'must be the application\'s Public Key from the Developer Portal (64 hex characters)')]),
-  DISCORD_SHARD_IDS: z.union([z.literal(''), z.literal('auto'), z.string().trim().regex(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/, 'must be auto, or shard ids such as 0,1,2 or 0-3')]),
-  DISCORD_SHARD_COUNT: z.union([z.literal(''), z.literal('auto'), intInRange(1, 65535)]),
-  SLACK_BOT_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')]),
-  SLACK_SIGNING_SECRET: z.string().trim(),
-  SLACK_APP_TOKEN: z.union([z.literal(''), z.string().trim().regex(/^xapp-/, 'must be an app-level token (xapp-…)')]),
-  SLACK_CLIENT_ID: z.string().trim(),
-  SLACK_CLIENT_SECRET: z.string().trim(),
-  SLACK_STATE_SECRET: z.string().trim(),
-  SLACK_PORT: z.union([z.literal(''), intInRange(0, 65535)]),
-  SLACK_API_URL: z.string().trim().url('must be a URL such as https://slack.com/api/'),
-  SLACK_COMMAND_PREFIX: z.string().trim().regex(/^[a-z0-9_-]{0,20}$/, 'may hold only a-z, 0-9, - and _ (at most 20)'),
-  SLACK_MANAGE_POLICY: z.enum(['admins-and-creator', 'admins', 'everyone'], { error: 'must be admins-and-creator, admins or everyone' }),
-}).superRefine((v, ctx) => {
-  if (v.DISCORD_TOKEN && !v.DISCORD_APP_ID) ctx.addIssue({ code: 'custom', path: ['DISCORD_APP_ID'], message: 'is required when DISCORD_TOKEN is set' });
+  INSTANCE_ID: matching(/^[A-Za-z0-9._:-]{0,64}$/, 'may hold only letters, digits and . _ : - (at most 64)'),
+  DISCORD_TOKEN: text,
+  DISCORD_APP_ID: emptyOr(snowflake('the application id')),
+  DISCORD_GUILD_ID: emptyOr(snowflake('a server id')),
+  DISCORD_API_URL: passing(isHttpUrl, 'must be a URL such as https://discord.com/api'),
+  DISCORD_PUBLIC_KEY: emptyOr(matching(/^[0-9a-fA-F]{64}$/, 'must be the application\'s Public Key from the Developer Portal (64 hex characters)')),
+  DISCORD_SHARD_IDS: emptyAutoOr(matching(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/, 'must be auto, or shard ids such as 0,1,2 or 0-3')),
+  DISCORD_SHARD_COUNT: emptyAutoOr(intInRange(1, 65535)),
+  SLACK_BOT_TOKEN: emptyOr(matching(/^xoxb-/, 'must be a bot token (xoxb-…)')),
+  SLACK_SIGNING_SECRET: text,
+  SLACK_APP_TOKEN: emptyOr(matching(/^xapp-/, 'must be an app-level token (xapp-…)')),
+  SLACK_CLIENT_ID: text,
+  SLACK_CLIENT_SECRET: text,
+  SLACK_STATE_SECRET: text,
+  SLACK_PORT: emptyOr(intInRange(0, 65535)),
+  SLACK_API_URL: passing(isHttpUrl, 'must be a URL such as https://slack.com/api/'),
+  SLACK_COMMAND_PREFIX: matching(/^[a-z0-9_-]{0,20}$/, 'may hold only a-z, 0-9, - and _ (at most 20)'),
+  SLACK_MANAGE_POLICY: oneOf(['admins-and-creator', 'admins', 'everyone'] as const, 'must be admins-and-creator, admins or everyone'),
+} satisfies Record<ConfigKey, Rule<unknown>>;
+
+type Parsed = { [K in keyof typeof RULES]: RuleValue<(typeof RULES)[K]> };
+
+/** Rules that relate settings to each other; each problem names the setting to change. */
+function crossChecks(v: Parsed): Array<{ key: ConfigKey; message: string }> {
+  const issues: Array<{ key: ConfigKey; message: string }> = [];
+  const add = (key: ConfigKey, message: string) => void issues.push({ key, message });
+  if (v.DISCORD_TOKEN && !v.DISCORD_APP_ID) add('DISCORD_APP_ID', 'is required when DISCORD_TOKEN is set');
   const shardIds = v.DISCORD_SHARD_IDS && v.DISCORD_SHARD_IDS !== 'auto' ? shardList(v.DISCORD_SHARD_IDS) : null;
-  if (shardIds && typeof v.DISCORD_SHARD_COUNT !== 'number') ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARD_COUNT'], message: 'must be the total number of shards when DISCORD_SHARD_IDS lists some' });
+  if (shardIds && typeof v.DISCORD_SHARD_COUNT !== 'number') add('DISCORD_SHARD_COUNT', 'must be the total number of shards when DISCORD_SHARD_IDS lists some');
   if (shardIds && typeof v.DISCORD_SHARD_COUNT === 'number' && shardIds.some((id) => id >= (v.DISCORD_SHARD_COUNT as number))) {
-    ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARD_IDS'], message: `every shard id must be below DISCORD_SHARD_COUNT (${v.DISCORD_SHARD_COUNT})` });
+    add('DISCORD_SHARD_IDS', `every shard id must be below DISCORD_SHARD_COUNT (${v.DISCORD_SHARD_COUNT})`);
   }
-  if (v.DISCORD_PUBLIC_KEY && (v.DISCORD_SHARD_IDS || v.DISCORD_SHARD_COUNT)) ctx.addIssue({ code: 'custom', path: ['DISCORD_SHARD_IDS'], message: 'does not apply with DISCORD_PUBLIC_KEY (HTTP interactions use no gateway, so no shards)' });
-  if (v.DISCORD_PUBLIC_KEY && !v.DISCORD_TOKEN) ctx.addIssue({ code: 'custom', path: ['DISCORD_TOKEN'], message: 'is required with DISCORD_PUBLIC_KEY (deliveries are sent over REST with the bot token)' });
-  if (v.DISCORD_PUBLIC_KEY && v.HTTP_PORT === 0) ctx.addIssue({ code: 'custom', path: ['HTTP_PORT'], message: 'must not be 0 with DISCORD_PUBLIC_KEY: Discord posts interactions to /discord/interactions on it' });
+  if (v.DISCORD_PUBLIC_KEY && (v.DISCORD_SHARD_IDS || v.DISCORD_SHARD_COUNT)) add('DISCORD_SHARD_IDS', 'does not apply with DISCORD_PUBLIC_KEY (HTTP interactions use no gateway, so no shards)');
+  if (v.DISCORD_PUBLIC_KEY && !v.DISCORD_TOKEN) add('DISCORD_TOKEN', 'is required with DISCORD_PUBLIC_KEY (deliveries are sent over REST with the bot token)');
+  if (v.DISCORD_PUBLIC_KEY && v.HTTP_PORT === 0) add('HTTP_PORT', 'must not be 0 with DISCORD_PUBLIC_KEY: Discord posts interactions to /discord/interactions on it');
   const oauth = v.SLACK_CLIENT_ID || v.SLACK_CLIENT_SECRET || v.SLACK_STATE_SECRET;
-  if ((v.SLACK_BOT_TOKEN || oauth) && !v.SLACK_SIGNING_SECRET) ctx.addIssue({ code: 'custom', path: ['SLACK_SIGNING_SECRET'], message: 'is required for Slack' });
+  if ((v.SLACK_BOT_TOKEN || oauth) && !v.SLACK_SIGNING_SECRET) add('SLACK_SIGNING_SECRET', 'is required for Slack');
   if ((v.SLACK_BOT_TOKEN || oauth) && !v.SLACK_APP_TOKEN && v.SLACK_PORT === '' && v.HTTP_PORT === 0) {
-    ctx.addIssue({ code: 'custom', path: ['HTTP_PORT'], message: 'must not be 0 for Slack over HTTP (it serves /slack/events); set SLACK_APP_TOKEN for Socket Mode, or SLACK_PORT for a port of its own' });
+    add('HTTP_PORT', 'must not be 0 for Slack over HTTP (it serves /slack/events); set SLACK_APP_TOKEN for Socket Mode, or SLACK_PORT for a port of its own');
   }
   if (oauth && !(v.SLACK_CLIENT_ID && v.SLACK_CLIENT_SECRET && v.SLACK_STATE_SECRET)) {
-    ctx.addIssue({ code: 'custom', path: ['SLACK_CLIENT_ID'], message: 'OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET together' });
+    add('SLACK_CLIENT_ID', 'OAuth needs SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET together');
   }
-});
+  return issues;
+}
 
 /** `0,2,5-7` → [0, 2, 5, 6, 7]. */
 function shardList(value: string): number[] {
@@ -260,17 +281,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     const value = env[key];
     raw[key] = value === undefined || value.trim() === '' ? CONFIG_DEFAULTS[key] : value;
   }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0] ?? '?');
+  const issues: Array<{ key: ConfigKey; message: string }> = [];
+  const parsed: Partial<Record<ConfigKey, unknown>> = {};
+  for (const key of Object.keys(RULES) as ConfigKey[]) {
+    const result = (RULES[key] as Rule<unknown>)(raw[key]!);
+    if (result.ok) parsed[key] = result.value;
+    else issues.push({ key, message: result.message });
+  }
+  if (issues.length === 0) issues.push(...crossChecks(parsed as Parsed));
+  if (issues.length > 0) {
+    const problems = issues.map(({ key, message }) => {
       // Never echo a secret back, even a malformed one.
       const shown = /TOKEN|SECRET/.test(key) ? '"[redacted]"' : JSON.stringify((raw[key] ?? '').slice(0, 80));
-      return `  - ${key}=${shown}: ${issue.message}`;
+      return `  - ${key}=${shown}: ${message}`;
     });
     throw new InkwireError('config/invalid', `Invalid configuration:\n${problems.join('\n')}`);
   }
-  const v = parsed.data;
+  const v = parsed as Parsed;
   return Object.freeze({
     feedUrls: Object.freeze([...new Set(v.FEED_URLS)]),
     pollCron: v.POLL_CRON,

@@ -4,7 +4,7 @@ import type { FetchOutcome, FetchRequest } from '../feeds/feed-fetcher.ts';
 import type { Logger } from '../logger.ts';
 import type { FeedRecord } from '../storage/feed-store.ts';
 import type { Store } from '../storage/store.ts';
-import { draftFromSubstackPost, parseArchivePage, substackPostSchema, type SubstackPost } from './substack-post.ts';
+import { draftFromSubstackPost, parseArchivePage, parseSubstackPost, type SubstackPost } from './substack-post.ts';
 
 export interface BackfillProgress {
   pages: number;
@@ -135,8 +135,8 @@ export function createArchiveBackfill(options: ArchiveBackfillOptions) {
         const full = await getJson(`${base}/api/v1/posts/${encodeURIComponent(row.slug)}`, untrusted, signal);
         let post: SubstackPost = row;
         if (full.ok) {
-          const parsed = substackPostSchema.safeParse(full.json);
-          if (parsed.success) post = { ...row, ...parsed.data };
+          const parsed = parseSubstackPost(full.json);
+          if (parsed) post = { ...row, ...parsed };
         } else if (!full.permanent) {
           report.failed++;
           report.failures.push({ slug: row.slug, reason: full.error });

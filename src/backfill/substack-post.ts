@@ -1,31 +1,63 @@
-import { z } from 'zod';
 import { cleanPostHtml, normaliseSpace } from '../content/html-cleaner.ts';
 import { countWords, readingMinutes, truncateAtWord } from '../content/text.ts';
 import { normaliseUrl } from '../posts/post-key.ts';
 import { TLDR_MAX } from '../posts/post-draft.ts';
 import type { PostDraft } from '../posts/post.ts';
 
-const nullableString = z.string().nullish().catch(null);
-
 /** The fields Inkwire reads from Substack's `/api/v1/archive` rows and `/api/v1/posts/<slug>` objects. */
-export const substackPostSchema = z.object({
-  id: z.number().optional(),
-  slug: z.string().min(1).max(300),
-  title: z.string().nullish(),
-  subtitle: nullableString,
-  description: nullableString,
-  post_date: z.string().nullish(),
-  canonical_url: nullableString,
-  audience: nullableString,
-  type: nullableString,
-  cover_image: nullableString,
-  body_html: nullableString,
-  truncated_body_text: nullableString,
-  wordcount: z.number().nullish().catch(null),
-  publishedBylines: z.array(z.object({ name: z.string().nullish() }).passthrough()).nullish().catch(null),
-});
+export interface SubstackPost {
+  id?: number;
+  slug: string;
+  title?: string | null;
+  subtitle?: string | null;
+  description?: string | null;
+  post_date?: string | null;
+  canonical_url?: string | null;
+  audience?: string | null;
+  type?: string | null;
+  cover_image?: string | null;
+  body_html?: string | null;
+  truncated_body_text?: string | null;
+  wordcount?: number | null;
+  publishedBylines?: Array<{ name?: string | null }> | null;
+}
 
-export type SubstackPost = z.infer<typeof substackPostSchema>;
+/** Text fields that may be missing or of a surprising type: anything but a string counts as absent. */
+const LENIENT_TEXT = ['subtitle', 'description', 'canonical_url', 'audience', 'type', 'cover_image', 'body_html', 'truncated_body_text'] as const;
+
+/**
+ * One post object as Substack's API returns it, or null when it is not one: a slug of 1-300 characters is
+ * required, and `id`, `title` and `post_date` must have their types when present; the other fields fall
+ * back to null when they are of another type. Fields that are absent stay absent (so a full post can be
+ * laid over its archive row), and nothing else is kept.
+ */
+export function parseSubstackPost(input: unknown): SubstackPost | null {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return null;
+  const row = input as Record<string, unknown>;
+  if (typeof row.slug !== 'string' || row.slug.length < 1 || row.slug.length > 300) return null;
+  const post: SubstackPost = { slug: row.slug };
+  if (row.id !== undefined) {
+    if (typeof row.id !== 'number') return null;
+    post.id = row.id;
+  }
+  for (const key of ['title', 'post_date'] as const) {
+    const value = row[key];
+    if (value === undefined) continue;
+    if (value !== null && typeof value !== 'string') return null;
+    post[key] = value;
+  }
+  for (const key of LENIENT_TEXT) {
+    const value = row[key];
+    if (value !== undefined) post[key] = typeof value === 'string' ? value : null;
+  }
+  if (row.wordcount !== undefined) post.wordcount = typeof row.wordcount === 'number' ? row.wordcount : null;
+  if (row.publishedBylines !== undefined) {
+    const bylines = row.publishedBylines;
+    const fits = Array.isArray(bylines) && bylines.every((b) => typeof b === 'object' && b !== null && (b.name === undefined || b.name === null || typeof b.name === 'string'));
+    post.publishedBylines = fits ? (bylines as Array<{ name?: string | null }>) : null;
+  }
+  return post;
+}
 
 /** A bare JSON array of posts, newest first; rows that do not fit are dropped, not fatal. */
 export function parseArchivePage(json: unknown): { posts: SubstackPost[]; rejected: number } | null {
@@ -33,8 +65,8 @@ export function parseArchivePage(json: unknown): { posts: SubstackPost[]; reject
   const posts: SubstackPost[] = [];
   let rejected = 0;
   for (const row of json) {
-    const parsed = substackPostSchema.safeParse(row);
-    if (parsed.success) posts.push(parsed.data);
+    const post = parseSubstackPost(row);
+    if (post) posts.push(post);
     else rejected++;
   }
   return { posts, rejected };

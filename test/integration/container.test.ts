@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { loadConfig } from '../../src/config.ts';
 import { createServer } from 'node:http';
@@ -43,6 +43,23 @@ describe('the container', () => {
     expect(dockerfile).toMatch(/^FROM node:20-slim AS build$/m);
     const compose = readFileSync(`${root}compose.yaml`, 'utf8');
     expect(compose).toMatch(/inkwire-data:\/data/);
+  });
+
+  it('GIVEN the compiled code THEN every package it imports is a production dependency (the image prunes dev dependencies)', () => {
+    const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { dependencies: Record<string, string> };
+    const files = (readdirSync(`${root}dist`, { recursive: true }) as string[]).filter((f) => f.endsWith('.js'));
+    expect(files.length).toBeGreaterThan(50);
+    const missing = new Set<string>();
+    for (const file of files) {
+      const code = readFileSync(`${root}dist/${file}`, 'utf8');
+      const specs = [...code.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/gm), ...code.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g), ...code.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+      for (const spec of specs) {
+        if (spec.startsWith('node:') || spec.startsWith('.')) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!(name in pkg.dependencies)) missing.add(`${name} (in dist/${file})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 
   it('GIVEN compose.yaml THEN the single instance uses the SQLite volume, and the scale profile runs PostgreSQL and three instances whose settings Inkwire accepts (distinct ids, shards 0-2 of 3)', () => {
