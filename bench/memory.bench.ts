@@ -72,9 +72,18 @@ async function measureBot(env: Record<string, string>, ready: RegExp, warm?: (po
   const startMs = performance.now() - started;
   await warm?.(port);
   await sleep(15_000); // past the first poll, the parse worker's idle end (10 s) and start-up garbage
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const heap = Number(/^inkwire_nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)![1]);
+  // The median of five readings a second apart: one reading swings by ±10 MB with when the collector ran.
+  const rssSamples: number[] = [];
+  const heapSamples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    rssSamples.push(Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    heapSamples.push(Number(/^inkwire_nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(metrics)![1]));
+    await sleep(1000);
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const rss = median(rssSamples);
+  const heap = median(heapSamples);
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
   return { rssMb: mb(rss), heapMb: mb(heap), startMs };
