@@ -13,11 +13,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
+import { freePort } from '../test/fakes/free-port.ts';
 import { machineLine, printTable, summarise, wantsJson } from './bench-util.ts';
 
 const BIN = fileURLToPath(new URL('../bin/inkwire.js', import.meta.url));
@@ -32,13 +32,6 @@ const dir = join(tmpdir(), `inkwire-bench-memory-${process.pid}`);
 let counter = 0n;
 const snowflake = () => String((BigInt(Date.now() - 1420070400000) << 22n) + ++counter);
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // The feed every bot polls (a fixture from the test suite), served from this process.
 const feedServer = createServer((_req, res) => void res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(FEED));

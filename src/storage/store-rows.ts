@@ -1,3 +1,4 @@
+import { destinationKeyOf } from '../delivery/delivery-plan.ts';
 import type { Subscription, DeliveryMode } from '../delivery/subscription.ts';
 import type { Post } from '../posts/post.ts';
 import type { DeliveryRecord, DeliveryStatus } from './delivery-store.ts';
@@ -144,6 +145,11 @@ export interface SubscriptionRow {
   paused_at: number | null;
   paused_reason: string | null;
   last_delivery_at: number | null;
+}
+
+/** Where a subscription row's messages go (the outbox's destination key). */
+export function destinationKeyOfRow(row: Pick<SubscriptionRow, 'kind' | 'platform' | 'channel_id'>): string {
+  return destinationKeyOf({ kind: row.kind, platform: row.platform, channelId: row.channel_id });
 }
 
 export function subscriptionFromRow(row: SubscriptionRow): Subscription {

@@ -1,7 +1,8 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../fakes/cleanups.ts';
 import { startDiscordHttpAdapter, type DiscordHttpAdapter } from '../../adapters/discord/discord-http-adapter.ts';
 import { GENERIC_FAILURE } from '../../src/commands/command-runner.ts';
 import type { CommandSpec } from '../../src/commands/command-spec.ts';
@@ -27,10 +28,7 @@ function applicationKeys() {
 
 describe('Discord over HTTP interactions (DISCORD_PUBLIC_KEY)', () => {
   const dir = makeTempDir();
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   async function startBot(options: { db: string; feedUrl: string; guilds: Parameters<typeof startFakeDiscord>[0]['guilds'] }) {
     const appId = snowflake();
@@ -211,7 +209,7 @@ describe('Discord HTTP interactions that take longer than 2 s', () => {
     expect(fake.violations).toEqual([]);
   });
 
-  it('GIVEN a body over 1 MB or not JSON THEN it is refused without running anything', async () => {
+  it('GIVEN a body over 1 MB, not JSON, or an interaction of an unknown type THEN it is refused or answered without running anything', async () => {
     const big = await fetch(endpoint, { method: 'POST', body: 'x'.repeat(2 * 1024 * 1024) }).catch((error: unknown) => error);
     if (big instanceof Response) expect(big.status).toBe(413);
     else expect(String(big)).toMatch(/fetch failed|socket|reset/i); // the connection is cut after the 413
@@ -223,5 +221,13 @@ describe('Discord HTTP interactions that take longer than 2 s', () => {
     });
     expect(signedGarbage.status).toBe(400);
     expect(await signedGarbage.text()).toMatch(/not JSON/);
+    // A signed interaction of a kind Inkwire does not handle: a polite private answer, not a crash.
+    const unknown = JSON.stringify({ id: snowflake(), application_id: appId, type: 99, token: 't', version: 1 });
+    const answered = await fetch(endpoint, {
+      method: 'POST', body: unknown,
+      headers: { 'x-signature-timestamp': timestamp, 'x-signature-ed25519': sign(null, Buffer.from(timestamp + unknown), keys.privateKey).toString('hex') },
+    });
+    expect(answered.status).toBe(200);
+    expect(await answered.json()).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringMatching(/does not handle that kind of interaction/) } });
   });
 });

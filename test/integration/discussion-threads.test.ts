@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../fakes/cleanups.ts';
 import { startDiscordAdapter } from '../../adapters/discord/discord-adapter.ts';
 import { startSlackAdapter } from '../../adapters/slack/slack-adapter.ts';
 import { ALL_COMMANDS } from '../../commands/index.ts';
@@ -26,10 +27,7 @@ async function deliverTo(fixture: ReturnType<typeof createCoreFixture>, platform
 }
 
 describe('a discussion in one place for each paper', () => {
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it('GIVEN thread:true on Discord THEN the card gets a public thread named after the post; a forum channel gets one tagged forum post per explainer', async () => {
     const moe = { id: snowflake(), name: 'Mixture of Experts' };

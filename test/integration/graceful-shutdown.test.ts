@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../fakes/cleanups.ts';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
 import { fixture, startFeedServer, type FeedServer } from '../fakes/feed-server.ts';
@@ -8,10 +9,7 @@ import { makeTempDir } from '../fakes/temp-dir.ts';
 
 describe('SIGTERM during a fan-out', () => {
   const dir = makeTempDir();
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   /** A bot whose every Slack post hangs (accepted, never answered), mid-fan-out to 3 channels. */
   async function hungFanOut(name: string, shutdownSeconds: string): Promise<{ bot: CliProcess; slack: FakeSlack; db: string }> {

@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 // @ts-expect-error -- the package ships no type declarations
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../fakes/cleanups.ts';
 import { spawnInkwire } from '../fakes/cli-process.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
 import { freePort } from '../fakes/free-port.ts';
@@ -10,10 +11,7 @@ import { makeTempDir } from '../fakes/temp-dir.ts';
 
 describe('the operations port: /healthz, /readyz, /metrics', () => {
   const dir = makeTempDir();
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it('GIVEN a running bot THEN /healthz answers, /metrics parses as Prometheus text, and /readyz goes 503 naming a feed not polled for 3 intervals', async () => {
     const feeds = await startFeedServer();

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../fakes/cleanups.ts';
 import { startDiscordAdapter } from '../../adapters/discord/discord-adapter.ts';
 import { startSlackAdapter } from '../../adapters/slack/slack-adapter.ts';
 import { ALL_COMMANDS } from '../../commands/index.ts';
@@ -32,10 +33,7 @@ async function oneDelivery(fixture: ReturnType<typeof createCoreFixture>, platfo
 }
 
 describe('a message accepted by the platform whose answer is lost appears once', () => {
-  const cleanups: Array<() => Promise<void>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it('GIVEN Discord (de-duplicates by nonce) creates the message and drops the connection THEN the retry returns the same message', async () => {
     const guild = { id: snowflake(), name: 'Readers', channels: [{ id: snowflake(), name: 'papers' }] };

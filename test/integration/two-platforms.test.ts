@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../fakes/cleanups.ts';
 import { spawnInkwire } from '../fakes/cli-process.ts';
 import { snowflake, startFakeDiscord } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
@@ -8,10 +9,7 @@ import { makeTempDir } from '../fakes/temp-dir.ts';
 
 describe('Discord and Slack in one process', () => {
   const dir = makeTempDir();
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
 
   it('GIVEN one post subscribed on both THEN each channel gets it once, and Slack rate-limiting its channel does not hold up Discord', async () => {
     const feeds = await startFeedServer();

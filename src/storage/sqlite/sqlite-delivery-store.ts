@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
-import type { Destination } from '../../platform/chat-platform.ts';
+import { digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
 import type { ClaimedDelivery, DeliveryClaim, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
 import { SELECT_POST } from './sqlite-post-store.ts';
 import { SELECT_SUBSCRIPTION } from './sqlite-subscription-store.ts';
-import { deliveryRecordFromRow, postFromRow, subscriptionFromRow, type DeliveryRecordRow, type PostRow, type SubscriptionRow } from '../store-rows.ts';
+import { deliveryRecordFromRow, destinationKeyOfRow, postFromRow, subscriptionFromRow, type DeliveryRecordRow, type PostRow, type SubscriptionRow } from '../store-rows.ts';
 
-const destinationKey = (row: { platform: string; channel_id: string; kind: string }) =>
-  destinationKeyOf({ kind: row.kind === 'alert' ? 'alert' : 'channel', platform: row.platform as Destination['platform'], channelId: row.channel_id });
 
 interface DeliveryRow {
   id: number;
@@ -124,7 +121,7 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     const sub = subById.get(subscriptionId) as SubscriptionRow | undefined;
     const post = postById.get(postId) as PostRow | undefined;
     if (!sub || !post) return null;
-    const result = enqueue.run({ sub: sub.id, post: post.id, destination: destinationKey(sub), key: postDeliveryKey(post.id, sub.id), seq: post.published_at ?? at, at });
+    const result = enqueue.run({ sub: sub.id, post: post.id, destination: destinationKeyOfRow(sub), key: postDeliveryKey(post.id, sub.id), seq: post.published_at ?? at, at });
     return result.changes === 1 ? Number(result.lastInsertRowid) : null;
   });
 
@@ -134,10 +131,10 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
   const bundle = db.transaction((mode: string, period: string, at: number) => {
     const subs = db
       .prepare(`SELECT DISTINCT s.id, s.kind, s.platform, s.channel_id FROM subscriptions s JOIN digest_queue q ON q.subscription_id = s.id WHERE s.mode = ? AND s.paused_at IS NULL`)
-      .all(mode) as Array<{ id: number; kind: string; platform: string; channel_id: string }>;
+      .all(mode) as Array<Pick<SubscriptionRow, 'id' | 'kind' | 'platform' | 'channel_id'>>;
     let made = 0;
     for (const sub of subs) {
-      const result = insertBundle.run({ sub: sub.id, destination: destinationKey(sub), key: digestDeliveryKey(sub.id, period), seq: at, at, label: null });
+      const result = insertBundle.run({ sub: sub.id, destination: destinationKeyOfRow(sub), key: digestDeliveryKey(sub.id, period), seq: at, at, label: null });
       if (result.changes === 0) continue; // this period's digest already exists
       const deliveryId = Number(result.lastInsertRowid);
       db.prepare('INSERT INTO digest_items (delivery_id, post_id) SELECT ?, post_id FROM digest_queue WHERE subscription_id = ?').run(deliveryId, sub.id);
@@ -157,7 +154,7 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     if (old.length >= 2) {
       // Long-held posts arrive as one summary (oldest first), in the place of the first of them.
       const first = db.prepare('SELECT seq FROM deliveries WHERE id = ?').get(old[0]!.id) as { seq: number };
-      const result = insertBundle.run({ sub: sub.id, destination: destinationKey(sub), key: heldSummaryKey(sub.id, new Date(at)), seq: first.seq, at, label: 'held' });
+      const result = insertBundle.run({ sub: sub.id, destination: destinationKeyOfRow(sub), key: heldSummaryKey(sub.id, new Date(at)), seq: first.seq, at, label: 'held' });
       const summaryId = Number(result.lastInsertRowid);
       const addItem = db.prepare('INSERT INTO digest_items (delivery_id, post_id) VALUES (?, ?)');
       const remove = db.prepare('DELETE FROM deliveries WHERE id = ?');
