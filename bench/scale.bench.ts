@@ -80,10 +80,7 @@ async function fanout(backend: 'sqlite' | 'postgres', instances: number): Promis
   const engines = stores.map((store, i) => createDeliveryEngine({
     platform, deliveries: store.deliveries, clock: systemClock, logger: createSilentLogger(), concurrency: 32, leaseMs: 60_000,
     maxAttempts: 10, retryBaseMs: 50, retryMaxMs: 1000, ratePerSecond: RATE * 0.98, owner: `bench-${i}`,
-    ...(store.sendBudget ? { sharedBudget: async (rate: number) => {
-      const wait = await store.sendBudget!.reserve('console', rate);
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    } } : {}),
+    ...(store.sendBudget ? { sendBudget: store.sendBudget } : {}),
   }));
   const started = performance.now();
   await Promise.all(engines.map((engine) => engine.drain()));

@@ -2,7 +2,6 @@ import type { Clock } from './clock.ts';
 import type { CommandServices, CommandSpec } from './commands/command-spec.ts';
 import type { Config } from './config.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import { createDeliveryEngine, type DeliveryEngineOptions } from './delivery/delivery-engine.ts';
 import { createPublicAddressGuard } from './feeds/feed-url-guard.ts';
 import { createSubscriptionService, type FeedProbe } from './delivery/subscription-service.ts';
@@ -113,7 +112,6 @@ export function buildCore(deps: {
     commandServices,
     /** One delivery engine per connected platform. */
     deliveryEngine(platform: ChatPlatform, overrides: Partial<Pick<DeliveryEngineOptions, 'ratePerSecond' | 'onOutcome' | 'owner'>> = {}) {
-      const budget = store.sendBudget;
       const engine = createDeliveryEngine({
         platform,
         deliveries: store.deliveries,
@@ -126,10 +124,7 @@ export function buildCore(deps: {
         retryMaxMs: 60 * 60 * 1000,
         onChannelGone: async (destination) => void (await store.subscriptions.deleteForChannel(platform.name, destination.channelId)),
         // Several instances on one database share one rate (a platform's limit is per token).
-        ...(budget ? { sharedBudget: async (rate: number, signal: AbortSignal) => {
-          const wait = await budget.reserve(platform.name, rate);
-          if (wait > 0 && !signal.aborted) await sleepFor(wait, undefined, { signal }).catch(() => {});
-        } } : {}),
+        ...(store.sendBudget ? { sendBudget: store.sendBudget } : {}),
         ...overrides,
       });
       wakeHooks.push(() => engine.wake());

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { ChatPlatform, Destination, OutgoingMessage } from '../platform/chat-platform.ts';
 import type { Post } from '../posts/post.ts';
 import type { ClaimedDelivery, DeliveryStore } from '../storage/delivery-store.ts';
+import type { SendBudget } from '../storage/store.ts';
 import { DeliveryError, type DeliveryErrorCode } from './delivery-error.ts';
 import { destinationKeyOf } from './delivery-plan.ts';
 import { destinationOf } from './subscription.ts';
@@ -32,10 +33,10 @@ export interface DeliveryEngineOptions {
   /** Sends per second for platforms whose client does not pace itself; unlimited when absent. */
   ratePerSecond?: number;
   /**
-   * Waits for this process's turn to send at `ratePerSecond` across every instance (a platform's limit is
-   * per bot token, not per process); when absent the pacing is this process's own.
+   * Where several instances share one database: `ratePerSecond` is then paced across all of them (a
+   * platform's limit is per bot token, not per process). When absent the pacing is this process's own.
    */
-  sharedBudget?: (ratePerSecond: number, signal: AbortSignal) => Promise<void>;
+  sendBudget?: SendBudget;
   /** Identifies this process's claims in the outbox. */
   owner?: string;
   /**
@@ -115,7 +116,8 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
   let loop: Promise<void> | null = null;
   let nudge: (() => void) | null = null;
   const rate = options.ratePerSecond;
-  const pacer = rate ? (options.sharedBudget ? (signal: AbortSignal) => options.sharedBudget!(rate, signal) : createPacer(rate)) : null;
+  const budget = options.sendBudget;
+  const pacer = !rate ? null : budget ? sharedPacer(budget, options.platform.name, rate) : createPacer(rate);
   let renewTimer: NodeJS.Timeout | null = null;
 
   const wakeLoop = () => {
@@ -417,6 +419,14 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
 }
 
 /** Spaces sends evenly at `perSecond` (a token bucket of one), for platforms that do not pace themselves. */
+/** Waits for the next send slot this platform has across every instance (reserved in the shared store). */
+function sharedPacer(budget: SendBudget, platform: string, perSecond: number): (signal: AbortSignal) => Promise<void> {
+  return async (signal) => {
+    const wait = await budget.reserve(platform, perSecond);
+    if (wait > 0 && !signal.aborted) await sleepFor(wait, undefined, { signal }).catch(() => {});
+  };
+}
+
 function createPacer(perSecond: number): (signal: AbortSignal) => Promise<void> {
   const interval = 1000 / perSecond;
   let next = 0;

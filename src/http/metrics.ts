@@ -32,7 +32,14 @@ export function createMetrics(options: { readOutbox: () => Promise<OutboxReading
   const posts = new Counter({ name: 'inkwire_posts_stored_total', help: 'Posts stored for the first time', registers: [registry] });
   const deliveries = new Counter({ name: 'inkwire_deliveries_total', help: 'Delivery attempts by platform and outcome', labelNames: ['platform', 'outcome'], registers: [registry] });
   const searchSeconds = new Histogram({ name: 'inkwire_search_seconds', help: '/search latency', buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry] });
-  const read = () => options.readOutbox().catch((): OutboxReading => ({ pending: Number.NaN, oldestPendingAt: null, pausedSubscriptions: Number.NaN }));
+  // One scrape reads the outbox once for its three gauges (they collect together, within milliseconds).
+  let reading: { at: number; value: Promise<OutboxReading> } | null = null;
+  const read = () => {
+    if (!reading || Date.now() - reading.at > 1000) {
+      reading = { at: Date.now(), value: options.readOutbox().catch((): OutboxReading => ({ pending: Number.NaN, oldestPendingAt: null, pausedSubscriptions: Number.NaN })) };
+    }
+    return reading.value;
+  };
   new Gauge({
     name: 'inkwire_outbox_pending', help: 'Deliveries waiting to be sent', registers: [registry],
     async collect() {
@@ -42,8 +49,9 @@ export function createMetrics(options: { readOutbox: () => Promise<OutboxReading
   new Gauge({
     name: 'inkwire_outbox_oldest_pending_seconds', help: 'Age of the oldest pending delivery', registers: [registry],
     async collect() {
-      const { oldestPendingAt } = await read();
-      this.set(oldestPendingAt ? Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000) : 0);
+      const { oldestPendingAt, pending } = await read();
+      // Unknown (the store did not answer) is NaN, not 0: "nothing waiting" would be a lie on a dashboard.
+      this.set(Number.isNaN(pending) ? Number.NaN : oldestPendingAt ? Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000) : 0);
     },
   });
   new Gauge({

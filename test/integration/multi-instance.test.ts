@@ -1,10 +1,16 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../fakes/cleanups.ts';
+import { systemClock } from '../../src/clock.ts';
+import { createDeliveryEngine } from '../../src/delivery/delivery-engine.ts';
+import { createSilentLogger } from '../../src/logger.ts';
 import { openPostgresStore } from '../../src/storage/postgres/pg-store.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
 import { shardOf, snowflake, startFakeDiscord, type FakeGuild } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
+import { makeDraft } from '../fakes/post-drafts.ts';
+import { createRecordingPlatform } from '../fakes/recording-platform.ts';
 import { freePort } from '../fakes/free-port.ts';
 import { seedSubscribedStore } from '../fakes/seeded-database.ts';
 import { startFakeSlack } from '../fakes/slack/fake-slack.ts';
@@ -15,10 +21,7 @@ const urlWithSchema = (schema: string) => `${TEST_DATABASE_URL}${TEST_DATABASE_U
 
 describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', () => {
   const schemas: string[] = [];
-  const cleanups: Array<() => Promise<void> | void> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+  const cleanups = cleanupsAfterEach();
   afterAll(async () => dropSchemas(schemas));
 
   async function freshStore(): Promise<{ store: Store; schema: string }> {
@@ -63,6 +66,32 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
       worst = Math.max(worst, i - j + 1);
     }
     expect(worst).toBeLessThanOrEqual(51);
+  });
+
+  it('GIVEN two delivery engines on one database paced at 20/s THEN together they send at 20/s, not 40/s', async () => {
+    const { store, schema } = await freshStore();
+    const other = await openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 2 });
+    cleanups.push(() => other.close());
+    const feed = await store.feeds.ensure('https://dailyink.substack.com/feed', new Date());
+    for (let i = 0; i < 40; i++) await store.subscriptions.create({ kind: 'channel', platform: 'console', workspaceId: 'w', channelId: `c${i}`, feedId: feed.id, keywords: [], mode: 'instant', mentionId: null, createdBy: 't', createdAt: new Date(0) });
+    await store.posts.ingest({ feedId: feed.id, at: new Date(), drafts: [makeDraft('moe')], announceKeys: new Set(['slug:moe']) });
+    const recording = createRecordingPlatform();
+    const sentAt: number[] = [];
+    const platform = { ...recording.platform, send: async (...args: Parameters<typeof recording.platform.send>) => { sentAt.push(Date.now()); return recording.platform.send(...args); } };
+    const engines = [store, other].map((s, i) => createDeliveryEngine({
+      platform, deliveries: s.deliveries, clock: systemClock, logger: createSilentLogger(), concurrency: 8, leaseMs: 30_000, maxAttempts: 3,
+      retryBaseMs: 100, retryMaxMs: 1000, idleMs: 50, owner: `e${i}`, ratePerSecond: 20, sendBudget: s.sendBudget!,
+    }));
+    await Promise.all(engines.map((engine) => engine.drain()));
+    expect(recording.sends).toHaveLength(40);
+    sentAt.sort((a, b) => a - b);
+    expect(sentAt.at(-1)! - sentAt[0]!).toBeGreaterThanOrEqual(1800); // 40 sends at 20/s: ~1.95 s, not ~0.95 s
+    let worst = 0;
+    for (let i = 0, j = 0; i < sentAt.length; i++) {
+      while (sentAt[i]! - sentAt[j]! >= 1000) j++;
+      worst = Math.max(worst, i - j + 1);
+    }
+    expect(worst).toBeLessThanOrEqual(21);
   });
 
   it('GIVEN two instances on one tick THEN only one polls the feed, and a dead poller\'s lease runs out', async () => {

@@ -279,6 +279,11 @@ describe.each(STORE_BACKENDS)('the store contract on %s', (_name, makeBackend, s
         expect(bold.length, hit.post.title).toBeGreaterThan(0);
         for (const word of bold) expect(hit.post.text.toLowerCase(), hit.post.title).toContain(word); // from its own post
       }
+      // A page past the end: no hits, and still the whole count.
+      const past = await store.search.search({ raw: 'experts', terms: [term(['experts'])], paper: null, notice: null, author: null, before: null, after: null } as never, { limit: 10, offset: 5, anyWord: false });
+      expect({ hits: past.hits.length, total: past.total }).toEqual({ hits: 0, total: 2 });
+      const secondPage = await store.search.search({ raw: 'experts', terms: [term(['experts'])], paper: null, notice: null, author: null, before: null, after: null } as never, { limit: 1, offset: 1, anyWord: false });
+      expect({ titles: secondPage.hits.map((h) => h.post.title), total: secondPage.total }).toEqual({ titles: [titles(experts)[1]], total: 2 });
       expect(titles(await search('"fast sram"', { terms: [term(['fast', 'sram'])] } as never))).toEqual(['FlashAttention tiles attention']);
       expect(titles(await search('"sram fast"', { terms: [term(['sram', 'fast'])] } as never))).toEqual([]);
       expect(titles(await search('experts -router', { terms: [term(['experts']), term(['router'], { negated: true })] } as never))).toEqual(['Learning from human feedback']);

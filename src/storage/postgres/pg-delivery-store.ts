@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { destinationKeyOf, digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
-import type { Destination } from '../../platform/chat-platform.ts';
+import { digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
 import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
-import { deliveryRecordFromRow, postFromRow, subscriptionFromRow, type DeliveryRecordRow, type PostRow, type SubscriptionRow } from '../store-rows.ts';
+import { deliveryRecordFromRow, destinationKeyOfRow, postFromRow, subscriptionFromRow, type DeliveryRecordRow, type PostRow, type SubscriptionRow } from '../store-rows.ts';
 import { SELECT_POST } from './pg-post-store.ts';
 import { SELECT_SUBSCRIPTION } from './pg-subscription-store.ts';
 import { inTransaction, ms } from './pg-sql.ts';
 
-const destinationKey = (row: { platform: string; channel_id: string; kind: string }) =>
-  destinationKeyOf({ kind: row.kind === 'alert' ? 'alert' : 'channel', platform: row.platform as Destination['platform'], channelId: row.channel_id });
 
 /**
  * Each destination's head: its oldest open delivery of an active subscription, and when it is due (its
@@ -60,7 +57,7 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
     (await client.query<{ id: number }>(
       `INSERT INTO deliveries (subscription_id, kind, post_id, platform, destination_key, idempotency_key, seq, status, next_attempt_at, created_at, label)
        VALUES ($1, 'digest', NULL, $2, $3, $4, $5, 'pending', $6, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
-      [sub.id, sub.platform, destinationKey(sub), key, seq, at, label],
+      [sub.id, sub.platform, destinationKeyOfRow(sub), key, seq, at, label],
     )).rows[0]?.id ?? null;
 
   const recordSelect = `
@@ -182,7 +179,7 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
       const { rows } = await pool.query<{ id: number }>(
         `INSERT INTO deliveries (subscription_id, kind, post_id, platform, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
          VALUES ($1, 'post', $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT DO NOTHING RETURNING id`,
-        [sub.id, post.id, sub.platform, destinationKey(sub), postDeliveryKey(post.id, sub.id), post.published_at ?? at.getTime(), at],
+        [sub.id, post.id, sub.platform, destinationKeyOfRow(sub), postDeliveryKey(post.id, sub.id), post.published_at ?? at.getTime(), at],
       );
       return rows[0]?.id ?? null;
     },
@@ -232,9 +229,10 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
     },
     async stats() {
       const { rows } = await pool.query<{ n: number; oldest: number | null; paused: number }>(
-        `SELECT (SELECT count(*)::int FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE d.status IN ('pending', 'sending') AND s.paused_at IS NULL) AS n,
-                (SELECT ${ms('min(d.created_at)')} FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id WHERE d.status IN ('pending', 'sending') AND s.paused_at IS NULL) AS oldest,
-                (SELECT count(*)::int FROM subscriptions WHERE paused_at IS NOT NULL) AS paused`,
+        `SELECT count(*)::int AS n, ${ms('min(d.created_at)', 'oldest')},
+                (SELECT count(*)::int FROM subscriptions WHERE paused_at IS NOT NULL) AS paused
+         FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+         WHERE d.status IN ('pending', 'sending') AND s.paused_at IS NULL`,
       );
       const row = rows[0]!;
       return { pending: row.n, oldestPendingAt: row.oldest === null ? null : new Date(row.oldest), pausedSubscriptions: row.paused };

@@ -88,8 +88,8 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
   const newestFirst = async (where: string[], params: unknown[], limit: number, offset: number) => {
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const { rows } = await pool.query<{ id: number; total: number }>(
-      `SELECT p.id, count(*) OVER ()::int AS total FROM posts p ${clause} ORDER BY p.published_at DESC NULLS LAST, p.id DESC LIMIT ${limit} OFFSET ${offset}`,
-      params,
+      `SELECT p.id, count(*) OVER ()::int AS total FROM posts p ${clause} ORDER BY p.published_at DESC NULLS LAST, p.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, limit, offset],
     );
     const posts = await loadPosts(rows.map((r) => r.id));
     const total = rows[0]?.total ?? (offset > 0 ? (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM posts p ${clause}`, params)).rows[0]!.n : 0);
@@ -103,8 +103,9 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
       const where = filters(query, params);
       // Only filters (dates, an author): nothing to rank by relevance, so newest first.
       if (!tsquery) return newestFirst(where, params, limit, offset);
-      params.push(options.clock.now());
-      const now = `$${params.length}::timestamptz`;
+      const matchParams = params.length; // what the match and the filters use (the count below needs only these)
+      params.push(options.clock.now(), limit, offset);
+      const now = `$${matchParams + 1}::timestamptz`;
       const { rows } = await pool.query<{ id: number; score: number; total: number; headline: string | null }>(
         `WITH q AS (SELECT ${tsquery} AS q),
          ranked AS (
@@ -112,7 +113,7 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
                   -(ts_rank_cd(p.search, q.q) / (1 + ${RECENCY_PER_YEAR} * greatest(0, extract(epoch from (${now} - coalesce(p.published_at, ${now}))) / 31557600)))::float8 AS score,
                   count(*) OVER ()::int AS total
            FROM posts p, q WHERE p.search @@ q.q${where.length > 0 ? ` AND ${where.join(' AND ')}` : ''}
-           ORDER BY score, p.published_at DESC NULLS LAST, p.id DESC LIMIT ${limit} OFFSET ${offset})
+           ORDER BY score, p.published_at DESC NULLS LAST, p.id DESC LIMIT $${matchParams + 2} OFFSET $${matchParams + 3})
          -- The snippet of each result, from that result's own row.
          SELECT r.id, r.score, r.total, ts_headline('english', p.text, q.q, '${HEADLINE_OPTIONS}') AS headline
          FROM ranked r JOIN posts p ON p.id = r.id, q
@@ -122,7 +123,7 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
       const posts = await loadPosts(rows.map((r) => r.id));
       let total = rows[0]?.total ?? 0;
       if (rows.length === 0 && offset > 0) {
-        total = (await pool.query<{ n: number }>(`WITH q AS (SELECT ${tsquery} AS q) SELECT count(*)::int AS n FROM posts p, q WHERE p.search @@ q.q${where.length > 0 ? ` AND ${where.join(' AND ')}` : ''}`, params.slice(0, -1))).rows[0]!.n;
+        total = (await pool.query<{ n: number }>(`WITH q AS (SELECT ${tsquery} AS q) SELECT count(*)::int AS n FROM posts p, q WHERE p.search @@ q.q${where.length > 0 ? ` AND ${where.join(' AND ')}` : ''}`, params.slice(0, matchParams))).rows[0]!.n;
       }
       const hits = rows.map((row): SearchHit => {
         const post = posts.get(row.id)!;
