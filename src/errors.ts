@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'feed/not-a-feed'
   | 'feed/malformed'
   | 'feed/blocked-address'
+  | 'feed/ingest-failed'
   | 'store/not-empty'
   | 'store/copy-mismatch'
   | 'store/locked'

@@ -13,6 +13,8 @@ export function postToJson(post: Post) {
     url: post.url,
     author: post.author,
     publishedAt: post.publishedAt?.toISOString() ?? null,
+    /** The feed's own date when it lay in the future and `publishedAt` is the fetch time instead. */
+    claimedPublishedAt: post.claimedPublishedAt?.toISOString() ?? null,
     subtitle: post.subtitle,
     tldr: post.tldr,
     previewOnly: post.previewOnly,
@@ -36,12 +38,17 @@ export function feedToJson(feed: FeedRecord) {
     lastError: feed.lastError,
     lastErrorCode: feed.lastErrorCode,
     consecutiveFailures: feed.consecutiveFailures,
+    itemsNotStored: feed.ingestSkipped,
+    itemsNotStoredError: feed.ingestError,
+    itemsNotStoredAt: feed.ingestErrorAt?.toISOString() ?? null,
     nextPollAt: feed.nextPollAt?.toISOString() ?? null,
   };
 }
 
-export function feedStatus(feed: FeedRecord): 'never polled' | 'ok' | 'failing' {
+/** `degraded`: the latest poll stored the feed but had to skip some of its items (see `ingestError`). */
+export function feedStatus(feed: FeedRecord): 'never polled' | 'ok' | 'degraded' | 'failing' {
   if (feed.consecutiveFailures > 0) return 'failing';
+  if (feed.ingestSkipped > 0) return 'degraded';
   return feed.lastSuccessAt ? 'ok' : 'never polled';
 }
 
@@ -61,10 +68,11 @@ export function formatFeeds(feeds: readonly FeedRecord[]): string {
       const status = feedStatus(feed);
       const lines = [
         `${redactUrl(feed.url)}${feed.title ? `  (${feed.title})` : ''}`,
-        `  status: ${status}${status === 'failing' ? ` — ${feed.consecutiveFailures} consecutive failure(s)` : ''}; posts stored: ${feed.postCount}`,
+        `  status: ${status}${status === 'failing' ? ` — ${feed.consecutiveFailures} consecutive failure(s)` : status === 'degraded' ? ` — ${feed.ingestSkipped} item(s) not stored` : ''}; posts stored: ${feed.postCount}`,
         `  last success: ${iso(feed.lastSuccessAt)}   last poll: ${iso(feed.lastPolledAt)}   next poll: ${nextPoll(feed)}`,
       ];
       if (feed.lastError) lines.push(`  last error (${iso(feed.lastErrorAt)}): [${feed.lastErrorCode}] ${feed.lastError}`);
+      if (feed.ingestSkipped > 0) lines.push(`  items not stored at the last poll (${iso(feed.ingestErrorAt)}): ${feed.ingestError ?? feed.ingestSkipped}`);
       return lines.join('\n');
     })
     .join('\n\n');
@@ -81,7 +89,9 @@ export function formatPollOutcome(outcome: PollOutcome): string {
       return (
         `${redactUrl(outcome.feedUrl)}: ${outcome.items} item(s); ${outcome.created.length} new` +
         (outcome.firstSight && silent > 0 ? ` (first sight: stored as already seen)` : '') +
-        `, ${outcome.announced.length} announced, ${outcome.updated.length} updated`
+        `, ${outcome.announced.length} announced, ${outcome.updated.length} updated` +
+        (outcome.failedItems.length > 0 ? `, ${outcome.failedItems.length} NOT STORED (${outcome.failedItems[0]!.message})` : '') +
+        (outcome.futureDated > 0 ? `, ${outcome.futureDated} dated in the future (taken as fetched now)` : '')
       );
     }
   }
@@ -89,7 +99,8 @@ export function formatPollOutcome(outcome: PollOutcome): string {
 
 export function formatPostLine(post: Post): string {
   const date = post.publishedAt ? post.publishedAt.toISOString().slice(0, 10) : '????-??-??';
-  return `${String(post.id).padStart(5)}  ${date}  ${post.title}${post.previewOnly ? '  [preview only]' : ''}\n       ${post.url}`;
+  const claimed = post.claimedPublishedAt ? `  [feed claims ${iso(post.claimedPublishedAt)}; future date, shown as fetched]` : '';
+  return `${String(post.id).padStart(5)}  ${date}  ${post.title}${post.previewOnly ? '  [preview only]' : ''}${claimed}\n       ${post.url}`;
 }
 
 export function formatDeliveryLine(record: DeliveryRecord): string {

@@ -2,7 +2,22 @@ import { UserError } from '../errors.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { CommandArgs, CommandSpec, OptionSpec, OptionValue } from './command-spec.ts';
 
-const OPEN_QUOTES = '"“”„«';
+/**
+ * Each opening quote and the marks that close it: straight quotes, English “…” and ‘…’, French and
+ * Russian «…», German „…“ (and Polish „…”), Swedish ”…” and Danish »…«. `’` and `“` only close.
+ */
+const QUOTE_PAIRS: Readonly<Record<string, string>> = {
+  '"': '"',
+  "'": "'",
+  '“': '”',
+  '”': '”',
+  '‘': '’',
+  '«': '»',
+  '»': '«',
+  '„': '“”',
+};
+/** Single marks double as apostrophes (`don't`): one closes only before a space or the end. */
+const APOSTROPHES = "'’";
 
 /**
  * Splits command text the way a chat user types it: `name:value` or `name:"a quoted value"` for
@@ -31,10 +46,11 @@ export function splitCommandText(spec: CommandSpec, input: string): Result<Recor
       const name = named[1]!.toLowerCase();
       const option = spec.options.find((o) => o.name === name);
       let value: string;
-      if (OPEN_QUOTES.includes(source[i] ?? '')) {
-        const end = findClosingQuote(source, i + 1);
-        value = option?.keepQuotes ? `"${source.slice(i + 1, end)}"` : source.slice(i + 1, end);
-        i = end + 1;
+      const quoted = quotedAt(source, i);
+      if (quoted === 'unclosed') return err(unclosedQuote(spec, source, i));
+      if (quoted) {
+        value = option?.keepQuotes ? `"${quoted.text}"` : quoted.text;
+        i = quoted.end;
       } else {
         const start = i;
         while (i < source.length && !/\s/.test(source[i]!)) i++;
@@ -45,8 +61,10 @@ export function splitCommandText(spec: CommandSpec, input: string): Result<Recor
       continue;
     }
     const start = i;
-    if (OPEN_QUOTES.includes(source[i]!)) {
-      i = findClosingQuote(source, i + 1) + 1;
+    const quoted = quotedAt(source, i);
+    if (quoted === 'unclosed') return err(unclosedQuote(spec, source, i));
+    if (quoted) {
+      i = quoted.end;
     } else {
       while (i < source.length && !/\s/.test(source[i]!)) i++;
     }
@@ -75,9 +93,29 @@ export function splitCommandText(spec: CommandSpec, input: string): Result<Recor
   return ok(values);
 }
 
-function findClosingQuote(source: string, from: number): number {
-  for (let j = from; j < source.length; j++) if (OPEN_QUOTES.includes(source[j]!)) return j;
-  return source.length;
+/**
+ * The quoted text starting at `at` and the index just past its closing mark; null when `at` opens no
+ * quote, or a single mark is never closed (then it is an apostrophe: `'90s`); 'unclosed' when a double
+ * mark is never closed (reading to the end would swallow every option after it).
+ */
+function quotedAt(source: string, at: number): { text: string; end: number } | 'unclosed' | null {
+  const open = source[at] ?? '';
+  const closers = QUOTE_PAIRS[open];
+  if (closers === undefined) return null;
+  for (let j = at + 1; j < source.length; j++) {
+    if (!closers.includes(source[j]!)) continue;
+    if (APOSTROPHES.includes(source[j]!) && j + 1 < source.length && !/\s/.test(source[j + 1]!)) continue;
+    return { text: source.slice(at + 1, j), end: j + 1 };
+  }
+  return APOSTROPHES.includes(closers) ? null : 'unclosed';
+}
+
+function unclosedQuote(spec: CommandSpec, source: string, at: number): UserError {
+  const open = source[at]!;
+  return new UserError(
+    'command/unclosed-quote',
+    `The quote ${open} before “${source.slice(at + 1, at + 31)}${source.length > at + 31 ? '…' : ''}” is never closed (close it with ${QUOTE_PAIRS[open]!.split('').join(' or ')}). ${usage(spec)}`,
+  );
 }
 
 /** Checks raw option values against the spec: types, limits, choices, required. Every problem is one message. */

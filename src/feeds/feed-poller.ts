@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.ts';
-import type { InkwireError } from '../errors.ts';
+import { InkwireError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { draftFromFeedItem } from '../posts/post-draft.ts';
 import type { Post, PostDraft } from '../posts/post.ts';
@@ -8,7 +8,8 @@ import type { Store } from '../storage/store.ts';
 import { backoffDelayMs } from './backoff.ts';
 import type { FetchOutcome, FetchRequest } from './feed-fetcher.ts';
 import { createInlineFeedParser, type FeedParser } from './feed-parse-pool.ts';
-import type { IngestResult } from '../storage/post-store.ts';
+import type { IngestResult, SkippedItem } from '../storage/post-store.ts';
+import { clampFutureDate, FUTURE_DATE_TOLERANCE_MS } from '../posts/post-dates.ts';
 
 export type PollOutcome =
   | { feedUrl: string; status: 'not-modified' }
@@ -23,6 +24,10 @@ export type PollOutcome =
       created: Post[];
       announced: Post[];
       updated: Post[];
+      /** Items the store refused (each skipped alone; logged and recorded on the feed). */
+      failedItems: SkippedItem[];
+      /** Items dated beyond the fetch time plus `FUTURE_DATE_TOLERANCE_MS`, stored with the fetch time. */
+      futureDated: number;
     }
   | { feedUrl: string; status: 'failed'; error: InkwireError; nextPollAt: Date };
 
@@ -93,7 +98,7 @@ export function createFeedPoller(options: FeedPollerOptions) {
       log.debug({ feedUrl: url, ms: Math.round(performance.now() - started) }, 'feed not modified');
       return { feedUrl: url, status: 'not-modified' };
     }
-    const capped = await parseFeed(fetched.body);
+    const capped = await parseFeed(fetched); // the bytes: decoded where they are parsed (a large feed: in the worker)
     if (!capped.ok) return fail(feed, capped.error, null);
     const parsed = { value: capped.value.feed };
     const skipped = Math.max(0, capped.value.totalItems - parsed.value.items.length);
@@ -101,43 +106,76 @@ export function createFeedPoller(options: FeedPollerOptions) {
       log.warn({ feedUrl: url, items: capped.value.totalItems, read: parsed.value.items.length, skipped }, `the feed lists ${capped.value.totalItems} items; read the newest ${parsed.value.items.length}, skipped ${skipped}`);
     }
 
+    // Dates from the feed are evidence, not truth: one beyond the fetch time (a typo'd year) would be "newest"
+    // for a year and make every real post after it look stale. Such a date becomes the fetch time.
+    const fetchedAt = options.clock.now();
     const drafts: PostDraft[] = [];
-    for (const [index, item] of parsed.value.items.entries()) {
-      const draft = draftFromFeedItem(item, parsed.value);
+    let futureDated = 0;
+    for (const item of parsed.value.items) {
+      const raw = draftFromFeedItem(item, parsed.value);
+      const draft = raw && clampFutureDate(raw, fetchedAt);
+      if (draft?.claimedPublishedAt) {
+        futureDated++;
+        log.warn(
+          { feedUrl: url, key: draft.key, claimedPublishedAt: draft.claimedPublishedAt.toISOString(), usedPublishedAt: fetchedAt.toISOString(), toleranceMs: FUTURE_DATE_TOLERANCE_MS },
+          'an item is dated in the future; its date is taken as the fetch time (the feed\'s date is kept as claimed)',
+        );
+      }
       if (draft) drafts.push(draft);
-      if (index % 20 === 19) await yieldToLoop();
+      // A turn of the event loop after each item: cleaning one post's HTML takes ~1–20 ms, and 20 posts in one
+      // stretch held the main thread 30–160 ms (bench:poll).
+      await yieldToLoop();
     }
     const firstSight = !feed.bootstrapped;
-    const announceKeys = await chooseAnnouncements(feed, drafts, firstSight && !pollOptions.announceExisting);
+    const announceKeys = await chooseAnnouncements(feed, drafts, firstSight && !pollOptions.announceExisting, fetchedAt);
     const at = options.clock.now();
     // In chunks, each its own transaction (posts with their outbox rows), the event loop free between them;
     // the feed's validators and health go with the last chunk, so an interrupted poll is simply redone.
-    const result: IngestResult = { created: [], announced: [], updated: [], unchanged: 0 };
-    for (let start = 0; start < drafts.length || start === 0; start += INGEST_CHUNK) {
-      const last = start + INGEST_CHUNK >= drafts.length;
-      const chunk = await options.store.posts.ingest({
-        feedId: feed.id,
+    const result: IngestResult = { created: [], announced: [], updated: [], unchanged: 0, skipped: [] };
+    try {
+      for (let start = 0; start < drafts.length || start === 0; start += INGEST_CHUNK) {
+        const last = start + INGEST_CHUNK >= drafts.length;
+        const chunk = await options.store.posts.ingest({
+          feedId: feed.id,
+          at,
+          drafts: drafts.slice(start, start + INGEST_CHUNK),
+          announceKeys,
+          ...(last
+            ? {
+                feedUpdate: {
+                  title: parsed.value.title,
+                  siteUrl: parsed.value.siteUrl,
+                  isSubstack: isSubstackFeed(url, parsed.value.generator, parsed.value.siteUrl),
+                  validators: fetched.validators,
+                  nextPollAt: at,
+                },
+              }
+            : {}),
+        });
+        result.created.push(...chunk.created);
+        result.announced.push(...chunk.announced);
+        result.updated.push(...chunk.updated);
+        result.unchanged += chunk.unchanged;
+        result.skipped.push(...chunk.skipped);
+        if (last) break;
+        await yieldToLoop();
+      }
+    } catch (error) {
+      // The store failed the poll as a whole (not one item): a feed failure, recorded and backed off like any other.
+      log.error({ err: error, feedUrl: url }, 'storing the feed\'s items failed');
+      const reason = error instanceof Error ? error.message : String(error);
+      return fail(feed, new InkwireError('feed/ingest-failed', `storing the feed's items failed: ${reason}`, { cause: error }), null);
+    }
+    for (const item of result.skipped) {
+      log.error({ feedUrl: url, key: item.key, reason: item.message }, 'an item could not be stored; skipped (the rest of the feed was stored)');
+    }
+    if (result.skipped.length > 0 || feed.ingestSkipped > 0) {
+      const first = result.skipped[0];
+      await options.store.feeds.recordIngestSkips(feed.id, {
         at,
-        drafts: drafts.slice(start, start + INGEST_CHUNK),
-        announceKeys,
-        ...(last
-          ? {
-              feedUpdate: {
-                title: parsed.value.title,
-                siteUrl: parsed.value.siteUrl,
-                isSubstack: isSubstackFeed(url, parsed.value.generator, parsed.value.siteUrl),
-                validators: fetched.validators,
-                nextPollAt: at,
-              },
-            }
-          : {}),
+        skipped: result.skipped.length,
+        message: first ? `${result.skipped.length} item(s) not stored; first: "${first.title.slice(0, 80)}": ${first.message}` : null,
       });
-      result.created.push(...chunk.created);
-      result.announced.push(...chunk.announced);
-      result.updated.push(...chunk.updated);
-      result.unchanged += chunk.unchanged;
-      if (last) break;
-      await yieldToLoop();
     }
     log.info(
       {
@@ -147,6 +185,8 @@ export function createFeedPoller(options: FeedPollerOptions) {
         created: result.created.length,
         announced: result.announced.length,
         updated: result.updated.length,
+        failedItems: result.skipped.length,
+        futureDated,
         firstSight,
         bytes: fetched.bytes,
         ms: Math.round(performance.now() - started),
@@ -162,13 +202,17 @@ export function createFeedPoller(options: FeedPollerOptions) {
       created: result.created,
       announced: result.announced,
       updated: result.updated,
+      failedItems: result.skipped,
+      futureDated,
     };
   };
 
-  async function chooseAnnouncements(feed: FeedRecord, drafts: PostDraft[], silent: boolean): Promise<Set<string>> {
+  async function chooseAnnouncements(feed: FeedRecord, drafts: PostDraft[], silent: boolean, fetchedAt: Date): Promise<Set<string>> {
     if (silent || drafts.length === 0) return new Set();
     const existing = await options.store.posts.existingKeys(feed.id, drafts.map((d) => d.key));
-    const newest = await options.store.posts.newestPublishedAt(feed.id);
+    const stored = await options.store.posts.newestPublishedAt(feed.id);
+    // A stored date after the fetch time is a claim we cannot have seen come true: it counts as the fetch time.
+    const newest = stored && new Date(Math.min(stored.getTime(), fetchedAt.getTime()));
     const announce = new Set<string>();
     for (const draft of drafts) {
       if (existing.has(draft.key)) continue;

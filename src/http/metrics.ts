@@ -5,6 +5,8 @@ import { redactUrl } from '../feeds/url-secrets.ts';
 export interface InkwireMetrics {
   readonly registry: Registry;
   pollFinished(feedUrl: string, outcome: 'ok' | 'not-modified' | 'failed', seconds: number, created: number): void;
+  /** Items of a feed the store could not keep (each skipped alone; the rest of the poll was stored). */
+  itemsNotStored(feedUrl: string, count: number): void;
   deliveryFinished(platform: string, outcome: 'sent' | 'retry' | 'failed' | 'held' | 'released'): void;
   searchFinished(seconds: number): void;
 }
@@ -29,6 +31,7 @@ export function createMetrics(options: { readOutbox: () => Promise<OutboxReading
     name: 'inkwire_feed_poll_seconds', help: 'Feed poll duration (fetch, parse, store)', labelNames: ['outcome'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], registers: [registry],
   });
+  const notStored = new Counter({ name: 'inkwire_feed_items_not_stored_total', help: 'Feed items the store refused and skipped, by feed', labelNames: ['feed'], registers: [registry] });
   const posts = new Counter({ name: 'inkwire_posts_stored_total', help: 'Posts stored for the first time', registers: [registry] });
   const deliveries = new Counter({ name: 'inkwire_deliveries_total', help: 'Delivery attempts by platform and outcome', labelNames: ['platform', 'outcome'], registers: [registry] });
   const searchSeconds = new Histogram({ name: 'inkwire_search_seconds', help: '/search latency', buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry] });
@@ -66,6 +69,9 @@ export function createMetrics(options: { readOutbox: () => Promise<OutboxReading
       polls.inc({ feed: redactUrl(feedUrl), outcome });
       pollSeconds.observe({ outcome }, seconds);
       if (created > 0) posts.inc(created);
+    },
+    itemsNotStored(feedUrl, count) {
+      if (count > 0) notStored.inc({ feed: redactUrl(feedUrl) }, count);
     },
     deliveryFinished(platform, outcome) {
       deliveries.inc({ platform, outcome });

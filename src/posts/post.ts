@@ -9,7 +9,14 @@ export interface PostDraft {
   title: string;
   subtitle: string | null;
   author: string | null;
+  /**
+   * When the post was published, as Inkwire uses it for every rule that compares dates (announce or not,
+   * order, digests) and shows on cards: the feed's date, or the fetch time when the feed claimed a date in
+   * the future (see `clampFutureDate`).
+   */
   publishedAt: Date | null;
+  /** The feed's own date when it was in the future and `publishedAt` holds the fetch time instead; else null. */
+  claimedPublishedAt?: Date | null;
   coverImageUrl: string | null;
   html: string;
   text: string;

@@ -26,6 +26,13 @@ export interface FeedRecord {
   backfillError: string | null;
   /** Who added the feed from chat (null for configured feeds); such feeds are fetched only from public addresses. */
   addedBy: string | null;
+  /**
+   * Items the latest poll could not store (each skipped, the rest of the poll stored), and the first reason;
+   * 0 and null when every item was stored. A failure of the whole ingest is a poll failure (`lastError`).
+   */
+  ingestSkipped: number;
+  ingestError: string | null;
+  ingestErrorAt: Date | null;
 }
 
 export interface FeedFailure {
@@ -44,6 +51,8 @@ export interface FeedStore {
   /** A 304: the feed is healthy and unchanged. */
   recordNotModified(feedId: number, at: Date, nextPollAt: Date): Promise<void>;
   recordFailure(feedId: number, failure: FeedFailure): Promise<void>;
+  /** How many items the latest poll had to skip and why (`skipped: 0, message: null` clears it). */
+  recordIngestSkips(feedId: number, skips: { at: Date; skipped: number; message: string | null }): Promise<void>;
   /** The outcome of an archive backfill: completed (with its time) or the reason it stopped. */
   recordBackfill(feedId: number, outcome: { completedAt: Date | null; error: string | null }): Promise<void>;
   /**

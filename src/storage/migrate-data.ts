@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { InkwireError } from '../errors.ts';
 import { redactUrl } from '../feeds/url-secrets.ts';
+import { storableText } from '../posts/stored-text.ts';
 import { createPostgresPool } from './postgres/pg-store.ts';
 import { migratePostgres } from './postgres/pg-migrations.ts';
 import { migrateSqlite } from './sqlite/sqlite-migrations.ts';
@@ -49,6 +50,10 @@ export async function copySqliteToPostgres(fromPath: string, toUrl: string, opti
           if (table === 'deliveries' && c.column_name === 'status') return (row: Record<string, unknown>) => (row.status === 'cancelled' ? 'failed' : row.status);
           if (c.data_type.startsWith('timestamp')) return (row: Record<string, unknown>) => (row[c.column_name] == null ? null : new Date(Number(row[c.column_name])));
           if (c.data_type === 'boolean') return (row: Record<string, unknown>) => (row[c.column_name] == null ? null : Number(row[c.column_name]) === 1);
+          // Rows stored before text was made storable may hold a NUL, which PostgreSQL refuses: the same rule as ingest.
+          if (c.data_type === 'text' || c.data_type === 'character varying') {
+            return (row: Record<string, unknown>) => (typeof row[c.column_name] === 'string' ? storableText(row[c.column_name] as string) : (row[c.column_name] ?? null));
+          }
           return (row: Record<string, unknown>) => row[c.column_name] ?? null;
         });
         const names = columns.map((c) => c.column_name);

@@ -26,6 +26,15 @@ export interface IngestResult {
   /** Known posts whose title, subtitle, body or cover changed. */
   updated: Post[];
   unchanged: number;
+  /** Items the store could not keep: each is skipped alone, and the rest of the batch is stored. */
+  skipped: SkippedItem[];
+}
+
+/** A draft the store refused, and why. */
+export interface SkippedItem {
+  key: string;
+  title: string;
+  message: string;
 }
 
 /** The port for posts: stored once per feed and key, updated on edit, never deleted by a feed. */

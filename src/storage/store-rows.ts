@@ -31,6 +31,9 @@ export interface FeedRow {
   backfill_completed_at: number | null;
   backfill_error: string | null;
   added_by: string | null;
+  ingest_error: string | null;
+  ingest_error_at: number | null;
+  ingest_skipped: number;
 }
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
@@ -57,6 +60,9 @@ export function feedFromRow(row: FeedRow): FeedRecord {
     backfillCompletedAt: date(row.backfill_completed_at),
     backfillError: row.backfill_error,
     addedBy: row.added_by,
+    ingestError: row.ingest_error,
+    ingestErrorAt: date(row.ingest_error_at),
+    ingestSkipped: row.ingest_skipped,
   };
 }
 
@@ -72,6 +78,7 @@ export interface PostRow {
   subtitle: string | null;
   author: string | null;
   published_at: number | null;
+  claimed_published_at: number | null;
   cover_image_url: string | null;
   html: string;
   text: string;
@@ -98,6 +105,7 @@ export function postFromRow(row: PostRow): Post {
     subtitle: row.subtitle,
     author: row.author,
     publishedAt: row.published_at === null ? null : new Date(row.published_at),
+    claimedPublishedAt: row.claimed_published_at === null ? null : new Date(row.claimed_published_at),
     coverImageUrl: row.cover_image_url,
     html: row.html,
     text: row.text,

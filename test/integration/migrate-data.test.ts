@@ -50,7 +50,7 @@ describe.skipIf(!TEST_DATABASE_URL)('inkwire migrate-data: SQLite to PostgreSQL'
     await sqlite.posts.ingest({ feedId: feed.id, at: T0, drafts: [makeDraft('attention-again', { text: 'attention experts', publishedAt: new Date('2024-12-01T00:00:00Z') }), makeDraft('attention-three', { text: 'attention', publishedAt: new Date('2024-12-02T00:00:00Z') })], announceKeys: new Set(['slug:attention-again', 'slug:attention-three']) });
     const [sent, ...others] = await sqlite.deliveries.claimDue({ now: T0, limit: 10, leaseMs: 60_000, owner: 'old', platform: 'discord' });
     await sqlite.deliveries.complete(sent!, { messageId: 'msg-1', at: T0 });
-    if (others[0]) await sqlite.deliveries.retryLater(others[0], { error: 'busy', nextAttemptAt: T0, uncertainSince: T0 });
+    if (others[0]) await sqlite.deliveries.retryLater(others[0], { error: 'busy', at: T0, delayMs: 0, uncertainSince: T0 });
     await sqlite.deliveries.bundleDigests('daily', '2025-01-01', T0);
     await sqlite.subscriptions.addNotice('discord', 'G1', 'paused somewhere', T0);
     await sqlite.installations.save('slack', 'T1', '{"bot":{"token":"xoxb-secret"}}', T0);
@@ -84,6 +84,30 @@ describe.skipIf(!TEST_DATABASE_URL)('inkwire migrate-data: SQLite to PostgreSQL'
     // Into a database that already has rows: refused, nothing changed.
     const again = await copySqliteToPostgres(path, TEST_DATABASE_URL, { schema }).catch((error: unknown) => error);
     expect(String(again)).toMatch(/already has rows in feeds; migrate-data copies into an empty one only/);
+  });
+
+  it('GIVEN a SQLite file holding rows stored before text was made storable (a NUL, a control character) THEN they are copied, cleaned as ingest cleans them', async () => {
+    const path = dir.file('with-nul.db');
+    const sqlite = openSqliteStore(path, { clock: createManualClock(T0) });
+    const feed = await sqlite.feeds.ensure('https://nul.example/feed', T0);
+    await sqlite.posts.ingest({ feedId: feed.id, at: T0, drafts: [makeDraft('nul-post'), makeDraft('clean-post')], announceKeys: new Set() });
+    // What an older Inkwire wrote: SQLite keeps a NUL that PostgreSQL refuses.
+    sqlite.db.prepare("UPDATE posts SET html = '<p>a' || char(0) || 'b</p>', text = 'a' || char(0) || char(7) || 'b', title = 'nul' || char(0) || ' post' WHERE key = 'slug:nul-post'").run();
+    sqlite.db.prepare("UPDATE feeds SET title = 'Nul' || char(0) || ' feed'").run();
+    await sqlite.close();
+
+    const schema = uniqueSchema('migrate');
+    schemas.push(schema);
+    await copySqliteToPostgres(path, TEST_DATABASE_URL, { schema });
+    const pg = await openPostgresStore(TEST_DATABASE_URL, { schema });
+    try {
+      const post = (await pg.posts.findByUrl('slug:nul-post'))!;
+      expect({ title: post.title, html: post.html, text: post.text }).toEqual({ title: 'nul post', html: '<p>ab</p>', text: 'ab' });
+      expect((await pg.posts.findByUrl('slug:clean-post'))!.text).toBe('clean post');
+      expect((await pg.feeds.get('https://nul.example/feed'))!.title).toBe('Nul feed');
+    } finally {
+      await pg.close();
+    }
   });
 
   it('GIVEN bad arguments or a missing file THEN the CLI says what it needs and exits non-zero', async () => {

@@ -54,6 +54,38 @@ describe('splitCommandText', () => {
     expect(splitCommandText(alerts, 'add keywords:"KV cache"')).toEqual({ ok: true, value: { action: 'add', keywords: '"KV cache"' } });
   });
 
+  it.each([
+    ['«diffusion»', 'diffusion'],
+    ['„Mixture of Experts“', 'Mixture of Experts'],
+    ['„Mixture of Experts”', 'Mixture of Experts'],
+    ['“KV cache”', 'KV cache'],
+    ['‘KV cache’', 'KV cache'],
+    ["'KV cache'", 'KV cache'],
+    ['"KV cache"', 'KV cache'],
+    ['»diffusion«', 'diffusion'],
+  ])('GIVEN keywords:%s mode:daily THEN the quote pair closes the value and mode is its own option', (quoted, keywords) => {
+    expect(splitCommandText(spec, `keywords:${quoted} mode:daily`)).toEqual({ ok: true, value: { keywords, mode: 'daily' } });
+  });
+
+  it('GIVEN an apostrophe inside single quotes THEN it does not close them', () => {
+    expect(splitCommandText(spec, "keywords:'don't stop' mode:daily")).toEqual({ ok: true, value: { keywords: "don't stop", mode: 'daily' } });
+    expect(splitCommandText(spec, 'keywords:‘Bengio’s view’ mode:daily')).toEqual({ ok: true, value: { keywords: 'Bengio’s view', mode: 'daily' } });
+  });
+
+  it('GIVEN a double quote never closed THEN a clear error names it, instead of swallowing the options after it', () => {
+    const split = splitCommandText(spec, 'keywords:«diffusion mode:daily');
+    expect(split.ok).toBe(false);
+    if (!split.ok) {
+      expect(split.error.identifier).toBe('command/unclosed-quote');
+      expect(split.error.message).toMatch(/^The quote « before “diffusion mode:daily” is never closed \(close it with »\)\. Usage: \/subscribe/);
+    }
+  });
+
+  it('GIVEN a single quote never closed THEN it reads as an apostrophe', () => {
+    expect(splitCommandText(spec, "keywords:'90s mode:daily")).toEqual({ ok: true, value: { keywords: "'90s", mode: 'daily' } });
+    expect(splitCommandText(spec, "the '90s feed")).toEqual({ ok: true, value: { feed: "the '90s feed" } });
+  });
+
   it('GIVEN an option twice THEN refuses with a clear message', () => {
     const split = splitCommandText(spec, 'mode:daily mode:instant');
     expect(split.ok).toBe(false);

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { FeedFailure, FeedStore } from '../feed-store.ts';
 import { feedFromRow, type FeedRow } from '../store-rows.ts';
 import { ms } from './pg-sql.ts';
+import { storableOrNull } from '../../posts/stored-text.ts';
 
 /** The columns of a feed as `FeedRow` (epoch milliseconds, 0/1 flags), so one mapper serves both stores. */
 export const SELECT_FEED = `
@@ -11,7 +12,8 @@ export const SELECT_FEED = `
          ${ms('f.next_poll_at', 'next_poll_at')}, ${ms('f.created_at', 'created_at')},
          (SELECT count(*) FROM posts p WHERE p.feed_id = f.id)::int AS post_count,
          (SELECT count(*) FROM subscriptions s WHERE s.feed_id = f.id)::int AS subscription_count,
-         ${ms('f.backfill_completed_at', 'backfill_completed_at')}, f.backfill_error, f.added_by
+         ${ms('f.backfill_completed_at', 'backfill_completed_at')}, f.backfill_error, f.added_by,
+         f.ingest_skipped, f.ingest_error, ${ms('f.ingest_error_at', 'ingest_error_at')}
   FROM feeds f`;
 
 export function createPostgresFeedStore(pool: Pool): FeedStore {
@@ -35,6 +37,9 @@ export function createPostgresFeedStore(pool: Pool): FeedStore {
         [feedId, at, nextPollAt],
       );
     },
+    async recordIngestSkips(feedId, { at, skipped, message }) {
+      await pool.query('UPDATE feeds SET ingest_skipped = $2, ingest_error = $3, ingest_error_at = $4 WHERE id = $1', [feedId, skipped, storableOrNull(message), skipped > 0 ? at : null]);
+    },
     async recordFailure(feedId, f: FeedFailure) {
       await pool.query(
         `UPDATE feeds SET last_polled_at = $2, last_error_at = $2, last_error = $3, last_error_code = $4,
@@ -42,12 +47,14 @@ export function createPostgresFeedStore(pool: Pool): FeedStore {
         [feedId, f.at, f.message, f.code, f.nextPollAt],
       );
     },
-    async claimPoll(feedId, { owner, now, leaseMs, notPolledSince }) {
+    async claimPoll(feedId, { owner, leaseMs, notPolledSince }) {
+      // The poll lease is on the database's clock, like the outbox's: an instance whose clock runs ahead
+      // cannot take a lease another instance holds.
       const { rowCount } = await pool.query(
-        `UPDATE feeds SET poll_owner = $2, poll_lease_until = $3::timestamptz + make_interval(secs => $4::float8 / 1000)
-         WHERE id = $1 AND (poll_lease_until IS NULL OR poll_lease_until <= $3 OR poll_owner = $2)
-           AND (last_polled_at IS NULL OR last_polled_at < $5)`,
-        [feedId, owner, now, leaseMs, notPolledSince],
+        `UPDATE feeds SET poll_owner = $2, poll_lease_until = now() + make_interval(secs => $3::float8 / 1000)
+         WHERE id = $1 AND (poll_lease_until IS NULL OR poll_lease_until <= now() OR poll_owner = $2)
+           AND (last_polled_at IS NULL OR last_polled_at < $4)`,
+        [feedId, owner, leaseMs, notPolledSince],
       );
       return rowCount === 1;
     },

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { FeedFailure, FeedStore } from '../feed-store.ts';
 import { feedFromRow, type FeedRow } from '../store-rows.ts';
+import { storableOrNull } from '../../posts/stored-text.ts';
 
 const SELECT_FEED = `SELECT f.*, (SELECT count(*) FROM posts p WHERE p.feed_id = f.id) AS post_count,
   (SELECT count(*) FROM subscriptions s WHERE s.feed_id = f.id) AS subscription_count FROM feeds f`;
@@ -17,6 +18,7 @@ export function createSqliteFeedStore(db: Database): FeedStore {
     `UPDATE feeds SET last_polled_at = @at, last_error_at = @at, last_error = @message, last_error_code = @code,
        consecutive_failures = consecutive_failures + 1, next_poll_at = @next WHERE id = @id`,
   );
+  const ingestSkips = db.prepare('UPDATE feeds SET ingest_skipped = @skipped, ingest_error = @message, ingest_error_at = @at WHERE id = @id');
   const backfill = db.prepare(
     `UPDATE feeds SET backfill_completed_at = coalesce(@completedAt, backfill_completed_at), backfill_error = @error WHERE id = @id`,
   );
@@ -49,6 +51,9 @@ export function createSqliteFeedStore(db: Database): FeedStore {
     },
     async recordNotModified(feedId, at, nextPollAt) {
       notModified.run({ id: feedId, at: at.getTime(), next: nextPollAt.getTime() });
+    },
+    async recordIngestSkips(feedId, { at, skipped, message }) {
+      ingestSkips.run({ id: feedId, skipped, message: storableOrNull(message), at: skipped > 0 ? at.getTime() : null });
     },
     async recordFailure(feedId, f: FeedFailure) {
       failure.run({ id: feedId, at: f.at.getTime(), message: f.message, code: f.code, next: f.nextPollAt.getTime() });

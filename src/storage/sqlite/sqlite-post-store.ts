@@ -5,13 +5,15 @@ import type { DeliveryPlanner } from '../../delivery/delivery-plan.ts';
 import { postFingerprint } from '../../posts/post-identity.ts';
 import { createOutboxWriter } from './sqlite-outbox-writer.ts';
 import type { PostDraft } from '../../posts/post.ts';
-import type { IngestBatch, IngestResult, PostStore } from '../post-store.ts';
+import type { IngestBatch, IngestResult, PostStore, SkippedItem } from '../post-store.ts';
+import { fingerprintDate } from '../../posts/post-dates.ts';
+import { storableDraft, storableOrNull } from '../../posts/stored-text.ts';
 import { byPublishedAsc, postFromRow, type PostRow } from '../store-rows.ts';
 
 /** The post columns plus its feed and papers, for any query that returns posts. */
 export const SELECT_POST = `
   SELECT p.id, p.feed_id, f.url AS feed_url, f.title AS feed_title, p.key, p.guid, p.url, p.title, p.subtitle,
-         p.author, p.published_at, p.cover_image_url, p.html, p.text, p.word_count, p.reading_minutes, p.tldr,
+         p.author, p.published_at, p.claimed_published_at, p.cover_image_url, p.html, p.text, p.word_count, p.reading_minutes, p.tldr,
          p.preview_only, p.first_seen_at, p.updated_at, p.announce,
          (SELECT group_concat(pp.kind || ':' || pp.ref || char(31) || coalesce(pp.title, ''), char(30)) FROM post_papers pp WHERE pp.post_id = p.id) AS papers
   FROM posts p JOIN feeds f ON f.id = p.feed_id`;
@@ -33,13 +35,15 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
     'SELECT id, content_hash FROM posts WHERE feed_id = ? AND fingerprint = ? LIMIT 2',
   );
   const insertPost = db.prepare(`
-    INSERT INTO posts (feed_id, key, guid, url, title, subtitle, author, published_at, cover_image_url, html, text,
+    INSERT INTO posts (feed_id, key, guid, url, title, subtitle, author, published_at, claimed_published_at, cover_image_url, html, text,
                        word_count, reading_minutes, tldr, preview_only, content_hash, search_aka, fingerprint, announce, first_seen_at, updated_at)
-    VALUES (@feedId, @key, @guid, @url, @title, @subtitle, @author, @publishedAt, @coverImageUrl, @html, @text,
+    VALUES (@feedId, @key, @guid, @url, @title, @subtitle, @author, @publishedAt, @claimedPublishedAt, @coverImageUrl, @html, @text,
             @wordCount, @readingMinutes, @tldr, @previewOnly, @contentHash, @searchAka, @fingerprint, @announce, @at, @at)`);
   const updatePost = db.prepare(`
     UPDATE posts SET guid = @guid, url = @url, title = @title, subtitle = @subtitle, author = @author,
-      published_at = coalesce(@publishedAt, published_at), cover_image_url = @coverImageUrl, html = @html,
+      published_at = CASE WHEN @claimedPublishedAt IS NULL THEN coalesce(@publishedAt, published_at)
+        ELSE coalesce(min(published_at, @publishedAt), @publishedAt) END,
+      claimed_published_at = @claimedPublishedAt, cover_image_url = @coverImageUrl, html = @html,
       text = @text, word_count = @wordCount, reading_minutes = @readingMinutes, tldr = @tldr,
       preview_only = @previewOnly, content_hash = @contentHash, search_aka = @searchAka, fingerprint = @fingerprint, updated_at = @at
     WHERE id = @id`);
@@ -63,6 +67,7 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
     subtitle: draft.subtitle,
     author: draft.author,
     publishedAt: draft.publishedAt?.getTime() ?? null,
+    claimedPublishedAt: draft.claimedPublishedAt?.getTime() ?? null,
     coverImageUrl: draft.coverImageUrl,
     html: draft.html,
     text: draft.text,
@@ -72,7 +77,7 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
     previewOnly: draft.previewOnly ? 1 : 0,
     contentHash: postContentHash(draft),
     searchAka: compoundAliases(draft.title, draft.subtitle, draft.text),
-    fingerprint: postFingerprint(draft.title, draft.publishedAt),
+    fingerprint: postFingerprint(draft.title, fingerprintDate(draft)),
     at: at.getTime(),
   });
 
@@ -81,53 +86,74 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
     for (const paper of draft.papers) insertPaper.run(postId, paper.kind, paper.id, paper.title ?? null);
   };
 
+  type Outcome = { kind: 'created'; id: number; announce: boolean } | { kind: 'updated'; id: number } | { kind: 'unchanged' };
+  // One draft in its own savepoint (a nested better-sqlite3 transaction): if it fails, only it is undone.
+  const ingestOne = db.transaction((batch: IngestBatch, draft: PostDraft, linkCount: ReadonlyMap<string, number>): Outcome => {
+    const values = params(draft, batch.at);
+    const existing = known(batch.feedId, draft, values.fingerprint, linkCount);
+    if (!existing) {
+      const announce = batch.announceKeys.has(draft.key);
+      const { lastInsertRowid } = insertPost.run({ ...values, feedId: batch.feedId, announce: announce ? 1 : 0 });
+      const id = Number(lastInsertRowid);
+      writePapers(id, draft);
+      return { kind: 'created', id, announce };
+    }
+    if (existing.content_hash !== values.contentHash) {
+      // The post keeps the key it was first stored under; a new guid for it is an update, not a new post.
+      updatePost.run({ ...values, id: existing.id });
+      writePapers(existing.id, draft);
+      return { kind: 'updated', id: existing.id };
+    }
+    setGuid.run({ guid: draft.guid, id: existing.id });
+    return { kind: 'unchanged' };
+  });
+  const known = (feedId: number, draft: PostDraft, fingerprint: string | null, linkCount: ReadonlyMap<string, number>) => {
+    const byKey = findKey.get(feedId, draft.key);
+    if (byKey) return byKey;
+    // A link shared by several items (a feed without item links falls back to its site URL) says nothing.
+    if (draft.url && linkCount.get(draft.url) === 1) {
+      const byLink = findByLink.all(feedId, draft.url);
+      if (byLink.length === 1) return byLink[0]!;
+    }
+    if (fingerprint) {
+      const byPrint = findByFingerprint.all(feedId, fingerprint);
+      if (byPrint.length === 1) return byPrint[0]!;
+    }
+    return undefined;
+  };
+
   const ingest = db.transaction((batch: IngestBatch): IngestResult => {
     const createdIds: number[] = [];
     const announcedIds = new Set<number>();
     const updatedIds: number[] = [];
+    const skipped: SkippedItem[] = [];
     let unchanged = 0;
     // Identities already handled in this batch: a feed listing one post twice, or under two guids.
     const seenInBatch = new Set<string>();
+    const drafts = batch.drafts.map(storableDraft);
     const linkCount = new Map<string, number>();
-    for (const draft of batch.drafts) linkCount.set(draft.url, (linkCount.get(draft.url) ?? 0) + 1);
-    const known = (draft: PostDraft, fingerprint: string | null) => {
-      const byKey = findKey.get(batch.feedId, draft.key);
-      if (byKey) return byKey;
-      // A link shared by several items (a feed without item links falls back to its site URL) says nothing.
-      if (draft.url && linkCount.get(draft.url) === 1) {
-        const byLink = findByLink.all(batch.feedId, draft.url);
-        if (byLink.length === 1) return byLink[0]!;
-      }
-      if (fingerprint) {
-        const byPrint = findByFingerprint.all(batch.feedId, fingerprint);
-        if (byPrint.length === 1) return byPrint[0]!;
-      }
-      return undefined;
-    };
-    for (const draft of batch.drafts) {
-      const values = params(draft, batch.at);
-      const identities = [`k:${draft.key}`, ...(linkCount.get(draft.url) === 1 ? [`l:${draft.url}`] : []), ...(values.fingerprint ? [`f:${values.fingerprint}`] : [])];
+    for (const draft of drafts) linkCount.set(draft.url, (linkCount.get(draft.url) ?? 0) + 1);
+    for (const draft of drafts) {
+      const fingerprint = postFingerprint(draft.title, fingerprintDate(draft));
+      const identities = [`k:${draft.key}`, ...(linkCount.get(draft.url) === 1 ? [`l:${draft.url}`] : []), ...(fingerprint ? [`f:${fingerprint}`] : [])];
       if (identities.some((identity) => seenInBatch.has(identity))) continue;
+      let outcome: Outcome;
+      try {
+        outcome = ingestOne(batch, draft, linkCount);
+      } catch (error) {
+        // A failure that ended the whole transaction (disk full, I/O) is the batch's, not this item's.
+        if (!db.inTransaction) throw error;
+        // One item the database refuses is skipped, never the batch: the feed's other posts still arrive.
+        skipped.push({ key: draft.key, title: draft.title, message: error instanceof Error ? error.message : String(error) });
+        continue;
+      }
       for (const identity of identities) seenInBatch.add(identity);
-      const existing = known(draft, values.fingerprint);
-      if (!existing) {
-        const announce = batch.announceKeys.has(draft.key);
-        const { lastInsertRowid } = insertPost.run({ ...values, feedId: batch.feedId, announce: announce ? 1 : 0 });
-        const id = Number(lastInsertRowid);
-        writePapers(id, draft);
-        createdIds.push(id);
-        if (announce) {
-          announcedIds.add(id);
-          // The outbox rows are written in this same transaction: a stored post is never left undelivered.
-          writeOutbox(postFromRow(byId.get(id)!), batch.at);
-        }
-      } else if (existing.content_hash !== values.contentHash) {
-        // The post keeps the key it was first stored under; a new guid for it is an update, not a new post.
-        updatePost.run({ ...values, id: existing.id });
-        writePapers(existing.id, draft);
-        updatedIds.push(existing.id);
+      if (outcome.kind === 'created') {
+        createdIds.push(outcome.id);
+        if (outcome.announce) announcedIds.add(outcome.id);
+      } else if (outcome.kind === 'updated') {
+        updatedIds.push(outcome.id);
       } else {
-        setGuid.run({ guid: draft.guid, id: existing.id });
         unchanged++;
       }
     }
@@ -135,8 +161,8 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
       const u = batch.feedUpdate;
       updateFeed.run({
         id: batch.feedId,
-        title: u.title,
-        siteUrl: u.siteUrl,
+        title: storableOrNull(u.title),
+        siteUrl: storableOrNull(u.siteUrl),
         isSubstack: u.isSubstack ? 1 : 0,
         etag: u.validators.etag,
         lastModified: u.validators.lastModified,
@@ -146,11 +172,16 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
     }
     const load = (id: number) => postFromRow(byId.get(id)!);
     const created = createdIds.map(load).sort(byPublishedAsc);
+    const announced = created.filter((post) => announcedIds.has(post.id));
+    // The outbox rows are written in this same transaction (a stored post is never left undelivered), oldest
+    // post first: a channel receives in planning order (ADR 003), so planning follows publication here.
+    for (const post of announced) writeOutbox(post, batch.at);
     return {
       created,
-      announced: created.filter((post) => announcedIds.has(post.id)),
+      announced,
       updated: updatedIds.map(load),
       unchanged,
+      skipped,
     };
   });
 
