@@ -72,7 +72,7 @@ export function buildCore(deps: {
     const fetched = await fetchFeed({ url, untrusted: true });
     if (fetched.kind === 'failed') return err(new UserError('subscribe/feed-unreachable', `That feed could not be fetched: ${fetched.error.message}.`));
     if (fetched.kind === 'not-modified') return ok({ title: null });
-    const parsed = await parseFeed(fetched.body); // in the worker: a huge feed must not stall chat
+    const parsed = await parseFeed(fetched); // the bytes, decoded and parsed in the worker: a huge feed must not stall chat
     if (!parsed.ok) return err(new UserError('subscribe/not-a-feed', `That URL is not a usable feed: ${parsed.error.message}.`));
     return ok({ title: parsed.value.feed.title });
   };
@@ -125,6 +125,9 @@ export function buildCore(deps: {
         onChannelGone: async (destination) => void (await store.subscriptions.deleteForChannel(platform.name, destination.channelId)),
         // Several instances on one database share one rate (a platform's limit is per token).
         ...(store.sendBudget ? { sendBudget: store.sendBudget } : {}),
+        // Rows another instance plans do not wake this engine: on PostgreSQL it looks every second (an idle
+        // look reads only the heads index), so instances share a fan-out instead of one sending it all.
+        ...(store.kind === 'postgres' ? { idleMs: 1000 } : {}),
         ...overrides,
       });
       wakeHooks.push(() => engine.wake());

@@ -18,6 +18,7 @@ export interface ClaimedDelivery extends DeliveryClaim {
   posts: Post[];
   idempotencyKey: string;
   attempts: number;
+  /** When the lease runs out, on the store's clock (the database's, on PostgreSQL). */
   leaseUntil: Date;
   /**
    * When an earlier attempt whose outcome is unknown began (a lost response, a timeout, a worker that died
@@ -27,6 +28,8 @@ export interface ClaimedDelivery extends DeliveryClaim {
   uncertainSince: Date | null;
   /** `held` for the one message summarising posts held while the subscription was paused. */
   label: 'held' | null;
+  /** For a person's alert direct message: the keywords of their alerts the post matched, to name on it. */
+  matched?: readonly string[];
 }
 
 export interface DeliveryRecord {
@@ -51,13 +54,25 @@ export interface DeliveryRecord {
 /**
  * The port for the outbox. Claims are fenced leases: a crashed worker's claims are retried after they
  * expire, and an outcome recorded with a claim that is no longer current is refused (returns false).
+ *
+ * The head rule: a destination (`platform:channel`) has at most one send in flight. While one of its
+ * deliveries is `sending` (with a live lease, or until another worker takes the expired lease over) that
+ * delivery is its head and it yields nothing else to any claimer; otherwise its head is its oldest pending
+ * delivery of an active subscription in planning order (the order the rows were written, whatever the
+ * posts' dates). Only heads are claimed.
+ *
+ * Time: leases and due times are durations from "now" on the store's clock. SQLite (one machine) uses the
+ * `now` the caller passes; PostgreSQL (many instances) uses the database's clock for every lease, due time
+ * and comparison, so an instance whose clock is off can neither take a live claim nor let its own lapse.
  */
 export interface DeliveryStore {
   /**
-   * Claims up to `limit` due deliveries, at most one per destination and always that destination's oldest
-   * open delivery, so a channel receives posts in order and one stuck channel blocks only itself.
+   * Claims up to `limit` due deliveries, at most one per destination and always that destination's head,
+   * so a channel receives posts in planning order and one stuck channel blocks only itself. Each claim
+   * carries its subscription and posts, read in the claim's own transaction.
    */
   claimDue(options: {
+    /** The caller's time (SQLite compares with it; PostgreSQL uses its own clock). */
     now: Date;
     limit: number;
     leaseMs: number;
@@ -67,11 +82,17 @@ export interface DeliveryStore {
     /** Destinations (`platform:channel`) with a send already in flight here. */
     excludeDestinations?: ReadonlySet<string>;
   }): Promise<ClaimedDelivery[]>;
-  /** Extends the leases of claims still held; returns the ids of those that were (the others were lost). */
-  renew(claims: readonly DeliveryClaim[], leaseUntil: Date): Promise<Set<number>>;
+  /**
+   * Extends the leases of claims still held to `leaseMs` from now (the store's clock); returns the ids of
+   * those that were held (the others were lost).
+   */
+  renew(claims: readonly DeliveryClaim[], lease: { now: Date; leaseMs: number }): Promise<Set<number>>;
   complete(claim: DeliveryClaim, outcome: { messageId: string; at: Date }): Promise<boolean>;
-  /** Back to pending; `uncertain` when the attempt may have posted (the next one looks first). */
-  retryLater(claim: DeliveryClaim, outcome: { error: string; nextAttemptAt: Date; uncertainSince?: Date | null }): Promise<boolean>;
+  /**
+   * Back to pending, due again `delayMs` from now (the store's clock; `at` is the caller's now);
+   * `uncertainSince` when the attempt may have posted (the next one looks first).
+   */
+  retryLater(claim: DeliveryClaim, outcome: { error: string; at: Date; delayMs: number; uncertainSince?: Date | null }): Promise<boolean>;
   /**
    * The channel cannot receive: pauses the subscription with the reason, leaves a notice for the server,
    * and keeps this delivery pending (held with every later one) so a resume delivers it.
@@ -92,6 +113,9 @@ export interface DeliveryStore {
   forPost(postId: number): Promise<DeliveryRecord[]>;
   /** Pending deliveries of active subscriptions, the oldest one's creation time, and paused subscriptions (for metrics). */
   stats(): Promise<{ pending: number; oldestPendingAt: Date | null; pausedSubscriptions: number }>;
-  /** When the next delivery of this platform's destinations is due (a head waiting, a lease ending), or null. */
-  nextDueAt(platform: string): Promise<Date | null>;
+  /**
+   * When the next delivery of this platform's destinations is due (a head waiting, a lease ending), or
+   * null, on the caller's clock: the wait is measured on the store's clock and added to `now`.
+   */
+  nextDueAt(platform: string, now: Date): Promise<Date | null>;
 }

@@ -3,6 +3,7 @@ import { createManualClock } from '../../src/clock.ts';
 import { createDeliveryEngine } from '../../src/delivery/delivery-engine.ts';
 import { createSilentLogger } from '../../src/logger.ts';
 import type { PostDraft } from '../../src/posts/post.ts';
+import type { Pool } from 'pg';
 import type { Store } from '../../src/storage/store.ts';
 import type { NewSubscription } from '../../src/storage/subscription-store.ts';
 import { makeDraft } from '../fakes/post-drafts.ts';
@@ -31,8 +32,30 @@ describe.each(STORE_BACKENDS)('the store contract on %s', (_name, makeBackend, s
   beforeEach(async (context) => {
     if (skip) return context.skip('TEST_DATABASE_URL is not set (see the warning above)');
     backend ??= makeBackend();
+    clock.set(T0);
     store = await backend.open({ clock });
   });
+  /**
+   * Lets `ms` pass for the outbox. SQLite runs on the injected clock; PostgreSQL compares every lease and due
+   * time with the database's clock, which a test cannot move, so there every stored outbox time moves back
+   * by `ms` instead — the same thing for each comparison the store makes (stored time <= the clock's now).
+   */
+  const elapse = async (ms: number) => {
+    clock.advance(ms);
+    const pool = (store as Store & { pool?: Pool }).pool;
+    if (!pool) return;
+    await pool.query(
+      `UPDATE deliveries SET next_attempt_at = next_attempt_at - make_interval(secs => $1::float8 / 1000),
+         lease_until = lease_until - make_interval(secs => $1::float8 / 1000) WHERE status IN ('pending', 'sending')`,
+      [ms],
+    );
+  };
+  /** How long until the next delivery is due, measured on the store's clock. */
+  const dueInMs = async () => {
+    const now = clock.now();
+    const at = await store.deliveries.nextDueAt('console', now);
+    return at === null ? null : at.getTime() - now.getTime();
+  };
   afterAll(async () => backend?.cleanup());
 
   describe('feeds', () => {
@@ -145,22 +168,25 @@ describe.each(STORE_BACKENDS)('the store contract on %s', (_name, makeBackend, s
       expect(first!.posts.map((p) => p.key)).toEqual(['slug:older']); // the oldest first
       expect(first!.subscription.id).toBe(a.id);
       expect(await store.deliveries.claimDue({ ...claim, owner: 'two' })).toEqual([]);
-      expect(await store.deliveries.renew([first!, { id: first!.id, claimToken: 'forged' }], new Date(T0.getTime() + 60_000))).toEqual(new Set([first!.id]));
+      expect(await store.deliveries.renew([first!, { id: first!.id, claimToken: 'forged' }], { now: clock.now(), leaseMs: 60_000 })).toEqual(new Set([first!.id]));
       expect(await store.deliveries.complete({ id: first!.id, claimToken: 'forged' }, { messageId: 'm', at: T0 })).toBe(false);
       expect(await store.deliveries.complete(first!, { messageId: 'm1', at: T0 })).toBe(true);
       expect(await store.deliveries.complete(first!, { messageId: 'm1', at: T0 })).toBe(false); // once
       const [second] = await store.deliveries.claimDue(claim);
       expect(second!.posts.map((p) => p.key)).toEqual(['slug:newer']);
-      expect(await store.deliveries.retryLater(second!, { error: 'busy', nextAttemptAt: new Date(T0.getTime() + 5000), uncertainSince: T0 })).toBe(true);
+      expect(await store.deliveries.retryLater(second!, { error: 'busy', at: clock.now(), delayMs: 5000, uncertainSince: T0 })).toBe(true);
       expect(await store.deliveries.claimDue(claim)).toEqual([]);
-      expect(await store.deliveries.nextDueAt('console')).toEqual(new Date(T0.getTime() + 5000));
-      const [retried] = await store.deliveries.claimDue({ ...claim, now: new Date(T0.getTime() + 5000) });
+      const wait = await dueInMs();
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(5000); // exactly 5000 on SQLite's clock; on the database's, less the time since
+      await elapse(5000);
+      const [retried] = await store.deliveries.claimDue({ ...claim, now: clock.now() });
       expect(retried).toMatchObject({ id: second!.id, attempts: 2, uncertainSince: T0 });
       expect(await store.deliveries.fail(retried!, { error: 'refused', at: T0 })).toBe(true);
       expect((await store.deliveries.list({ limit: 10, status: 'failed' })).map((r) => r.lastError)).toEqual(['refused']);
       expect((await store.deliveries.list({ limit: 10, status: 'sent' })).map((r) => r.messageId)).toEqual(['m1']);
       expect((await store.subscriptions.get(a.id))!.lastDeliveryAt).toEqual(T0);
-      expect(await store.deliveries.nextDueAt('console')).toBeNull();
+      expect(await store.deliveries.nextDueAt('console', clock.now())).toBeNull();
     });
 
     it('GIVEN a lease that runs out THEN the next claim is marked "maybe sent", and the old holder can neither record nor renew', async () => {
@@ -169,12 +195,16 @@ describe.each(STORE_BACKENDS)('the store contract on %s', (_name, makeBackend, s
       await publish(feed.id, [makeDraft('moe')]);
       const claim = { now: T0, limit: 5, leaseMs: 1000, platform: 'console' };
       const [first] = await store.deliveries.claimDue({ ...claim, owner: 'a' });
-      expect(await store.deliveries.nextDueAt('console')).toEqual(new Date(T0.getTime() + 1000));
-      const [second] = await store.deliveries.claimDue({ ...claim, now: new Date(T0.getTime() + 1000), owner: 'b' });
+      const wait = await dueInMs(); // when the lease runs out
+      expect(wait).toBeGreaterThan(0);
+      expect(wait).toBeLessThanOrEqual(1000);
+      expect(await store.deliveries.claimDue({ ...claim, owner: 'b' })).toEqual([]); // the lease is live
+      await elapse(1000);
+      const [second] = await store.deliveries.claimDue({ ...claim, now: clock.now(), owner: 'b' });
       expect(second).toMatchObject({ id: first!.id, attempts: 2, uncertainSince: T0 });
       expect(await store.deliveries.complete(first!, { messageId: 'old', at: T0 })).toBe(false);
-      expect(await store.deliveries.renew([first!], new Date(T0.getTime() + 9000))).toEqual(new Set());
-      expect(await store.deliveries.retryLater(first!, { error: 'x', nextAttemptAt: T0 })).toBe(false);
+      expect(await store.deliveries.renew([first!], { now: clock.now(), leaseMs: 9000 })).toEqual(new Set());
+      expect(await store.deliveries.retryLater(first!, { error: 'x', at: clock.now(), delayMs: 0 })).toBe(false);
       expect(await store.deliveries.complete(second!, { messageId: 'new', at: T0 })).toBe(true);
     });
 

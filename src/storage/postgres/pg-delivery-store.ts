@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
+import { digestDeliveryKey, heldSummaryKey, matchedOfLabel, postDeliveryKey } from '../../delivery/delivery-plan.ts';
+import type { Post } from '../../posts/post.ts';
 import type { ClaimedDelivery, DeliveryStore } from '../delivery-store.ts';
 import { deliveryRecordFromRow, destinationKeyOfRow, postFromRow, subscriptionFromRow, type DeliveryRecordRow, type PostRow, type SubscriptionRow } from '../store-rows.ts';
 import { SELECT_POST } from './pg-post-store.ts';
@@ -8,17 +9,8 @@ import { SELECT_SUBSCRIPTION } from './pg-subscription-store.ts';
 import { inTransaction, ms } from './pg-sql.ts';
 
 
-/**
- * Each destination's head: its oldest open delivery of an active subscription, and when it is due (its
- * retry time, or for a claim in flight when the lease runs out). Only heads are ever claimed, so a channel
- * gets posts in order and has at most one send in flight across every instance.
- */
-const HEADS = `
-  SELECT DISTINCT ON (d.destination_key) d.id, d.destination_key, d.status,
-         CASE d.status WHEN 'sending' THEN d.lease_until ELSE d.next_attempt_at END AS due
-  FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-  WHERE d.platform = $1 AND d.status IN ('pending', 'sending') AND s.paused_at IS NULL
-  ORDER BY d.destination_key, d.seq, d.id`;
+/** A duration in milliseconds (a bound parameter) from the database's own clock. */
+const fromDbNow = (param: string) => `now() + make_interval(secs => ${param}::float8 / 1000)`;
 
 const HELD = `id = $1 AND claim_token = $2 AND status = 'sending'`;
 
@@ -36,28 +28,33 @@ interface DeliveryRow {
 }
 
 /**
- * The outbox on PostgreSQL, shared by any number of instances. A claim locks the due heads with
- * `FOR UPDATE SKIP LOCKED` (instances never wait on each other's rows, and never take the same one),
- * re-checks that each is still due under the lock, and gives it a fresh token; every outcome is recorded
- * only with the current token (fenced), so an instance whose lease ran out cannot record over the new
- * holder. A lease that runs out (a dead instance) makes the row due again, marked "maybe sent".
+ * The outbox on PostgreSQL, shared by any number of instances. Each destination's head and its due time
+ * live in `delivery_heads`, kept by triggers (pg-migrations.ts, step 3): a claim reads that table's due
+ * index, locks the due heads and their rows with `FOR UPDATE SKIP LOCKED` (instances never wait on each
+ * other, and never take the same one), gives each a fresh token and loads their subscriptions and posts, all
+ * in one transaction. Every outcome is recorded only with the current token (fenced), so an instance whose
+ * lease ran out cannot record over the new holder; a lease that runs out (a dead instance) makes the row due
+ * again, marked "maybe sent". Every lease and due time is on the database's clock (`now()`), never an
+ * instance's.
  */
 export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
   const subscriptionOf = async (client: PoolClient | Pool, id: number) =>
     (await client.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = $1`, [id])).rows[0];
 
-  const retry = async (client: PoolClient | Pool, id: number, token: string, error: string, next: Date, uncertain: Date | null) =>
+  const retry = async (client: PoolClient | Pool, id: number, token: string, error: string, delayMs: number, uncertain: Date | null) =>
     ((await client.query(
-      `UPDATE deliveries SET status = 'pending', lease_until = NULL, claim_token = NULL, last_error = $3, next_attempt_at = $4,
+      `UPDATE deliveries SET status = 'pending', lease_until = NULL, claim_token = NULL, last_error = $3, next_attempt_at = ${fromDbNow('$4')},
          uncertain_since = coalesce(uncertain_since, $5) WHERE ${HELD}`,
-      [id, token, error, next, uncertain],
+      [id, token, error, delayMs, uncertain],
     )).rowCount ?? 0) === 1;
 
-  const insertBundle = async (client: PoolClient, sub: SubscriptionRow, key: string, seq: number, at: Date, label: string | null) =>
+  /** A digest or held-posts summary, due now. `id` only for a summary taking the place of the first held post. */
+  const insertBundle = async (client: PoolClient, sub: SubscriptionRow, key: string, seq: number, at: Date, label: string | null, id: number | null = null) =>
     (await client.query<{ id: number }>(
-      `INSERT INTO deliveries (subscription_id, kind, post_id, platform, destination_key, idempotency_key, seq, status, next_attempt_at, created_at, label)
-       VALUES ($1, 'digest', NULL, $2, $3, $4, $5, 'pending', $6, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
-      [sub.id, sub.platform, destinationKeyOfRow(sub), key, seq, at, label],
+      `INSERT INTO deliveries (id, subscription_id, kind, post_id, platform, destination_key, idempotency_key, seq, status, next_attempt_at, created_at, label)
+       VALUES (coalesce($8::bigint, nextval(pg_get_serial_sequence('deliveries', 'id'))), $1, 'digest', NULL, $2, $3, $4, $5, 'pending', now(), $6, $7)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [sub.id, sub.platform, destinationKeyOfRow(sub), key, seq, at, label, id],
     )).rows[0]?.id ?? null;
 
   const recordSelect = `
@@ -68,75 +65,94 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
 
   return {
     async claimDue({ now, limit, leaseMs, owner, platform, excludeDestinations }) {
-      const claimed = await inTransaction(pool, async (client) => {
-        // The limit applies after SKIP LOCKED (rows another instance is claiming are passed over, not
-        // counted), and the due condition is on the row itself, so a row another instance claimed and
-        // committed since this statement's snapshot is re-checked at its newest version and passed over too.
-        // The heads are computed once (MATERIALIZED: never re-run per candidate row), then joined by id.
+      const excluded = [...(excludeDestinations ?? [])];
+      // Nothing due (the idle case) costs one read of the heads index, not a transaction's three round trips.
+      // (Named: prepared once per connection, so the idle poll does not pay for planning each time.)
+      const { rowCount: anyDue } = await pool.query({
+        name: 'inkwire-outbox-any-due',
+        text: `SELECT 1 FROM delivery_heads h WHERE h.platform = $1 AND h.head_id IS NOT NULL AND h.due_at <= now() AND NOT (h.destination_key = ANY($2::text[])) LIMIT 1`,
+        values: [platform, excluded],
+      });
+      if (!anyDue) return [];
+      return inTransaction(pool, async (client) => {
+        // The limit applies after SKIP LOCKED (heads another instance is claiming or writing are passed over,
+        // not counted), and a head changed and committed since this statement's snapshot is re-checked at
+        // its newest version. The head's row is locked too: a holder recording its outcome is passed over.
         const { rows: locked } = await client.query<{ id: number }>(
-          `WITH heads AS MATERIALIZED (${HEADS})
-           SELECT d.id FROM heads h JOIN deliveries d ON d.id = h.id
-           WHERE h.due <= $2 AND NOT (h.destination_key = ANY($3::text[]))
-             AND ((d.status = 'pending' AND d.next_attempt_at <= $2) OR (d.status = 'sending' AND d.lease_until <= $2))
-           ORDER BY h.due, d.id
-           LIMIT $4
-           FOR UPDATE OF d SKIP LOCKED`,
-          [platform, now, [...(excludeDestinations ?? [])], limit],
+          `SELECT d.id FROM delivery_heads h JOIN deliveries d ON d.id = h.head_id
+           WHERE h.platform = $1 AND h.head_id IS NOT NULL AND h.due_at <= now() AND NOT (h.destination_key = ANY($2::text[]))
+             AND ((d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'sending' AND d.lease_until <= now()))
+           ORDER BY h.due_at
+           LIMIT $3
+           FOR UPDATE OF h, d SKIP LOCKED`,
+          [platform, excluded, limit],
         );
         if (locked.length === 0) return [];
-        // Under the lock, each row is re-checked: another instance may have claimed it since the snapshot.
         const tokens = locked.map(() => randomUUID());
-        const { rows } = await client.query<DeliveryRow>(
-          `UPDATE deliveries d SET status = 'sending', lease_until = $2::timestamptz + make_interval(secs => $3::float8 / 1000), claimed_by = $4,
-             claim_token = t.token, claimed_at = $2, attempts = d.attempts + 1,
-             -- a lease that ran out means a worker died mid-send: that attempt may have posted
-             uncertain_since = CASE WHEN d.status = 'sending' THEN coalesce(d.uncertain_since, d.claimed_at, $2) ELSE d.uncertain_since END
-           FROM unnest($1::bigint[], $5::text[]) AS t(id, token)
-           WHERE d.id = t.id AND ((d.status = 'pending' AND d.next_attempt_at <= $2) OR (d.status = 'sending' AND d.lease_until <= $2))
+        const { rows: claimed } = await client.query<DeliveryRow>(
+          `UPDATE deliveries d SET status = 'sending', lease_until = ${fromDbNow('$2')}, claimed_by = $3,
+             claim_token = t.token, claimed_at = $5, attempts = d.attempts + 1,
+             -- a lease that ran out means a worker died mid-send: that attempt may have posted. (claimed_at and
+             -- uncertain_since are records on the instances' clocks, like the engine's own uncertainSince.)
+             uncertain_since = CASE WHEN d.status = 'sending' THEN coalesce(d.uncertain_since, d.claimed_at, $5) ELSE d.uncertain_since END
+           FROM unnest($1::bigint[], $4::text[]) AS t(id, token)
+           WHERE d.id = t.id
            RETURNING d.id, d.kind, d.subscription_id, d.post_id, d.idempotency_key, d.attempts, ${ms('d.lease_until', 'lease_until')},
                      ${ms('d.uncertain_since', 'uncertain_since')}, d.label, d.claim_token`,
-          [locked.map((r) => r.id), now, leaseMs, owner, tokens],
+          [locked.map((r) => r.id), leaseMs, owner, tokens, now],
         );
-        return rows;
+        // What a send needs is read in the claim's transaction, while its rows are locked: an unsubscribe
+        // (which deletes the rows) waits for this commit instead of leaving a claim without its subscription.
+        const subs = new Map((await client.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = ANY($1::bigint[])`, [[...new Set(claimed.map((r) => r.subscription_id))]])).rows.map((row) => [row.id, subscriptionFromRow(row)]));
+        const postIds = claimed.filter((r) => r.kind === 'post').map((r) => r.post_id!);
+        const posts = new Map((await client.query<PostRow>(`${SELECT_POST} WHERE p.id = ANY($1::bigint[])`, [postIds])).rows.map((row) => [row.id, postFromRow(row)]));
+        const digestIds = claimed.filter((r) => r.kind === 'digest').map((r) => r.id);
+        const digestPosts = new Map<number, Post[]>();
+        if (digestIds.length > 0) {
+          const { rows } = await client.query<PostRow & { delivery_id: number }>(
+            `SELECT di.delivery_id, x.* FROM digest_items di JOIN LATERAL (${SELECT_POST} WHERE p.id = di.post_id) x ON true
+             WHERE di.delivery_id = ANY($1::bigint[]) ORDER BY x.published_at, x.id`,
+            [digestIds],
+          );
+          for (const row of rows) digestPosts.set(row.delivery_id, [...(digestPosts.get(row.delivery_id) ?? []), postFromRow(row)]);
+        }
+        const out: ClaimedDelivery[] = [];
+        const orphans: number[] = [];
+        for (const row of claimed.sort((a, b) => a.id - b.id)) {
+          const subscription = subs.get(row.subscription_id);
+          const post = row.kind === 'post' ? posts.get(row.post_id!) : undefined;
+          if (!subscription || (row.kind === 'post' && !post)) {
+            orphans.push(row.id);
+            continue;
+          }
+          out.push({
+            id: row.id,
+            claimToken: row.claim_token,
+            kind: row.kind,
+            subscription,
+            posts: row.kind === 'digest' ? (digestPosts.get(row.id) ?? []) : [post!],
+            idempotencyKey: row.idempotency_key,
+            attempts: row.attempts,
+            leaseUntil: new Date(row.lease_until),
+            uncertainSince: row.uncertain_since === null ? null : new Date(row.uncertain_since),
+            label: row.label === 'held' ? 'held' : null,
+            matched: matchedOfLabel(row.label),
+          });
+        }
+        // Rows whose subscription or post is gone (foreign keys normally delete them first) fail alone; the
+        // rest of the batch is sent.
+        if (orphans.length > 0) {
+          await client.query(`UPDATE deliveries SET status = 'failed', lease_until = NULL, claim_token = NULL, last_error = 'unsubscribed' WHERE id = ANY($1::bigint[])`, [orphans]);
+        }
+        return out;
       });
-      if (claimed.length === 0) return [];
-      // Three queries for the whole batch, not two per claim: the subscriptions, the posts, the digests' posts.
-      const subs = new Map((await pool.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = ANY($1::bigint[])`, [[...new Set(claimed.map((r) => r.subscription_id))]])).rows.map((row) => [row.id, subscriptionFromRow(row)]));
-      const postIds = claimed.filter((r) => r.kind === 'post').map((r) => r.post_id!);
-      const posts = new Map((await pool.query<PostRow>(`${SELECT_POST} WHERE p.id = ANY($1::bigint[])`, [postIds])).rows.map((row) => [row.id, postFromRow(row)]));
-      const digestIds = claimed.filter((r) => r.kind === 'digest').map((r) => r.id);
-      const digestPosts = new Map<number, ReturnType<typeof postFromRow>[]>();
-      if (digestIds.length > 0) {
-        const { rows } = await pool.query<PostRow & { delivery_id: number }>(
-          `SELECT di.delivery_id, x.* FROM digest_items di JOIN LATERAL (${SELECT_POST} WHERE p.id = di.post_id) x ON true
-           WHERE di.delivery_id = ANY($1::bigint[]) ORDER BY x.published_at, x.id`,
-          [digestIds],
-        );
-        for (const row of rows) digestPosts.set(row.delivery_id, [...(digestPosts.get(row.delivery_id) ?? []), postFromRow(row)]);
-      }
-      const out: ClaimedDelivery[] = [];
-      for (const row of claimed.sort((a, b) => a.id - b.id)) {
-        out.push({
-          id: row.id,
-          claimToken: row.claim_token,
-          kind: row.kind,
-          subscription: subs.get(row.subscription_id)!,
-          posts: row.kind === 'digest' ? (digestPosts.get(row.id) ?? []) : [posts.get(row.post_id!)!],
-          idempotencyKey: row.idempotency_key,
-          attempts: row.attempts,
-          leaseUntil: new Date(row.lease_until),
-          uncertainSince: row.uncertain_since === null ? null : new Date(row.uncertain_since),
-          label: row.label === 'held' ? 'held' : null,
-        });
-      }
-      return out;
     },
-    async renew(claims, leaseUntil) {
+    async renew(claims, { leaseMs }) {
       if (claims.length === 0) return new Set();
       const { rows } = await pool.query<{ id: number }>(
-        `UPDATE deliveries d SET lease_until = $3 FROM unnest($1::bigint[], $2::text[]) AS t(id, token)
+        `UPDATE deliveries d SET lease_until = ${fromDbNow('$3')} FROM unnest($1::bigint[], $2::text[]) AS t(id, token)
          WHERE d.id = t.id AND d.claim_token = t.token AND d.status = 'sending' RETURNING d.id`,
-        [claims.map((c) => c.id), claims.map((c) => c.claimToken), leaseUntil],
+        [claims.map((c) => c.id), claims.map((c) => c.claimToken), leaseMs],
       );
       return new Set(rows.map((r) => r.id));
     },
@@ -151,10 +167,10 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
         return true;
       });
     },
-    retryLater: (c, { error, nextAttemptAt, uncertainSince }) => retry(pool, c.id, c.claimToken, error, nextAttemptAt, uncertainSince ?? null),
+    retryLater: (c, { error, delayMs, uncertainSince }) => retry(pool, c.id, c.claimToken, error, delayMs, uncertainSince ?? null),
     async holdAndPause(c, { error, reason, at }) {
       return inTransaction(pool, async (client) => {
-        if (!(await retry(client, c.id, c.claimToken, error, at, null))) return false;
+        if (!(await retry(client, c.id, c.claimToken, error, 0, null))) return false;
         const sub = (await client.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = (SELECT subscription_id FROM deliveries WHERE id = $1)`, [c.id])).rows[0];
         if (!sub) return true;
         const paused = (await client.query('UPDATE subscriptions SET paused_at = $2, paused_reason = $3 WHERE id = $1 AND paused_at IS NULL', [sub.id, at, reason])).rowCount === 1;
@@ -174,12 +190,13 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
     },
     async enqueuePost(subscriptionId, postId, at) {
       const sub = await subscriptionOf(pool, subscriptionId);
-      const post = (await pool.query<{ id: number; published_at: number | null }>(`SELECT id, ${ms('published_at', 'published_at')} FROM posts WHERE id = $1`, [postId])).rows[0];
+      const post = (await pool.query<{ id: number }>('SELECT id FROM posts WHERE id = $1', [postId])).rows[0];
       if (!sub || !post) return null;
+      // Queued now: it goes after what the channel already has waiting (planning order, not the post's date).
       const { rows } = await pool.query<{ id: number }>(
         `INSERT INTO deliveries (subscription_id, kind, post_id, platform, destination_key, idempotency_key, seq, status, next_attempt_at, created_at)
-         VALUES ($1, 'post', $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT DO NOTHING RETURNING id`,
-        [sub.id, post.id, sub.platform, destinationKeyOfRow(sub), postDeliveryKey(post.id, sub.id), post.published_at ?? at.getTime(), at],
+         VALUES ($1, 'post', $2, $3, $4, $5, $6, 'pending', now(), $7) ON CONFLICT DO NOTHING RETURNING id`,
+        [sub.id, post.id, sub.platform, destinationKeyOfRow(sub), postDeliveryKey(post.id, sub.id), at.getTime(), at],
       );
       return rows[0]?.id ?? null;
     },
@@ -205,15 +222,17 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
         const sub = await subscriptionOf(client, subscriptionId);
         if (!sub) return { held: 0, summarised: 0 };
         const { rows: waiting } = await client.query<{ id: number; post_id: number; created_at: number; seq: number }>(
-          `SELECT id, post_id, ${ms('created_at', 'created_at')}, seq FROM deliveries WHERE subscription_id = $1 AND kind = 'post' AND status = 'pending' ORDER BY seq, id FOR UPDATE`,
+          `SELECT id, post_id, ${ms('created_at', 'created_at')}, seq FROM deliveries WHERE subscription_id = $1 AND kind = 'post' AND status = 'pending' ORDER BY id FOR UPDATE`,
           [subscriptionId],
         );
         const old = waiting.filter((d) => d.created_at < summariseBefore.getTime());
         if (old.length < 2) return { held: waiting.length, summarised: 0 };
-        // Long-held posts arrive as one summary (oldest first), in the place of the first of them.
-        const summaryId = await insertBundle(client, sub, heldSummaryKey(sub.id, at), old[0]!.seq, at, 'held');
-        await client.query('INSERT INTO digest_items (delivery_id, post_id) SELECT $1, unnest($2::bigint[])', [summaryId, old.map((d) => d.post_id)]);
+        // Long-held posts arrive as one summary (oldest first), in the place of the first of them: the
+        // summary takes that row's id, and the id is the planning order.
         await client.query('DELETE FROM deliveries WHERE id = ANY($1::bigint[])', [old.map((d) => d.id)]);
+        const summaryId = await insertBundle(client, sub, heldSummaryKey(sub.id, at), old[0]!.seq, at, 'held', old[0]!.id);
+        if (summaryId === null) throw new Error(`a held-posts summary ${heldSummaryKey(sub.id, at)} already exists`);
+        await client.query('INSERT INTO digest_items (delivery_id, post_id) SELECT $1, unnest($2::bigint[])', [summaryId, old.map((d) => d.post_id)]);
         return { held: waiting.length - old.length, summarised: old.length };
       });
     },
@@ -237,9 +256,13 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
       const row = rows[0]!;
       return { pending: row.n, oldestPendingAt: row.oldest === null ? null : new Date(row.oldest), pausedSubscriptions: row.paused };
     },
-    async nextDueAt(platform) {
-      const { rows } = await pool.query<{ at: number | null }>(`SELECT ${ms('min(h.due)', 'at')} FROM (${HEADS}) h`, [platform]);
-      return rows[0]?.at == null ? null : new Date(rows[0].at);
+    async nextDueAt(platform, now) {
+      const { rows } = await pool.query<{ wait: number | null }>({
+        name: 'inkwire-outbox-next-due',
+        text: `SELECT (extract(epoch from min(due_at) - now()) * 1000)::float8 AS wait FROM delivery_heads WHERE platform = $1 AND head_id IS NOT NULL`,
+        values: [platform],
+      });
+      return rows[0]?.wait == null ? null : new Date(now.getTime() + rows[0].wait);
     },
   };
 }

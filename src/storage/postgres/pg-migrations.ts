@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withClient } from './pg-sql.ts';
 
 /**
  * Ordered schema steps for PostgreSQL; `inkwire_migrations` records which have run. Never edit a shipped
@@ -160,6 +161,95 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     next_at timestamptz NOT NULL
   );
   `,
+  // 2: a feed's claimed date when it lay in the future (the post keeps the time it was first fetched; rows
+  // stored before this rule are clamped the same way), and the items a feed's latest poll had to skip.
+  `
+  ALTER TABLE posts ADD COLUMN claimed_published_at timestamptz;
+  UPDATE posts SET claimed_published_at = published_at, published_at = first_seen_at
+    WHERE published_at > first_seen_at + interval '10 minutes';
+  ALTER TABLE feeds ADD COLUMN ingest_skipped integer NOT NULL DEFAULT 0,
+    ADD COLUMN ingest_error text,
+    ADD COLUMN ingest_error_at timestamptz;
+  `,
+  // 3: one send in flight per destination, in planning order, on the database clock (ADR 003, 004).
+  // `delivery_heads` holds each destination's head and when it is due, kept by triggers: claims and "when is
+  // the next thing due" read its due index, never the rows blocked behind a head. The head of a destination
+  // with a row in 'sending' is that row (due when its lease ends); otherwise it is the oldest pending row of
+  // an active subscription by id (planning order). Every recompute first locks the destination's heads row,
+  // so concurrent writers to one destination take turns, and (READ COMMITTED: a new snapshot per statement
+  // inside the function) each recompute sees every row committed before it got the lock.
+  `
+  CREATE TABLE delivery_heads (
+    destination_key text PRIMARY KEY,
+    platform text NOT NULL,
+    head_id bigint,
+    due_at timestamptz
+  );
+  CREATE INDEX delivery_heads_due ON delivery_heads (platform, due_at) WHERE head_id IS NOT NULL;
+  CREATE INDEX deliveries_sending ON deliveries (destination_key, id) WHERE status = 'sending';
+  CREATE INDEX deliveries_pending ON deliveries (destination_key, id) WHERE status = 'pending';
+  DROP INDEX deliveries_open;
+
+  -- Recomputes the heads of the given destinations: locks their heads rows first (created if missing), in
+  -- key order, so that writers to several destinations at once never wait for each other in a cycle; then,
+  -- one statement later (a new snapshot), reads each head by the rule with two one-row index look-ups.
+  CREATE FUNCTION inkwire_refresh_delivery_heads(keys text[]) RETURNS void LANGUAGE plpgsql AS $fn$
+  BEGIN
+    IF cardinality(keys) = 0 THEN RETURN; END IF;
+    INSERT INTO delivery_heads (destination_key, platform)
+      SELECT k, split_part(k, ':', 1) FROM unnest(keys) AS k ORDER BY 1
+      ON CONFLICT (destination_key) DO NOTHING;
+    PERFORM 1 FROM delivery_heads WHERE destination_key = ANY(keys) ORDER BY destination_key FOR UPDATE;
+    UPDATE delivery_heads h SET head_id = n.id, due_at = n.due
+    FROM (
+      SELECT k.key, d.id, CASE d.status WHEN 'sending' THEN d.lease_until ELSE d.next_attempt_at END AS due
+      FROM unnest(keys) AS k(key)
+      LEFT JOIN deliveries d ON d.id = coalesce(
+        (SELECT x.id FROM deliveries x WHERE x.destination_key = k.key AND x.status = 'sending' ORDER BY x.id LIMIT 1),
+        (SELECT x.id FROM deliveries x JOIN subscriptions s ON s.id = x.subscription_id
+         WHERE x.destination_key = k.key AND x.status = 'pending' AND s.paused_at IS NULL ORDER BY x.id LIMIT 1))
+    ) n
+    WHERE h.destination_key = n.key AND (h.head_id IS DISTINCT FROM n.id OR h.due_at IS DISTINCT FROM n.due);
+  END
+  $fn$;
+
+  -- Statement-level, over the rows the statement touched: each destination once, however many rows.
+  CREATE FUNCTION inkwire_deliveries_written() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    IF TG_OP = 'INSERT' THEN
+      PERFORM inkwire_refresh_delivery_heads(ARRAY(SELECT DISTINCT destination_key FROM new_rows WHERE status IN ('pending', 'sending')));
+    ELSIF TG_OP = 'DELETE' THEN
+      PERFORM inkwire_refresh_delivery_heads(ARRAY(SELECT DISTINCT destination_key FROM old_rows WHERE status IN ('pending', 'sending')));
+    ELSE
+      PERFORM inkwire_refresh_delivery_heads(ARRAY(
+        SELECT DISTINCT k FROM old_rows o JOIN new_rows n ON n.id = o.id,
+          LATERAL (VALUES (o.destination_key), (n.destination_key)) AS t(k)
+        WHERE o.status IS DISTINCT FROM n.status OR o.next_attempt_at IS DISTINCT FROM n.next_attempt_at
+           OR o.lease_until IS DISTINCT FROM n.lease_until OR o.destination_key IS DISTINCT FROM n.destination_key));
+    END IF;
+    RETURN NULL;
+  END
+  $fn$;
+  CREATE TRIGGER deliveries_heads_insert AFTER INSERT ON deliveries REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION inkwire_deliveries_written();
+  CREATE TRIGGER deliveries_heads_update AFTER UPDATE ON deliveries REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION inkwire_deliveries_written();
+  CREATE TRIGGER deliveries_heads_delete AFTER DELETE ON deliveries REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION inkwire_deliveries_written();
+
+  -- A pause or a resume changes which rows may head their destination.
+  CREATE FUNCTION inkwire_subscription_paused() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  BEGIN
+    PERFORM inkwire_refresh_delivery_heads(ARRAY[
+      CASE NEW.kind WHEN 'alert' THEN NEW.platform || ':dm:' || NEW.channel_id ELSE NEW.platform || ':' || NEW.channel_id END]);
+    RETURN NULL;
+  END
+  $fn$;
+  CREATE TRIGGER subscriptions_heads_pause AFTER UPDATE OF paused_at ON subscriptions FOR EACH ROW
+    WHEN (OLD.paused_at IS DISTINCT FROM NEW.paused_at) EXECUTE FUNCTION inkwire_subscription_paused();
+
+  SELECT inkwire_refresh_delivery_heads(ARRAY(SELECT DISTINCT destination_key FROM deliveries WHERE status IN ('pending', 'sending')));
+  `,
 ];
 
 /** The key of the advisory lock migrations run under: two instances starting at once migrate once. */
@@ -170,8 +260,8 @@ const MIGRATION_LOCK = 74_657_001;
  * instances starting together wait for the first one instead of racing it. Returns how many ran.
  */
 export async function migratePostgres(pool: Pool): Promise<{ applied: number; version: number }> {
-  const client = await pool.connect();
-  try {
+  // withClient: a connection lost while migrating fails this call instead of crashing the process.
+  return withClient(pool, async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query('CREATE TABLE IF NOT EXISTS inkwire_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
@@ -197,7 +287,5 @@ export async function migratePostgres(pool: Pool): Promise<{ applied: number; ve
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { digestDeliveryKey, heldSummaryKey, postDeliveryKey } from '../../delivery/delivery-plan.ts';
+import { digestDeliveryKey, heldSummaryKey, matchedOfLabel, postDeliveryKey } from '../../delivery/delivery-plan.ts';
 import type { ClaimedDelivery, DeliveryClaim, DeliveryStatus, DeliveryStore } from '../delivery-store.ts';
 import { SELECT_POST } from './sqlite-post-store.ts';
 import { SELECT_SUBSCRIPTION } from './sqlite-subscription-store.ts';
@@ -27,10 +27,11 @@ interface DeliveryRow {
 }
 
 export function createSqliteDeliveryStore(db: Database): DeliveryStore {
-  // `delivery_queues` holds each destination's head (its oldest open delivery of an active subscription)
-  // and when it is due, kept by triggers. Only heads are claimed, so posts reach a channel in order and a
-  // channel has at most one send in flight across every worker; the claim reads the due index and stops at
-  // the limit: its cost grows with the batch, not with the rows waiting behind a retrying head.
+  // `delivery_queues` holds each destination's head and when it is due, kept by triggers (the head rule of
+  // ADR 003: a row in 'sending' heads its destination; otherwise the oldest pending row of an active
+  // subscription in planning order). Only heads are claimed, so posts reach a channel in the order they were
+  // planned and a channel has at most one send in flight; the claim reads the due index and stops at the
+  // limit: its cost grows with the batch, not with the rows waiting behind a retrying head.
   const dueHeads = db.prepare(`
     SELECT q.head_id AS id, q.destination_key FROM delivery_queues q
     WHERE q.platform = @platform AND q.head_id IS NOT NULL AND q.due_at <= @now
@@ -55,6 +56,7 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     WHERE ${held}`);
   const failStmt = db.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, claim_token = NULL, last_error = @error WHERE ${held}`);
 
+  const orphaned = db.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, claim_token = NULL, last_error = 'unsubscribed' WHERE id = ?`);
   const claimDue = db.transaction((now: number, limit: number, leaseMs: number, owner: string, platform: string, exclude: ReadonlySet<string>) => {
     const candidates = dueHeads.all({ now, platform, scan: limit + exclude.size }) as Array<{ id: number; destination_key: string }>;
     const claimed: Array<{ id: number; token: string }> = [];
@@ -64,13 +66,19 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
       const token = randomUUID();
       if (claim.run({ id: candidate.id, lease: now + leaseMs, owner, token, now }).changes === 1) claimed.push({ id: candidate.id, token });
     }
-    return claimed.map(({ id, token }): ClaimedDelivery => {
+    // Read in the claim's transaction; a row whose subscription or post is gone (foreign keys normally
+    // delete it first) fails alone and the rest of the batch is sent.
+    return claimed.flatMap(({ id, token }): ClaimedDelivery[] => {
       const row = byId.get(id) as DeliveryRow;
-      const subscription = subscriptionFromRow(subById.get(row.subscription_id) as SubscriptionRow);
-      const posts = row.kind === 'digest'
-        ? (digestPosts.all(id) as PostRow[]).map(postFromRow)
-        : [postFromRow(postById.get(row.post_id) as PostRow)];
-      return {
+      const subRow = subById.get(row.subscription_id) as SubscriptionRow | undefined;
+      const postRow = row.kind === 'post' ? (postById.get(row.post_id) as PostRow | undefined) : undefined;
+      if (!subRow || (row.kind === 'post' && !postRow)) {
+        orphaned.run(id);
+        return [];
+      }
+      const subscription = subscriptionFromRow(subRow);
+      const posts = row.kind === 'digest' ? (digestPosts.all(id) as PostRow[]).map(postFromRow) : [postFromRow(postRow!)];
+      return [{
         id,
         claimToken: token,
         kind: row.kind,
@@ -81,7 +89,8 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
         leaseUntil: new Date(row.lease_until!),
         uncertainSince: row.uncertain_since === null ? null : new Date(row.uncertain_since),
         label: row.label === 'held' ? 'held' : null,
-      };
+        matched: matchedOfLabel(row.label),
+      }];
     });
   });
 
@@ -121,20 +130,23 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     const sub = subById.get(subscriptionId) as SubscriptionRow | undefined;
     const post = postById.get(postId) as PostRow | undefined;
     if (!sub || !post) return null;
-    const result = enqueue.run({ sub: sub.id, post: post.id, destination: destinationKeyOfRow(sub), key: postDeliveryKey(post.id, sub.id), seq: post.published_at ?? at, at });
+    // Queued now: it goes after what the channel already has waiting (planning order, not the post's date).
+    const result = enqueue.run({ sub: sub.id, post: post.id, destination: destinationKeyOfRow(sub), key: postDeliveryKey(post.id, sub.id), seq: at, at });
     return result.changes === 1 ? Number(result.lastInsertRowid) : null;
   });
 
+  // `id` is null (a new one) except for a held-posts summary, which takes the id of the first post it
+  // replaces: the id is the planning order, so the summary goes in that post's place.
   const insertBundle = db.prepare(`
-    INSERT OR IGNORE INTO deliveries (subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at, label)
-    VALUES (@sub, 'digest', NULL, @destination, @key, @seq, 'pending', @at, @at, @label)`);
+    INSERT OR IGNORE INTO deliveries (id, subscription_id, kind, post_id, destination_key, idempotency_key, seq, status, next_attempt_at, created_at, label)
+    VALUES (@id, @sub, 'digest', NULL, @destination, @key, @seq, 'pending', @at, @at, @label)`);
   const bundle = db.transaction((mode: string, period: string, at: number) => {
     const subs = db
       .prepare(`SELECT DISTINCT s.id, s.kind, s.platform, s.channel_id FROM subscriptions s JOIN digest_queue q ON q.subscription_id = s.id WHERE s.mode = ? AND s.paused_at IS NULL`)
       .all(mode) as Array<Pick<SubscriptionRow, 'id' | 'kind' | 'platform' | 'channel_id'>>;
     let made = 0;
     for (const sub of subs) {
-      const result = insertBundle.run({ sub: sub.id, destination: destinationKeyOfRow(sub), key: digestDeliveryKey(sub.id, period), seq: at, at, label: null });
+      const result = insertBundle.run({ id: null, sub: sub.id, destination: destinationKeyOfRow(sub), key: digestDeliveryKey(sub.id, period), seq: at, at, label: null });
       if (result.changes === 0) continue; // this period's digest already exists
       const deliveryId = Number(result.lastInsertRowid);
       db.prepare('INSERT INTO digest_items (delivery_id, post_id) SELECT ?, post_id FROM digest_queue WHERE subscription_id = ?').run(deliveryId, sub.id);
@@ -148,20 +160,18 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     const sub = subById.get(subscriptionId) as SubscriptionRow | undefined;
     if (!sub) return { held: 0, summarised: 0 };
     const waiting = db
-      .prepare(`SELECT id, post_id, created_at FROM deliveries WHERE subscription_id = ? AND kind = 'post' AND status = 'pending' ORDER BY seq, id`)
-      .all(subscriptionId) as Array<{ id: number; post_id: number; created_at: number }>;
+      .prepare(`SELECT id, post_id, created_at, seq FROM deliveries WHERE subscription_id = ? AND kind = 'post' AND status = 'pending' ORDER BY id`)
+      .all(subscriptionId) as Array<{ id: number; post_id: number; created_at: number; seq: number }>;
     const old = waiting.filter((d) => d.created_at < summariseBefore);
     if (old.length >= 2) {
       // Long-held posts arrive as one summary (oldest first), in the place of the first of them.
-      const first = db.prepare('SELECT seq FROM deliveries WHERE id = ?').get(old[0]!.id) as { seq: number };
-      const result = insertBundle.run({ sub: sub.id, destination: destinationKeyOfRow(sub), key: heldSummaryKey(sub.id, new Date(at)), seq: first.seq, at, label: 'held' });
+      const remove = db.prepare('DELETE FROM deliveries WHERE id = ?');
+      for (const d of old) remove.run(d.id);
+      const result = insertBundle.run({ id: old[0]!.id, sub: sub.id, destination: destinationKeyOfRow(sub), key: heldSummaryKey(sub.id, new Date(at)), seq: old[0]!.seq, at, label: 'held' });
+      if (result.changes !== 1) throw new Error(`a held-posts summary ${heldSummaryKey(sub.id, new Date(at))} already exists`);
       const summaryId = Number(result.lastInsertRowid);
       const addItem = db.prepare('INSERT INTO digest_items (delivery_id, post_id) VALUES (?, ?)');
-      const remove = db.prepare('DELETE FROM deliveries WHERE id = ?');
-      for (const d of old) {
-        addItem.run(summaryId, d.post_id);
-        remove.run(d.id);
-      }
+      for (const d of old) addItem.run(summaryId, d.post_id);
       return { held: waiting.length - old.length, summarised: old.length };
     }
     return { held: waiting.length, summarised: 0 };
@@ -176,14 +186,14 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     async claimDue({ now, limit, leaseMs, owner, platform, excludeDestinations }) {
       return claimDue.immediate(now.getTime(), limit, leaseMs, owner, platform, excludeDestinations ?? new Set());
     },
-    async renew(claims, leaseUntil) {
-      return claims.length === 0 ? new Set() : renew.immediate(claims, leaseUntil.getTime());
+    async renew(claims, { now, leaseMs }) {
+      return claims.length === 0 ? new Set() : renew.immediate(claims, now.getTime() + leaseMs);
     },
     async complete(c, { messageId, at }) {
       return complete.immediate(c, messageId, at.getTime());
     },
-    async retryLater(c, { error, nextAttemptAt, uncertainSince }) {
-      return retryStmt.run({ id: c.id, token: c.claimToken, error, next: nextAttemptAt.getTime(), uncertain: uncertainSince?.getTime() ?? null }).changes === 1;
+    async retryLater(c, { error, at, delayMs, uncertainSince }) {
+      return retryStmt.run({ id: c.id, token: c.claimToken, error, next: at.getTime() + delayMs, uncertain: uncertainSince?.getTime() ?? null }).changes === 1;
     },
     async holdAndPause(c, { error, reason, at }) {
       return holdAndPause.immediate(c, error, reason, at.getTime());
@@ -216,6 +226,7 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
       const paused = (db.prepare('SELECT count(*) AS n FROM subscriptions WHERE paused_at IS NOT NULL').get() as { n: number }).n;
       return { pending: row.n, oldestPendingAt: row.oldest === null ? null : new Date(row.oldest), pausedSubscriptions: paused };
     },
+    // One machine, one clock: the due times are already on the caller's clock.
     async nextDueAt(platform) {
       const row = nextDue.get(platform) as { at: number | null };
       return row.at === null ? null : new Date(row.at);

@@ -21,6 +21,21 @@ const refreshQueue = (key: string) => `
 const subscriptionKey = (row: 'new' | 'old') =>
   `(CASE ${row}.kind WHEN 'alert' THEN ${row}.platform || ':dm:' || ${row}.channel_id ELSE ${row}.platform || ':' || ${row}.channel_id END)`;
 
+/**
+ * Recomputes one destination's queue row by the head rule (ADR 003): a row in 'sending' is the head (due
+ * when its lease ends), whatever came after it; otherwise the oldest pending row of an active subscription
+ * by id, which is the order the rows were planned. Each lookup reads one row of a partial index.
+ */
+const refreshHead = (key: string) => `
+  INSERT INTO delivery_queues (destination_key, platform, head_id, due_at)
+  SELECT ${key}, substr(${key}, 1, instr(${key}, ':') - 1), h.id, CASE h.status WHEN 'sending' THEN h.lease_until ELSE h.next_attempt_at END
+  FROM (SELECT 1) LEFT JOIN deliveries h ON h.id = coalesce(
+    (SELECT x.id FROM deliveries x WHERE x.destination_key = ${key} AND x.status = 'sending' ORDER BY x.id LIMIT 1),
+    (SELECT x.id FROM deliveries x JOIN subscriptions s ON s.id = x.subscription_id
+     WHERE x.destination_key = ${key} AND x.status = 'pending' AND s.paused_at IS NULL ORDER BY x.id LIMIT 1))
+  WHERE true
+  ON CONFLICT (destination_key) DO UPDATE SET head_id = excluded.head_id, due_at = excluded.due_at;`;
+
 /** Ordered schema steps; `PRAGMA user_version` records how many have run. Never edit a shipped step. */
 export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `
@@ -257,21 +272,72 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   // 8: who polls a feed now, and until when (the same rule as on PostgreSQL, where instances share feeds).
   `ALTER TABLE feeds ADD COLUMN poll_owner TEXT;
    ALTER TABLE feeds ADD COLUMN poll_lease_until INTEGER;`,
+  // 9: a feed's claimed date when it lay in the future (the post keeps the time it was first fetched;
+  // rows stored before this rule are clamped the same way), and the items a feed's latest poll had to skip.
+  `ALTER TABLE posts ADD COLUMN claimed_published_at INTEGER;
+   UPDATE posts SET claimed_published_at = published_at, published_at = first_seen_at WHERE published_at > first_seen_at + 600000;
+   ALTER TABLE feeds ADD COLUMN ingest_skipped INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE feeds ADD COLUMN ingest_error TEXT;
+   ALTER TABLE feeds ADD COLUMN ingest_error_at INTEGER;`,
+  // 10: one send in flight per destination, in planning order (ADR 003). A row in 'sending' heads its
+  // destination until it is settled or its lease is taken over, so a row queued behind it (an earlier-dated
+  // post from a second feed, a backfilled item) waits; the order is the rows' ids (planning order), not the
+  // posts' dates. The queue triggers are rebuilt with that rule and every queue row recomputed.
+  (db) => {
+    db.exec(`
+      DROP TRIGGER deliveries_queue_insert;
+      DROP TRIGGER deliveries_queue_update;
+      DROP TRIGGER deliveries_queue_delete;
+      DROP TRIGGER subscriptions_queue_pause;
+      DROP TRIGGER subscriptions_queue_delete;
+      DROP INDEX deliveries_open;
+      CREATE INDEX deliveries_sending ON deliveries (destination_key, id) WHERE status = 'sending';
+      CREATE INDEX deliveries_pending ON deliveries (destination_key, id) WHERE status = 'pending';
+      CREATE TRIGGER deliveries_queue_insert AFTER INSERT ON deliveries BEGIN
+        ${refreshHead('new.destination_key')}
+      END;
+      CREATE TRIGGER deliveries_queue_update AFTER UPDATE OF status, next_attempt_at, lease_until ON deliveries BEGIN
+        ${refreshHead('new.destination_key')}
+      END;
+      CREATE TRIGGER deliveries_queue_delete AFTER DELETE ON deliveries BEGIN
+        ${refreshHead('old.destination_key')}
+      END;
+      CREATE TRIGGER subscriptions_queue_pause AFTER UPDATE OF paused_at ON subscriptions BEGIN
+        ${refreshHead(subscriptionKey('new'))}
+      END;
+      CREATE TRIGGER subscriptions_queue_delete AFTER DELETE ON subscriptions BEGIN
+        ${refreshHead(subscriptionKey('old'))}
+      END;
+    `);
+    const refresh = db.prepare(refreshHead('@key'));
+    const keys = db.prepare(`SELECT destination_key AS key FROM delivery_queues UNION SELECT destination_key FROM deliveries WHERE status IN ('pending', 'sending')`).all() as Array<{ key: string }>;
+    for (const { key } of keys) refresh.run({ key });
+  },
 ];
 
+/**
+ * Applies the steps not yet applied, each in its own `BEGIN IMMEDIATE` transaction that reads the schema
+ * version inside it: processes opening a new file at once take turns, and each applies only what the
+ * others have not (reading the version before taking the write lock let two run the same step).
+ */
 export function migrateSqlite(db: Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > SQLITE_MIGRATIONS.length) {
-    throw new Error(
-      `the database schema is version ${current}, newer than this Inkwire (${SQLITE_MIGRATIONS.length}); upgrade Inkwire`,
-    );
-  }
-  for (let version = current; version < SQLITE_MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      const step = SQLITE_MIGRATIONS[version]!;
-      if (typeof step === 'string') db.exec(step);
-      else step(db);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
+  const stepOnce = db.transaction((): boolean => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    if (current > SQLITE_MIGRATIONS.length) {
+      throw new Error(
+        `the database schema is version ${current}, newer than this Inkwire (${SQLITE_MIGRATIONS.length}); upgrade Inkwire`,
+      );
+    }
+    if (current === SQLITE_MIGRATIONS.length) return false;
+    const step = SQLITE_MIGRATIONS[current]!;
+    if (typeof step === 'string') db.exec(step);
+    else step(db);
+    db.pragma(`user_version = ${current + 1}`);
+    return true;
+  });
+  // A read first: an up-to-date file (every open but the first) takes no write lock at all.
+  if ((db.pragma('user_version', { simple: true }) as number) === SQLITE_MIGRATIONS.length) return;
+  while (stepOnce.immediate()) {
+    // one step per transaction, until none is left
   }
 }
