@@ -51,6 +51,7 @@ export function renderCard(card: PostCard, style: Style, heading?: string, snipp
   const lines = [
     heading ? style.dim(`── ${terminalSafe(heading)} ${'─'.repeat(Math.max(4, 48 - heading.length))}`) : null,
     style.bold(terminalSafe(card.title)),
+    card.matched && card.matched.length > 0 ? `Matched your alert: ${card.matched.map((k) => style.bold(terminalSafe(k))).join(', ')}` : null,
     card.previewOnly ? style.bold(`🔒 ${PREVIEW_LABEL}`) : null,
     snippet ? renderSpans(snippet, style) : card.tldr ? `tl;dr: ${terminalSafe(card.tldr)}` : null,
     card.subtitle ? style.italic(terminalSafe(card.subtitle)) : null,

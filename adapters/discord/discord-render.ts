@@ -49,6 +49,7 @@ function embedLength(embed: DiscordEmbed): number {
 export function cardEmbed(card: PostCard, snippet?: readonly Span[]): DiscordEmbed {
   // At a glance: a paid post says so first, then the tl;dr (or, in search, the matching passage), then the subtitle.
   const lines: string[] = [];
+  if (card.matched && card.matched.length > 0) lines.push(`🔔 Matched your alert: ${card.matched.map((k) => `**${escapeDiscord(k)}**`).join(', ')}`);
   if (card.previewOnly) lines.push(`🔒 **${PREVIEW_LABEL}**`);
   if (snippet && snippet.length > 0) lines.push(spansToMarkdown(snippet)); // FTS5 puts '…' where it cut
   else if (card.tldr) lines.push(`**tl;dr** ${escapeDiscord(card.tldr)}`);

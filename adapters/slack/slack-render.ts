@@ -57,6 +57,7 @@ const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', 
 export function cardBlocks(card: PostCard, snippet?: readonly Span[]): Record<string, unknown>[] {
   // At a glance: a paid post says so first, then the tl;dr (or the matching passage), the subtitle, the papers.
   const lines: string[] = [];
+  if (card.matched && card.matched.length > 0) lines.push(`:bell: Matched your alert: ${card.matched.map((k) => `*${escapeSlack(k)}*`).join(', ')}`);
   if (card.previewOnly) lines.push(`:lock: *${PREVIEW_LABEL}*`);
   if (snippet && snippet.length > 0) lines.push(spansToMrkdwn(snippet)); // FTS5 puts '…' where it cut
   else if (card.tldr) lines.push(`*tl;dr* ${escapeSlack(card.tldr)}`);

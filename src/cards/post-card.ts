@@ -26,6 +26,8 @@ export interface PostCard {
   papers: PaperLink[];
   previewOnly: boolean;
   feedTitle: string | null;
+  /** On an alert's direct message: the keywords of the person's alerts that the post matched. */
+  matched?: readonly string[];
 }
 
 export const CARD_TLDR_MAX = 300;
@@ -66,4 +68,9 @@ export function buildPostCard(post: Post): PostCard {
     previewOnly: post.previewOnly,
     feedTitle: post.feedTitle,
   };
+}
+
+/** The card of an alert's direct message, naming the keywords that matched (unchanged when there are none). */
+export function withAlertMatches(card: PostCard, matched: readonly string[] | undefined): PostCard {
+  return matched && matched.length > 0 ? { ...card, matched: [...matched] } : card;
 }

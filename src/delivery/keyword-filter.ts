@@ -52,6 +52,10 @@ export function createKeywordMatcher(post: { title: string; subtitle: string | n
     firstMatch(keywords: readonly string[]): string | null {
       return keywords.find((keyword) => haystack.includes(` ${keyword} `)) ?? null;
     },
+    /** Every keyword found, in the list's order. */
+    allMatches(keywords: readonly string[]): string[] {
+      return keywords.filter((keyword) => haystack.includes(` ${keyword} `));
+    },
     matches(keywords: readonly string[]): boolean {
       return keywords.length === 0 || keywords.some((keyword) => haystack.includes(` ${keyword} `));
     },

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import type { SubscriptionStore } from '../subscription-store.ts';
 import { subscriptionFromRow, type SubscriptionRow } from '../store-rows.ts';
+import { handOverAlertDeliveries } from './pg-alert-handover.ts';
 import { inTransaction, ms } from './pg-sql.ts';
 
 /** The columns of a subscription as `SubscriptionRow`, so one mapper serves both stores. */
@@ -37,7 +38,14 @@ export function createPostgresSubscriptionStore(pool: Pool): SubscriptionStore {
     async countForWorkspace(platform, workspaceId) {
       return (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM subscriptions WHERE kind = 'channel' AND platform = $1 AND workspace_id = $2`, [platform, workspaceId])).rows[0]!.n;
     },
-    delete: (ids) => (ids.length === 0 ? Promise.resolve(0) : deleteWhere('id = ANY($1::bigint[])', [ids])),
+    delete: (ids) =>
+      ids.length === 0
+        ? Promise.resolve(0)
+        : inTransaction(pool, async (client) => {
+          // A direct message one of them carries for the person's other matching alerts stays, carried by one of those.
+          await handOverAlertDeliveries(client, ids);
+          return (await client.query('DELETE FROM subscriptions WHERE id = ANY($1::bigint[])', [ids])).rowCount ?? 0;
+        }),
     deleteForChannel: (platform, channelId) => deleteWhere(`kind = 'channel' AND platform = $1 AND channel_id = $2`, [platform, channelId]),
     deleteForWorkspace: (platform, workspaceId) => deleteWhere('platform = $1 AND workspace_id = $2', [platform, workspaceId]),
     async update(id, changes) {

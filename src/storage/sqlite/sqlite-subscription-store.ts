@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { SubscriptionStore } from '../subscription-store.ts';
 import { subscriptionFromRow, type SubscriptionRow } from '../store-rows.ts';
+import { createAlertHandover } from './sqlite-alert-handover.ts';
 
 export const SELECT_SUBSCRIPTION = `
   SELECT s.*, f.url AS feed_url, f.title AS feed_title
@@ -15,8 +16,11 @@ export function createSqliteSubscriptionStore(db: Database): SubscriptionStore {
   const remove = db.prepare('DELETE FROM subscriptions WHERE id = ?');
   const list = (where: string, ...params: unknown[]) =>
     (db.prepare(`${SELECT_SUBSCRIPTION} WHERE ${where} ORDER BY s.created_at, s.id`).all(...params) as SubscriptionRow[]).map(subscriptionFromRow);
+  const handOver = createAlertHandover(db);
   const deleteMany = db.transaction((ids: readonly number[]) => {
     let removed = 0;
+    // A direct message one of them carries for the person's other matching alerts stays, carried by one of those.
+    handOver(ids);
     // Its outbox rows and digest queue go with it (ON DELETE CASCADE): nothing pending is sent afterwards.
     for (const id of ids) removed += remove.run(id).changes;
     return removed;
