@@ -9,6 +9,7 @@ export const CONFIG_DEFAULTS = {
   POLL_JITTER_SECONDS: '20',
   POLL_CONCURRENCY: '4',
   DATABASE_URL: './data/inkwire.db',
+  DATABASE_STATEMENT_TIMEOUT_MS: '30000',
   LOG_LEVEL: 'info',
   LOG_FORMAT: 'auto',
   FEED_TIMEOUT_MS: '20000',
@@ -50,6 +51,7 @@ export const CONFIG_DEFAULTS = {
   SLACK_API_URL: 'https://slack.com/api/',
   SLACK_COMMAND_PREFIX: '',
   SLACK_MANAGE_POLICY: 'admins-and-creator',
+  SLACK_SENDS_PER_SECOND: '',
 } as const satisfies Record<string, string>;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -106,6 +108,7 @@ const RULES = {
   POLL_JITTER_SECONDS: intInRange(0, 3600),
   POLL_CONCURRENCY: intInRange(1, 64),
   DATABASE_URL: passing((value) => value.length > 0, 'must be a file path for SQLite or a postgres:// URL'),
+  DATABASE_STATEMENT_TIMEOUT_MS: intInRange(0, 600_000),
   LOG_LEVEL: oneOf(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`),
   LOG_FORMAT: oneOf(['auto', 'pretty', 'json'] as const, 'must be auto, pretty or json'),
   FEED_TIMEOUT_MS: intInRange(1000, 300_000),
@@ -153,6 +156,7 @@ const RULES = {
   SLACK_API_URL: passing(isHttpUrl, 'must be a URL such as https://slack.com/api/'),
   SLACK_COMMAND_PREFIX: matching(/^[a-z0-9_-]{0,20}$/, 'may hold only a-z, 0-9, - and _ (at most 20)'),
   SLACK_MANAGE_POLICY: oneOf(['admins-and-creator', 'admins', 'everyone'] as const, 'must be admins-and-creator, admins or everyone'),
+  SLACK_SENDS_PER_SECOND: emptyOr(intInRange(1, 10_000)),
 } satisfies Record<ConfigKey, Rule<unknown>>;
 
 type Parsed = { [K in keyof typeof RULES]: RuleValue<(typeof RULES)[K]> };
@@ -209,6 +213,11 @@ export interface Config {
   readonly pollJitterMs: number;
   readonly pollConcurrency: number;
   readonly database: DatabaseTarget;
+  /**
+   * PostgreSQL: the longest one statement may run before the server cancels it; the client gives up on an
+   * answer 5 s later (a hung server, a silent network). 0 = no limit. Migrations are exempt.
+   */
+  readonly databaseStatementTimeoutMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFormat: 'auto' | 'pretty' | 'json';
   readonly feedTimeoutMs: number;
@@ -263,6 +272,8 @@ export interface Config {
     readonly apiUrl: string;
     readonly commandPrefix: string;
     readonly managePolicy: 'admins-and-creator' | 'admins' | 'everyone';
+    /** Messages per second across every instance (shared through PostgreSQL's send budget); null = no pacing. */
+    readonly sendsPerSecond: number | null;
   } | null;
 }
 
@@ -304,6 +315,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     pollJitterMs: v.POLL_JITTER_SECONDS * 1000,
     pollConcurrency: v.POLL_CONCURRENCY,
     database: Object.freeze(databaseTarget(v.DATABASE_URL)),
+    databaseStatementTimeoutMs: v.DATABASE_STATEMENT_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
     feedTimeoutMs: v.FEED_TIMEOUT_MS,
@@ -351,6 +363,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
             apiUrl: v.SLACK_API_URL,
             commandPrefix: v.SLACK_COMMAND_PREFIX,
             managePolicy: v.SLACK_MANAGE_POLICY,
+            sendsPerSecond: v.SLACK_SENDS_PER_SECOND === '' ? null : v.SLACK_SENDS_PER_SECOND,
           })
         : null,
   });

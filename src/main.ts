@@ -230,7 +230,7 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
 async function openStore(config: Config, logger: Logger, clock: Clock): Promise<Store> {
   if (config.database.kind === 'postgres') {
     const { openPostgresStore } = await import('./storage/postgres/pg-store.ts');
-    const store = await openPostgresStore(config.database.url, { clock });
+    const store = await openPostgresStore(config.database.url, { clock, statementTimeoutMs: config.databaseStatementTimeoutMs });
     logger.child({ component: 'store' }).debug({ database: redactUrl(config.database.url) }, 'PostgreSQL database open');
     return store;
   }
@@ -458,6 +458,12 @@ async function runStart(ctx: {
         const stale = (await store.feeds.list()).filter((f) => config.feedUrls.includes(f.url) && (f.lastPolledAt?.getTime() ?? 0) < limit);
         return { name: 'feeds polled within 3 intervals', ok: stale.length === 0, ...(stale.length > 0 ? { detail: stale.map((f) => redactUrl(f.url)).join(', ') } : {}) };
       },
+      // A feed whose items cannot all be stored loses posts silently otherwise (one refused item, or the whole ingest).
+      async () => {
+        const feeds = (await store.feeds.list()).filter((f) => config.feedUrls.includes(f.url));
+        const losing = feeds.filter((f) => f.ingestSkipped > 0 || (f.consecutiveFailures > 0 && f.lastErrorCode === 'feed/ingest-failed'));
+        return { name: 'feeds store every item', ok: losing.length === 0, ...(losing.length > 0 ? { detail: losing.map((f) => `${redactUrl(f.url)} (${f.ingestSkipped > 0 ? `${f.ingestSkipped} item(s) not stored` : 'ingest failing'})`).join(', ') } : {}) };
+      },
     ],
   }).catch((error: unknown) => {
     log.error({ err: error, port: config.httpPort }, `cannot listen on HTTP_PORT ${config.httpPort}; /healthz, /readyz and /metrics are off`);
@@ -475,6 +481,7 @@ async function runStart(ctx: {
   const engines = platforms.map((platform) =>
     core.deliveryEngine(platform, {
       ...(platform.name === 'discord' ? { ratePerSecond: 49 } : {}),
+      ...(platform.name === 'slack' && config.slack?.sendsPerSecond ? { ratePerSecond: config.slack.sendsPerSecond } : {}),
       owner: `${config.instanceId}:${platform.name}`,
       onOutcome: (outcome) => metrics.deliveryFinished(platform.name, outcome),
     }),
@@ -513,6 +520,7 @@ async function runStart(ctx: {
       const started = performance.now();
       const outcome = await core.pollFeed(url, { signal });
       metrics.pollFinished(url, outcome.status, (performance.now() - started) / 1000, outcome.status === 'ok' ? outcome.created.length : 0);
+      if (outcome.status === 'ok') metrics.itemsNotStored(url, outcome.failedItems.length);
       return outcome;
     },
     onOutcome: async (outcome) => {

@@ -15,7 +15,7 @@ import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
 import { putApplicationCommands } from './discord-commands.ts';
-import { createDiscordDelivery } from './discord-delivery.ts';
+import { createDiscordDelivery, DISCORD_REQUEST_TIMEOUT_MS } from './discord-delivery.ts';
 import { replyData } from './discord-render.ts';
 
 export interface DiscordAdapterOptions {
@@ -58,7 +58,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     ...(shards === 'auto' ? { shards: 'auto' as const } : shards ? { shards: [...shards.ids], shardCount: shards.count } : {}),
     rest: {
       ...(options.apiUrl ? { api: options.apiUrl } : {}),
-      timeout: 15_000,
+      timeout: DISCORD_REQUEST_TIMEOUT_MS,
       ...(options.globalRequestsPerSecond ? { globalRequestsPerSecond: options.globalRequestsPerSecond } : {}),
     },
     // Guilds, channels, roles and overwrites stay (permission checks need them); everything else is not cached.
@@ -216,6 +216,7 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     announcesRemovals: true,
     isConnected: () => client.isReady() && client.ws.status === Status.Ready,
     send: delivery.send,
+    requestTimeoutMs: delivery.requestTimeoutMs,
     edit: delivery.edit,
     registerCommands: (guildId) => putApplicationCommands(client.rest, options.appId, options.commands, guildId ?? null),
     async stop() {

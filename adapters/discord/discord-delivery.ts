@@ -5,6 +5,16 @@ import { foldWords } from '../../src/delivery/keyword-filter.ts';
 import { toDeliveryError } from './discord-errors.ts';
 import { deliveryMessage } from './discord-render.ts';
 
+/** How long one REST request may take before discord.js gives up on it (the REST client's `timeout`). */
+export const DISCORD_REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * How long one send can stay on the wire: discord.js retries a request that timed out or was reset (its
+ * `retries`, 3 by default) with no pause, so up to four timeouts. An aborted send stops at once (the retries
+ * see the aborted signal); this is the window for a request the platform had already taken.
+ */
+export const DISCORD_SEND_WINDOW_MS = DISCORD_REQUEST_TIMEOUT_MS * 4;
+
 /** What delivery needs to know of a channel: whether it is a forum, and then its tags. */
 export interface DiscordChannelInfo {
   forum: boolean;
@@ -41,15 +51,15 @@ export function createDiscordDelivery(options: {
    */
   lookUp?: (channelId: string) => Promise<DiscordChannelInfo>;
   logger: Logger;
-}): Pick<ChatPlatform, 'send'> & Required<Pick<ChatPlatform, 'edit'>> {
+}): Pick<ChatPlatform, 'send'> & Required<Pick<ChatPlatform, 'edit' | 'requestTimeoutMs'>> {
   const { rest, logger: log } = options;
   // A DM channel id never changes for a user; bounded so memory stays flat however many readers subscribe.
   const dmChannels = new Map<string, string>();
-  const channelFor = async (destination: Parameters<ChatPlatform['send']>[0]) => {
+  const channelFor = async (destination: Parameters<ChatPlatform['send']>[0], signal?: AbortSignal) => {
     if (!destination.direct) return destination.channelId;
     let id = dmChannels.get(destination.channelId);
     if (!id) {
-      id = ((await rest.post(Routes.userChannels(), { body: { recipient_id: destination.channelId } })) as { id: string }).id;
+      id = ((await rest.post(Routes.userChannels(), { body: { recipient_id: destination.channelId }, ...(signal ? { signal } : {}) })) as { id: string }).id;
       if (dmChannels.size >= 10_000) dmChannels.delete(dmChannels.keys().next().value!);
       dmChannels.set(destination.channelId, id);
     }
@@ -59,34 +69,37 @@ export function createDiscordDelivery(options: {
     const info = destination.direct ? null : options.channelInfo(channelId);
     return info?.forum ? info : null;
   };
-  const postInForum = async (channelId: string, forum: DiscordChannelInfo, card: Extract<Parameters<ChatPlatform['send']>[1], { kind: 'post' }>['card'], body: ReturnType<typeof deliveryMessage>) => {
+  const postInForum = async (channelId: string, forum: DiscordChannelInfo, card: Extract<Parameters<ChatPlatform['send']>[1], { kind: 'post' }>['card'], body: ReturnType<typeof deliveryMessage>, signal?: AbortSignal) => {
     // One forum post per explainer, tagged with the forum's tags the post is about. (A forum post takes
     // no nonce: a lost answer retried later can make a second post.)
     const { nonce: _n, enforce_nonce: _e, ...first } = body;
     const tags = forumTagsFor(forum.tags, card);
     const thread = (await rest.post(Routes.threads(channelId), {
       body: { name: threadName(card.title), auto_archive_duration: 10080, message: first, ...(tags.length > 0 ? { applied_tags: tags } : {}) },
+      ...(signal ? { signal } : {}),
     })) as { id: string };
     return { messageId: thread.id }; // the starter message of a forum post has the thread's id
   };
 
   return {
-    async send(destination, message, { idempotencyKey }) {
+    requestTimeoutMs: DISCORD_SEND_WINDOW_MS,
+    // The signal reaches discord.js's request (its queue wait and the fetch): an abandoned send is cancelled.
+    async send(destination, message, { idempotencyKey, signal }) {
       let channelId: string;
       let sent: { id: string };
       try {
-        channelId = await channelFor(destination);
+        channelId = await channelFor(destination, signal);
         const body = deliveryMessage(message, idempotencyKey);
         const forum = message.kind === 'post' ? forumOf(destination, channelId) : null;
-        if (forum && message.kind === 'post') return await postInForum(channelId, forum, message.card, body);
+        if (forum && message.kind === 'post') return await postInForum(channelId, forum, message.card, body, signal);
         try {
-          sent = (await rest.post(Routes.channelMessages(channelId), { body })) as { id: string };
+          sent = (await rest.post(Routes.channelMessages(channelId), { body, ...(signal ? { signal } : {}) })) as { id: string };
         } catch (error) {
           // 50008 "Cannot send messages in a non-text channel": a forum not known as one yet.
           if (!(error instanceof DiscordAPIError && error.code === 50008 && options.lookUp && message.kind === 'post' && !destination.direct)) throw error;
           const info = await options.lookUp(channelId);
           if (!info.forum) throw error;
-          return await postInForum(channelId, info, message.card, body);
+          return await postInForum(channelId, info, message.card, body, signal);
         }
       } catch (error) {
         throw toDeliveryError(error);

@@ -6,7 +6,7 @@ import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
 import { putApplicationCommands } from './discord-commands.ts';
-import { createDiscordDelivery, type DiscordChannelInfo } from './discord-delivery.ts';
+import { createDiscordDelivery, DISCORD_REQUEST_TIMEOUT_MS, type DiscordChannelInfo } from './discord-delivery.ts';
 import { replyData } from './discord-render.ts';
 import { parseDiscordPublicKey, verifyDiscordRequest } from './discord-signature.ts';
 
@@ -72,7 +72,7 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
   const now = options.now ?? Date.now;
   const rest = new REST({
     ...(options.apiUrl ? { api: options.apiUrl } : {}),
-    timeout: 15_000,
+    timeout: DISCORD_REQUEST_TIMEOUT_MS,
     ...(options.globalRequestsPerSecond ? { globalRequestsPerSecond: options.globalRequestsPerSecond } : {}),
   }).setToken(options.token);
   // A wrong token should stop the start, not the first delivery hours later.
@@ -232,6 +232,7 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
     announcesRemovals: false,
     isConnected: () => true,
     send: delivery.send,
+    requestTimeoutMs: delivery.requestTimeoutMs,
     edit: delivery.edit,
     handle,
     registerCommands: (guildId) => putApplicationCommands(rest, options.appId, options.commands, guildId ?? null),

@@ -1,5 +1,6 @@
 import type { RequestListener, Server } from 'node:http';
-import { App, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
 import { runAction, runCommand } from '../../src/commands/command-runner.ts';
 import { DeliveryError } from '../../src/delivery/delivery-error.ts';
@@ -94,6 +95,15 @@ function boltLogger(log: Logger): BoltLogger {
 export async function startSlackAdapter(options: SlackAdapterOptions): Promise<SlackAdapter> {
   const log = options.logger;
   const oauth = options.oauth;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+  const clientOptions = {
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+    // No retries in the client: Slack has no idempotency key, so a client-side repeat of a post whose
+    // answer was lost is a visible duplicate. The delivery engine owns retries (and looks first).
+    retryConfig: { retries: 0 },
+    timeout: requestTimeoutMs,
+    rejectRateLimitedCalls: true,
+  };
   const app = new App({
     ...(oauth
       ? {
@@ -120,14 +130,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       : { token: options.botToken }),
     signingSecret: options.signingSecret,
     ...(options.appToken ? { socketMode: true, appToken: options.appToken } : {}),
-    clientOptions: {
-      ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
-      // No retries in the client: Slack has no idempotency key, so a client-side repeat of a post whose
-      // answer was lost is a visible duplicate. The delivery engine owns retries (and looks first).
-      retryConfig: { retries: 0 },
-      timeout: options.requestTimeoutMs ?? 15_000,
-      rejectRateLimitedCalls: true,
-    },
+    clientOptions,
     logger: boltLogger(log),
     deferInitialization: true,
   });
@@ -230,11 +233,23 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
 
   const nextSlot = new Map<string, number>();
   const pacingMs = options.channelPacingMs ?? 1000;
-  const pace = async (channel: string) => {
+  const pace = async (channel: string, signal?: AbortSignal) => {
     const now = Date.now();
     const at = Math.max(now, nextSlot.get(channel) ?? 0);
     nextSlot.set(channel, at + pacingMs);
-    if (at > now) await new Promise((resolve) => setTimeout(resolve, at - now));
+    if (at > now) await sleepFor(at - now, undefined, signal ? { signal } : {});
+  };
+  /**
+   * The Web API client for one delivery attempt: the WebClient takes no per-call AbortSignal, so a send
+   * that may be abandoned (shutdown, lost lease) gets its own client whose fetch also listens to that
+   * signal; aborting it cancels the HTTP request. (Only the request's own bytes: one Slack has already
+   * read may still be posted, which is why the engine waits out the request timeout before retrying.)
+   */
+  const clientFor = (signal: AbortSignal | undefined): App['client'] => {
+    if (!signal) return app.client;
+    const fetchWith: webApi.FetchFunction = (url, init) =>
+      globalThis.fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+    return new webApi.WebClient(undefined, { ...clientOptions, logger: boltLogger(log), fetch: fetchWith });
   };
   const joined = new Set<string>();
 
@@ -247,10 +262,11 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     return token;
   };
 
-  async function post(destination: Destination, payload: ReturnType<typeof deliveryPayload>, key: string): Promise<string> {
+  async function post(destination: Destination, payload: ReturnType<typeof deliveryPayload>, key: string, signal?: AbortSignal): Promise<string> {
     const token = await tokenFor(destination);
-    await pace(destination.channelId);
-    const result = await app.client.chat.postMessage({
+    await pace(destination.channelId, signal);
+    signal?.throwIfAborted();
+    const result = await clientFor(signal).chat.postMessage({
       ...(token ? { token } : {}),
       channel: destination.channelId,
       ...payload,
@@ -266,17 +282,18 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
    * After an attempt whose outcome is unknown: the message Inkwire posted since then with this delivery
    * key, if any (newest 1,000 messages since a minute before the attempt, enough for any real channel).
    */
-  async function findDelivered(destination: Destination, key: string, since: Date): Promise<string | null> {
+  async function findDelivered(destination: Destination, key: string, since: Date, signal?: AbortSignal): Promise<string | null> {
     const token = await tokenFor(destination);
     const auth = token ? { token } : {};
+    const client = clientFor(signal);
     let channel = destination.channelId;
     if (destination.direct) {
-      const opened = await app.client.conversations.open({ ...auth, users: destination.channelId });
+      const opened = await client.conversations.open({ ...auth, users: destination.channelId });
       channel = opened.channel?.id ?? channel;
     }
     let cursor: string | undefined;
     for (let page = 0; page < 5; page++) {
-      const history = await app.client.conversations.history({
+      const history = await client.conversations.history({
         ...auth,
         channel,
         oldest: String((since.getTime() - 60_000) / 1000),
@@ -295,9 +312,9 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   }
 
   /** Looks for an earlier copy before re-sending; a history scope an older install lacks means sending blind. */
-  async function alreadyDelivered(destination: Destination, key: string, since: Date): Promise<string | null> {
+  async function alreadyDelivered(destination: Destination, key: string, since: Date, signal?: AbortSignal): Promise<string | null> {
     try {
-      return await findDelivered(destination, key, since);
+      return await findDelivered(destination, key, since, signal);
     } catch (error) {
       if (slackErrorCode(error) === 'missing_scope') {
         log.warn({ channel: destination.channelId }, 'cannot read history to check for an earlier copy (reinstall the app for the history scopes); sending again');
@@ -319,20 +336,22 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
 
   return {
     name: 'slack',
+    // The WebClient gives up after its timeout and never retries (retries: 0): an abandoned post lands within it.
+    requestTimeoutMs,
     app,
     server,
     handle,
-    async send(destination, message, { idempotencyKey, uncertainSince }) {
+    async send(destination, message, { idempotencyKey, uncertainSince, signal }) {
       const payload = deliveryPayload(message);
       if (uncertainSince) {
-        const found = await alreadyDelivered(destination, idempotencyKey, uncertainSince);
+        const found = await alreadyDelivered(destination, idempotencyKey, uncertainSince, signal);
         if (found) {
           log.info({ channel: destination.channelId, key: idempotencyKey }, 'an earlier attempt had posted this delivery; not posting it again');
           return { messageId: found };
         }
       }
       try {
-        const ts = await post(destination, payload, idempotencyKey);
+        const ts = await post(destination, payload, idempotencyKey, signal);
         if (message.kind === 'post' && message.thread) await startThread(destination, ts, message.card);
         return { messageId: ts };
       } catch (error) {
@@ -341,8 +360,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
           joined.add(destination.channelId);
           try {
             const token = await tokenFor(destination);
-            await app.client.conversations.join({ ...(token ? { token } : {}), channel: destination.channelId });
-            return { messageId: await post(destination, payload, idempotencyKey) };
+            await clientFor(signal).conversations.join({ ...(token ? { token } : {}), channel: destination.channelId });
+            return { messageId: await post(destination, payload, idempotencyKey, signal) };
           } catch (retry) {
             // A private channel cannot be joined: the original "not in channel" is the reason to give.
             throw toDeliveryError(slackErrorCode(retry) === 'method_not_supported_for_channel_type' ? error : retry);

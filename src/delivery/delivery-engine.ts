@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { buildPostCard } from '../cards/post-card.ts';
+import { buildPostCard, withAlertMatches } from '../cards/post-card.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { ChatPlatform, Destination, OutgoingMessage } from '../platform/chat-platform.ts';
@@ -28,6 +28,12 @@ export interface DeliveryEngineOptions {
    * nonce only for a few minutes, so that retry must come well inside that window (default 30 s).
    */
   uncertainRetryMaxMs?: number;
+  /**
+   * Added to the platform's request timeout to make the "not due before" window of a send abandoned while
+   * on the wire (shutdown deadline): another attempt must not start while the abandoned request could still
+   * land (default 5 s).
+   */
+  landingMarginMs?: number;
   /** The longest sleep when nothing is due (new rows also wake the engine directly). */
   idleMs?: number;
   /** Sends per second for platforms whose client does not pace itself; unlimited when absent. */
@@ -58,7 +64,9 @@ export interface DeliveryEngine {
   postsUpdated(posts: readonly Post[]): Promise<void>;
   /**
    * Stops claiming; claims not yet sent go back at once; sends on the wire may finish for `timeoutMs`, after
-   * which each is handed back as "maybe sent" (the next attempt looks first), so nothing stays claimed.
+   * which each is aborted and handed back as "maybe sent" (the next attempt looks first), not due again
+   * before the platform's request timeout plus a margin has passed, so nothing stays claimed and an abandoned
+   * request that still lands is found by that look instead of being posted twice.
    */
   stop(options?: { timeoutMs?: number }): Promise<void>;
 }
@@ -74,7 +82,7 @@ export function messageFor(delivery: ClaimedDelivery): OutgoingMessage {
     const mode = delivery.subscription.mode === 'weekly' ? 'weekly' : 'daily';
     return { kind: 'digest', title: `Your ${mode} digest: ${n} new explainer${plural}`, cards: delivery.posts.map(buildPostCard) };
   }
-  return { kind: 'post', card: buildPostCard(delivery.posts[0]!), mentionId: delivery.subscription.mentionId, thread: delivery.subscription.thread };
+  return { kind: 'post', card: withAlertMatches(buildPostCard(delivery.posts[0]!), delivery.matched), mentionId: delivery.subscription.mentionId, thread: delivery.subscription.thread };
 }
 
 /** What a platform without removal events takes as "this channel is gone": prune, not pause. */
@@ -88,6 +96,8 @@ interface Held {
   controller: AbortController;
   lost: boolean;
   startedAt: Date | null;
+  /** When (this engine's clock, ms) the call that last granted the lease began: it runs `leaseMs` from no earlier. */
+  leaseFrom: number;
 }
 
 type Outcome =
@@ -107,6 +117,16 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
   const owner = options.owner ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const idleMs = options.idleMs ?? 5000;
   const uncertainRetryMaxMs = options.uncertainRetryMaxMs ?? 30_000;
+  /** How long after it was abandoned an unanswered send could still land at the platform. */
+  const landingWindowMs = (options.platform.requestTimeoutMs ?? 30_000) + (options.landingMarginMs ?? 5_000);
+  /**
+   * A send starts only with this much of its lease left (renewed first if need be): a lease that then runs
+   * out (renewals failing, the database away) lets another worker in only after this send's request could
+   * have landed, so its look for an earlier copy finds it. Capped at two thirds of the lease, which a fresh
+   * claim always has; where the cap binds (a lease shorter than 1.5 windows) the protection is partial.
+   */
+  const sendLeaseMs = Math.min(landingWindowMs, Math.floor((options.leaseMs * 2) / 3));
+  const leaseLeft = (entry: Held) => entry.leaseFrom + options.leaseMs - options.clock.now().getTime();
   const held = new Map<number, Held>();
   const waiting: Held[] = [];
   const sending = new Map<number, Promise<void>>();
@@ -119,6 +139,8 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
   const budget = options.sendBudget;
   const pacer = !rate ? null : budget ? sharedPacer(budget, options.platform.name, rate) : createPacer(rate);
   let renewTimer: NodeJS.Timeout | null = null;
+  /** A renewal asked for by sends about to start: one at a time, shared by every send waiting on it. */
+  let renewing: Promise<void> | null = null;
 
   const wakeLoop = () => {
     const resolve = nudge;
@@ -174,7 +196,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     if (stopping.signal.aborted && entry.startedAt === null) {
       told('released');
       // Shutting down before this one was sent: hand the claim back at once.
-      await record('delivery released at shutdown', entry, () => options.deliveries.retryLater(claim, { error: 'interrupted by shutdown', nextAttemptAt: now, uncertainSince }));
+      await record('delivery released at shutdown', entry, () => options.deliveries.retryLater(claim, { error: 'interrupted by shutdown', at: now, delayMs: 0, uncertainSince }));
       return;
     }
     const destination = destinationOf(delivery.subscription);
@@ -212,7 +234,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     if (uncertain || delivery.uncertainSince) wait = Math.min(wait, uncertainRetryMaxMs);
     told('retry');
     log.info({ deliveryId: delivery.id, attempts: delivery.attempts, waitMs: wait, uncertain }, `delivery will be retried: ${message}`);
-    await record('delivery retry', entry, () => options.deliveries.retryLater(claim, { error: message, nextAttemptAt: new Date(now.getTime() + wait), uncertainSince }));
+    await record('delivery retry', entry, () => options.deliveries.retryLater(claim, { error: message, at: now, delayMs: wait, uncertainSince }));
   }
 
   async function deliver(entry: Held): Promise<void> {
@@ -220,7 +242,9 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     let outcome: Outcome;
     try {
       if (pacer) await pacer(entry.controller.signal);
-      entry.controller.signal.throwIfAborted();
+      if (leaseLeft(entry) < sendLeaseMs) await (renewing ??= renewLeases().finally(() => (renewing = null)));
+      entry.controller.signal.throwIfAborted(); // the lease was lost (renewal), or shutdown
+      if (leaseLeft(entry) < sendLeaseMs) throw new Error('not sent: the lease could not be renewed (is the database reachable?)');
       entry.startedAt = options.clock.now();
       const { messageId } = await options.platform.send(destinationOf(delivery.subscription), messageFor(delivery), {
         idempotencyKey: delivery.idempotencyKey,
@@ -252,6 +276,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     const room = options.concurrency * 2 - held.size;
     let claimed = 0;
     if (waiting.length <= options.concurrency / 2 && room > 0) {
+      const leaseFrom = options.clock.now().getTime();
       const batch = await options.deliveries.claimDue({
         now: options.clock.now(),
         limit: room,
@@ -261,7 +286,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
         excludeDestinations: busyDestinations,
       });
       for (const delivery of batch) {
-        const entry: Held = { delivery, destination: destinationKeyOf(delivery.subscription), controller: new AbortController(), lost: false, startedAt: null };
+        const entry: Held = { delivery, destination: destinationKeyOf(delivery.subscription), controller: new AbortController(), lost: false, startedAt: null, leaseFrom };
         held.set(delivery.id, entry);
         busyDestinations.add(entry.destination);
         waiting.push(entry);
@@ -277,8 +302,10 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     const entries = [...held.values()];
     if (entries.length === 0) return;
     try {
-      const still = await options.deliveries.renew(entries.map((e) => e.delivery), new Date(options.clock.now().getTime() + options.leaseMs));
+      const from = options.clock.now();
+      const still = await options.deliveries.renew(entries.map((e) => e.delivery), { now: from, leaseMs: options.leaseMs });
       for (const entry of entries) {
+        if (still.has(entry.delivery.id)) entry.leaseFrom = Math.max(entry.leaseFrom, from.getTime());
         if (still.has(entry.delivery.id) || !held.has(entry.delivery.id)) continue;
         entry.lost = true;
         entry.controller.abort();
@@ -313,7 +340,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
       if (failures > 0) {
         waitMs = Math.min(idleMs, 100 * 2 ** Math.min(failures, 6));
       } else if (sending.size < options.concurrency && claimed === 0) {
-        const next = await options.deliveries.nextDueAt(options.platform.name).catch(() => null);
+        const next = await options.deliveries.nextDueAt(options.platform.name, options.clock.now()).catch(() => null);
         if (next) waitMs = Math.min(idleMs, Math.max(25, next.getTime() - options.clock.now().getTime()));
       } else if (claimed > 0) {
         waitMs = 0; // claimed something: look again straight away (more may be due)
@@ -332,7 +359,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     // Stopping: claims not yet started go straight back to the outbox.
     for (const entry of waiting.splice(0)) {
       await record('delivery released at shutdown', entry, () =>
-        options.deliveries.retryLater(entry.delivery, { error: 'released at shutdown', nextAttemptAt: options.clock.now() }),
+        options.deliveries.retryLater(entry.delivery, { error: 'released at shutdown', at: options.clock.now(), delayMs: 0 }),
       );
       release(entry);
     }
@@ -402,15 +429,17 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
         : (await settled, false);
       clearTimeout(timer);
       if (timedOut) {
-        // Still on the wire: hand each back as "maybe sent", so the next process looks before sending again.
+        // Still on the wire: abort each and hand it back as "maybe sent", so the next process looks before
+        // sending again; and not due before the abandoned request could still land (a client that cannot
+        // abort, or a request the platform already took), or that look would find nothing and post twice.
         for (const entry of [...held.values()].filter((e) => e.startedAt !== null && !e.lost)) {
           entry.lost = true;
           entry.controller.abort();
           await options.deliveries
-            .retryLater(entry.delivery, { error: 'interrupted by shutdown (outcome unknown)', nextAttemptAt: options.clock.now(), uncertainSince: entry.startedAt })
+            .retryLater(entry.delivery, { error: 'interrupted by shutdown (outcome unknown)', at: options.clock.now(), delayMs: landingWindowMs, uncertainSince: entry.startedAt })
             .catch((error: unknown) => log.error({ err: error, deliveryId: entry.delivery.id }, 'could not release a delivery at shutdown; its lease will expire'));
         }
-        log.warn({ released: held.size }, 'shutdown timeout: sends still in flight were released as possibly sent');
+        log.warn({ released: held.size, notDueForMs: landingWindowMs }, 'shutdown timeout: sends still in flight were aborted and released as possibly sent, not due again before they could still land');
       }
       if (renewTimer) clearInterval(renewTimer);
       renewTimer = null;

@@ -17,6 +17,7 @@ export type OutgoingMessage =
 export interface SendOptions {
   /** Stable per delivery: a platform that supports it makes a retried send a no-op. */
   idempotencyKey: string;
+  /** Aborted when the attempt is abandoned (shutdown deadline, lost lease): the adapter cancels its request. */
   signal?: AbortSignal;
   /**
    * Set when an earlier attempt of this delivery may have posted (its outcome is unknown): a platform
@@ -44,6 +45,12 @@ export interface ChatPlatform {
    * delivery is that news, and the channel's subscriptions are removed instead of paused. Absent means it does.
    */
   readonly announcesRemovals?: boolean;
+  /**
+   * The longest one send's request can stay on the wire, the client's own retries included: a request
+   * abandoned (shutdown, lost lease) may still reach the platform this long after. The engine does not let
+   * another attempt of that delivery start before it has passed (plus a margin). Absent: 30 s.
+   */
+  readonly requestTimeoutMs?: number;
   /** Whether the platform connection is up (for `/readyz`); absent means always. */
   isConnected?(): boolean;
   /** Present when the platform can edit a sent message (the capability the engine checks). */

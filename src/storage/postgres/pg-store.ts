@@ -22,7 +22,15 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Apply migrations on open (default true; `inkwire migrate` runs them explicitly). */
   migrate?: boolean;
+  /**
+   * The longest one statement may run (the server cancels it) and, a few seconds later, the longest the
+   * client waits for its answer (a hung server or a silent network). 0 turns both off. Migrations are exempt.
+   */
+  statementTimeoutMs?: number;
 }
+
+/** How much longer than the server's statement timeout the client waits before it gives up on an answer. */
+const CLIENT_TIMEOUT_MARGIN_MS = 5_000;
 
 /** 64-bit integers (ids, counts) as JS numbers: Inkwire's ids stay far below 2^53. */
 const types = {
@@ -33,18 +41,33 @@ const types = {
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** The pool the PostgreSQL store and `inkwire migrate` share, with the schema set on every connection. */
-export function createPostgresPool(url: string, options: { schema?: string; poolSize?: number } = {}): pg.Pool {
+export function createPostgresPool(url: string, options: { schema?: string; poolSize?: number; statementTimeoutMs?: number } = {}): pg.Pool {
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) throw new Error(`not a schema name: ${options.schema}`);
+  const timeoutMs = options.statementTimeoutMs ?? 0;
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
     types,
+    // Waiting for a free connection, or for a server that does not answer the connect, fails after this.
     connectionTimeoutMillis: 10_000,
+    // A connection whose peer vanished without a reset (a cable, a NAT) is found by TCP keepalives.
+    keepAlive: true,
+    ...(timeoutMs > 0
+      ? { statement_timeout: timeoutMs, query_timeout: timeoutMs + CLIENT_TIMEOUT_MARGIN_MS, idle_in_transaction_session_timeout: timeoutMs + CLIENT_TIMEOUT_MARGIN_MS }
+      : {}),
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  // An idle client that loses its connection (a server restart) must not crash the process.
+  // An idle client that loses its connection (a server restart) must not crash the process. Checked-out
+  // clients are covered by withClient (pg-sql.ts); the pool's own queries release a failed client themselves.
   pool.on('error', () => {});
   return pool;
+}
+
+/** IF NOT EXISTS still races between two sessions (a unique violation): the loser finds it made. */
+async function createSchema(pool: pg.Pool, schema: string): Promise<void> {
+  await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((error: { code?: string }) => {
+    if (error.code !== '23505' && error.code !== '42P06') throw error;
+  });
 }
 
 /**
@@ -54,13 +77,20 @@ export function createPostgresPool(url: string, options: { schema?: string; pool
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<Store & { readonly pool: pg.Pool }> {
   const pool = createPostgresPool(url, options);
   try {
-    if (options.schema) {
-      // IF NOT EXISTS still races between two sessions (a unique violation): the loser finds it made.
-      await pool.query(`CREATE SCHEMA IF NOT EXISTS ${options.schema}`).catch((error: { code?: string }) => {
-        if (error.code !== '23505' && error.code !== '42P06') throw error;
-      });
+    if (options.migrate !== false && (options.statementTimeoutMs ?? 0) > 0) {
+      // Migrations (and the advisory lock they queue on) may take longer than any statement should: their own
+      // connection, without the timeouts.
+      const migrations = createPostgresPool(url, { ...(options.schema ? { schema: options.schema } : {}), poolSize: 1 });
+      try {
+        if (options.schema) await createSchema(migrations, options.schema);
+        await migratePostgres(migrations);
+      } finally {
+        await migrations.end().catch(() => {});
+      }
+    } else {
+      if (options.schema) await createSchema(pool, options.schema);
+      if (options.migrate !== false) await migratePostgres(pool);
     }
-    if (options.migrate !== false) await migratePostgres(pool);
   } catch (error) {
     await pool.end().catch(() => {});
     const code = (error as { code?: string }).code;

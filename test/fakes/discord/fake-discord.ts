@@ -41,9 +41,10 @@ export interface FakeDiscordOptions {
   nonceWindowMs?: number;
   /**
    * Decides per message post whether to fault: `lose` creates the message and then drops the connection
-   * before answering (the answer is lost), `500` answers an error without creating it.
+   * before answering (the answer is lost), `500` answers an error without creating it, `hold` keeps the
+   * request until `releaseHeld()` and then creates the message (answering if the client is still there).
    */
-  fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | '50035' | null;
+  fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | '50035' | 'hold' | null;
   /** Called when a message was created, before the answer is written (crash tests kill the bot here). */
   onPosted?: (post: { channelId: string; messageId: string; count: number }) => void;
   /** Shards GET /gateway/bot recommends (default 1). */
@@ -92,7 +93,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const revokedChannels = new Set<string>();
   const nonces = new Map<string, { message: SentMessage; at: number }>();
   const threads: Array<{ parentId: string; threadId: string; name: string; fromMessageId: string | null; appliedTags: string[] }> = [];
-  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0, channelLookups: 0 };
+  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, held: 0, heldAbandoned: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0, channelLookups: 0 };
   const failNext: Array<{ status: number; times: number }> = [];
   const bucketUse = new Map<string, { count: number; resetAt: number }>();
   let globalWindow = { start: 0, count: 0 };
@@ -104,6 +105,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const sessionId = `session-${snowflake()}`;
   let droppedOnce = false;
 
+  let releaseHolds: () => void = () => {};
+  let holds = new Promise<void>((resolve) => (releaseHolds = resolve));
   const server = createServer((req, res) => void handle(req, res));
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
@@ -262,6 +265,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         return json(res, 500, { message: 'Internal Server Error', code: 0 });
       }
       if (fault === '50035') return json(res, 400, { message: 'Invalid Form Body', code: 50035, errors: { embeds: { _errors: [{ code: 'BASE_TYPE_BAD', message: 'refused for the test' }] } } });
+      if (fault === 'hold') {
+        counters.held++;
+        res.on('close', () => void (res.writableFinished || counters.heldAbandoned++));
+        await holds;
+      }
       const b = body as Record<string, unknown>;
       const nonceKey = b.enforce_nonce ? `${channelId}:${String(b.nonce)}` : null;
       const seen = nonceKey ? nonces.get(nonceKey) : undefined;
@@ -544,7 +552,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       }
       return { status: res.status, elapsedMs, text, interaction };
     },
+    /** Lets every request held by the `hold` fault go on (created now; answered if its client is still there). */
+    releaseHeld() {
+      releaseHolds();
+      holds = new Promise<void>((resolve) => (releaseHolds = resolve));
+    },
     async close() {
+      releaseHolds();
       for (const ws of sockets) ws.terminate();
       wss.close();
       server.closeAllConnections();

@@ -25,9 +25,11 @@ export interface FakeSlackOptions {
   /**
    * Decides per chat.postMessage whether to fault: `lose` posts the message and then drops the connection
    * before answering (the answer is lost), `500` answers HTTP 500 without posting, `hang` posts and never
-   * answers. Slack has no idempotency key: nothing here de-duplicates a repeat.
+   * answers. `hold` keeps the request unread-as-it-were until `releaseHeld()`, then posts it and answers if
+   * the client is still there: a request Slack took before the client gave up lands late all the same.
+   * Slack has no idempotency key: nothing here de-duplicates a repeat.
    */
-  fault?: (post: { channel: string; count: number }) => 'lose' | '500' | 'hang' | null;
+  fault?: (post: { channel: string; count: number; team: string }) => 'lose' | '500' | 'hang' | 'hold' | null;
   /** Called when a message was posted, before the answer is written (crash tests kill the bot here). */
   onPosted?: (post: { channel: string; ts: string; count: number }) => void;
 }
@@ -98,7 +100,9 @@ export async function startFakeSlack(options: FakeSlackOptions) {
   const violations: string[] = [];
   const posts: Array<{ channel: string; ts: string; text: string; blocks: unknown; team: string; metadata: unknown; threadTs?: string }> = [];
   const historyCalls: Array<{ channel: string; oldest: string | null; includeMetadata: boolean }> = [];
-  const faults = { lost: 0, errors500: 0, hung: 0, postAttempts: 0 };
+  const faults = { lost: 0, errors500: 0, hung: 0, postAttempts: 0, held: 0, heldAbandoned: 0 };
+  let releaseHolds: () => void = () => {};
+  let holds = new Promise<void>((resolve) => (releaseHolds = resolve));
   const hanging = new Set<ServerResponse>();
   const updates: Array<{ channel: string; ts: string; blocks: unknown }> = [];
   const responses: Array<{ id: string; body: Record<string, unknown> }> = [];
@@ -276,10 +280,16 @@ export async function startFakeSlack(options: FakeSlackOptions) {
             return reply(res, { ok: false, error: 'invalid_metadata_format' });
           }
         }
-        const fault = options.fault?.({ channel, count: ++faults.postAttempts }) ?? null;
+        const fault = options.fault?.({ channel, count: ++faults.postAttempts, team }) ?? null;
         if (fault === '500') {
           faults.errors500++;
           return res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error');
+        }
+        if (fault === 'hold') {
+          faults.held++;
+          // The client giving up (an abort, its timeout) closes the connection; the request lands anyway.
+          res.on('close', () => void (res.writableFinished || faults.heldAbandoned++));
+          await holds;
         }
         const ts = `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
         if (body.thread_ts !== undefined && !posts.some((p) => p.channel === channel && p.ts === String(body.thread_ts))) {
@@ -327,7 +337,13 @@ export async function startFakeSlack(options: FakeSlackOptions) {
       for (const ws of sockets) ws.send(JSON.stringify(envelope));
     },
     socketCount: () => sockets.size,
+    /** Lets every request held by the `hold` fault land (posted now; answered if its client is still there). */
+    releaseHeld() {
+      releaseHolds();
+      holds = new Promise<void>((resolve) => (releaseHolds = resolve));
+    },
     async close() {
+      releaseHolds();
       for (const res of hanging) res.destroy();
       for (const ws of sockets) ws.terminate();
       wss.close();
