@@ -13,7 +13,13 @@ export type FetchOutcome =
   | { kind: 'not-modified' }
   | {
       kind: 'fetched';
-      body: string;
+      /**
+       * The body's bytes, undecoded: hand them to the feed parser, which decodes them where it parses them
+       * (in its worker for a large feed, which takes them over — the view is empty afterwards).
+       */
+      raw: Uint8Array;
+      /** The body decoded as text (charset from the headers, BOM or XML declaration), on first read. */
+      readonly body: string;
       validators: HttpValidators;
       finalUrl: string;
       contentType: string | null;
@@ -137,13 +143,19 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
           return failed('feed/too-large', `body is over the ${options.maxBytes}-byte cap`, response.status);
         }
         const contentType = response.headers.get('content-type');
+        const size = bytes.byteLength;
+        let text: string | null = null;
         return {
           kind: 'fetched',
-          body: decodeFeedBody(bytes, contentType),
+          raw: bytes,
+          get body() {
+            text ??= decodeOnRead(bytes, size, contentType);
+            return text;
+          },
           validators: { etag: response.headers.get('etag'), lastModified: response.headers.get('last-modified') },
           finalUrl: url.toString(),
           contentType,
-          bytes: bytes.byteLength,
+          bytes: size,
         };
       }
     } catch (error) {
@@ -154,6 +166,15 @@ export function createFeedFetcher(options: FeedFetcherOptions): (request: FetchR
       return failed('feed/fetch-failed', describeNetworkError(error));
     }
   };
+}
+
+/**
+ * Decodes a body when `body` is first read, not before: a caller that hands the bytes to the parse worker never
+ * decodes them in this thread. Once handed over they are gone (`size` no longer matches), which is a bug to report.
+ */
+function decodeOnRead(bytes: Uint8Array, size: number, contentType: string | null): string {
+  if (bytes.byteLength !== size) throw new Error('the feed body was handed to the feed parser; read `body` before parsing it');
+  return decodeFeedBody(bytes, contentType);
 }
 
 function failed(code: InkwireError['code'], message: string, status: number | null = null): FetchOutcome {

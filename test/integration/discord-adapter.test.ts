@@ -99,9 +99,11 @@ describe('the Discord adapter: real discord.js against the fake Discord', () => 
     expect(data.flags).toBe(64);
     expect(data.embeds[0]!.title).toBe('FlashAttention tiles attention');
     expect(data.components[0]!.components[0]!.custom_id).toBe('share:5:1:SRAM tiling');
-    const started = Date.now();
     const auto = await fake.interact({ type: 4, guildId: guild.id, channelId: papers, data: { id: snowflake(), name: 'search', type: 1, options: [{ name: 'query', type: 3, value: 'flash', focused: true }] } });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // Answered with the choices themselves (an autocomplete cannot be deferred); the fake holds it to Discord's
+    // 3 s interaction deadline (`violations`, below). How fast titles are found is `npm run bench:search`'s.
+    expect(auto.callbacks).toHaveLength(1);
+    expect((auto.callbacks[0] as { type: number }).type).toBe(8);
     const choices = (auto.callbacks[0] as { type: number; data: { choices: Array<{ name: string }> } }).data.choices;
     expect(choices.map((c) => c.name)).toContain('FlashAttention tiles attention');
     expect(fake.violations).toEqual([]);

@@ -31,12 +31,16 @@ describe('SIGTERM during a fan-out', () => {
     return { bot, slack, db };
   }
 
-  it('GIVEN sends hanging on the wire THEN SIGTERM exits 0 within SHUTDOWN_TIMEOUT_SECONDS and every claim is handed back as "maybe sent"', async () => {
+  it('GIVEN sends hanging on the wire THEN SIGTERM exits 0 when SHUTDOWN_TIMEOUT_SECONDS runs out and every claim is handed back as "maybe sent"', async () => {
     const { bot, db } = await hungFanOut('graceful', '1');
     const started = Date.now();
     bot.child.kill('SIGTERM');
     expect(await bot.exit()).toBe(0);
-    expect(Date.now() - started).toBeLessThan(8000);
+    // The mechanism: the shutdown timeout ended the wait for the hung sends (they never answer).
+    expect(bot.stderr()).toMatch(/shutdown timeout: sends still in flight/);
+    // A platform's bound: `docker stop` sends SIGKILL 10 s after SIGTERM. The bot's own share is the 1 s timeout
+    // plus closing up, so this passes at 5× slower.
+    expect(Date.now() - started).toBeLessThan(10_000);
     const store = openSqliteStore(db);
     const rows = await store.deliveries.list({ limit: 10 });
     expect(rows).toHaveLength(3);
@@ -49,10 +53,10 @@ describe('SIGTERM during a fan-out', () => {
     const { bot } = await hungFanOut('impatient', '60');
     bot.child.kill('SIGTERM');
     await bot.waitFor(/shutting down/, { stream: 'stderr' });
-    const started = Date.now();
     bot.child.kill('SIGTERM');
     expect(await bot.exit()).toBe(1);
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(bot.stderr()).toContain('SIGTERM again: exiting now');
+    // It exited on the second signal, not when the 60 s shutdown timeout ran out.
+    expect(bot.stderr()).not.toMatch(/shutdown timeout/);
   });
 });

@@ -1,9 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
+import type { Pool } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupsAfterEach } from '../fakes/cleanups.ts';
 import { systemClock } from '../../src/clock.ts';
 import { createDeliveryEngine } from '../../src/delivery/delivery-engine.ts';
 import { createSilentLogger } from '../../src/logger.ts';
+import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/pg-migrations.ts';
 import { openPostgresStore } from '../../src/storage/postgres/pg-store.ts';
 import type { Store } from '../../src/storage/store.ts';
 import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
@@ -24,7 +26,7 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
   const cleanups = cleanupsAfterEach();
   afterAll(async () => dropSchemas(schemas));
 
-  async function freshStore(): Promise<{ store: Store; schema: string }> {
+  async function freshStore(): Promise<{ store: Store & { readonly pool: Pool }; schema: string }> {
     const schema = uniqueSchema('multi');
     schemas.push(schema);
     const store = await openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 3 });
@@ -38,38 +40,66 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     const stores = await Promise.all([0, 1, 2].map(() => openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 1 })));
     try {
       const { rows } = await stores[0]!.pool.query<{ version: number }>('SELECT version FROM inkwire_migrations ORDER BY version');
-      expect(rows.map((r) => r.version)).toEqual([1]);
+      expect(rows.map((r) => r.version)).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1)); // each step once
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
   });
 
-  it('GIVEN three instances sharing one send budget of 50/s THEN together they never exceed it in any second', async () => {
-    const { schema } = await freshStore();
+  /**
+   * Watches the shared send budget from the database itself: a trigger copies every change of the platform's
+   * `send_budget.next_at` (the end of the slots a statement reserved; a statement may reserve one slot or a
+   * batch) into a log table. Returns how much of the database's timeline the reservations took, in ms of the
+   * database's clock: from the first reservation's start to the last one's end.
+   */
+  async function watchSendBudget({ pool }: { pool: Pool }, schema: string) {
+    await pool.query(`
+      CREATE TABLE ${schema}.send_budget_log (platform text NOT NULL, old_next_at timestamptz, next_at timestamptz NOT NULL, logged_at timestamptz NOT NULL);
+      CREATE FUNCTION ${schema}.log_send_budget() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO ${schema}.send_budget_log VALUES (NEW.platform, CASE WHEN TG_OP = 'UPDATE' THEN OLD.next_at END, NEW.next_at, clock_timestamp());
+          RETURN NEW;
+        END $$;
+      CREATE TRIGGER log_send_budget AFTER INSERT OR UPDATE ON ${schema}.send_budget FOR EACH ROW EXECUTE FUNCTION ${schema}.log_send_budget();`);
+    return async (platform: string) => {
+      const { rows } = await pool.query<{ statements: number; first_is_insert: boolean; chained: boolean; span_ms: number }>(`
+        WITH log AS (SELECT *, lag(next_at) OVER (ORDER BY next_at) AS previous FROM ${schema}.send_budget_log WHERE platform = $1)
+        SELECT count(*)::int AS statements,
+               bool_or(old_next_at IS NULL AND previous IS NULL) AS first_is_insert,
+               bool_and(previous IS NULL OR old_next_at = previous) AS chained,
+               (extract(epoch FROM max(next_at) - min(logged_at) FILTER (WHERE previous IS NULL)) * 1000)::float8 AS span_ms
+        FROM log`, [platform]);
+      return rows[0]!;
+    };
+  }
+
+  it('GIVEN three instances sharing one send budget of 50/s THEN every send takes 1/50 s of one timeline on the database clock, and waits for its slot', async () => {
+    const { store, schema } = await freshStore();
+    const budget = await watchSendBudget(store, schema);
     const instances = await Promise.all([0, 1, 2].map(() => openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 2 })));
     cleanups.push(() => Promise.all(instances.map((s) => s.close())).then(() => {}));
-    const sends: number[] = [];
     const started = Date.now();
-    await Promise.all(instances.map(async (store) => {
+    await Promise.all(instances.map(async (instance) => {
       for (let i = 0; i < 50; i++) {
-        const wait = await store.sendBudget!.reserve('discord', 50);
+        const wait = await instance.sendBudget!.reserve('discord', 50);
         await new Promise((resolve) => setTimeout(resolve, wait));
-        sends.push(Date.now());
       }
     }));
-    // 150 sends at 50/s: about 3 s, and no sliding second holds more than 50 (+1 for timer jitter at the edges).
-    expect(Date.now() - started).toBeGreaterThanOrEqual(2800);
-    sends.sort((a, b) => a - b);
-    let worst = 0;
-    for (let i = 0, j = 0; i < sends.length; i++) {
-      while (sends[i]! - sends[j]! >= 1000) j++;
-      worst = Math.max(worst, i - j + 1);
-    }
-    expect(worst).toBeLessThanOrEqual(51);
+    // The mechanism, read from the database: the three processes' reservations went to one row, each statement
+    // starting where the last ended, and together took at least 150 × 20 ms of the database's timeline: no
+    // second of it holds more than 50 slots. (Sends per wall-clock second, which a loaded machine's late timers
+    // bunch, are measured by `npm run bench:fanout`, not asserted here.)
+    const seen = await budget('discord');
+    expect(seen.first_is_insert && seen.chained).toBe(true);
+    expect(seen.span_ms).toBeGreaterThanOrEqual(150 * 20 - 10);
+    // And each instance waited for its slots: 150 slots 20 ms apart span 2.98 s. A lower bound, which load can
+    // only lengthen.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
   });
 
-  it('GIVEN two delivery engines on one database paced at 20/s THEN together they send at 20/s, not 40/s', async () => {
+  it('GIVEN two delivery engines on one database paced at 20/s THEN every send takes 1/20 s of the one shared timeline: 20/s together, not 40/s', async () => {
     const { store, schema } = await freshStore();
+    const budget = await watchSendBudget(store, schema);
     const other = await openPostgresStore(TEST_DATABASE_URL, { schema, poolSize: 2 });
     cleanups.push(() => other.close());
     const feed = await store.feeds.ensure('https://dailyink.substack.com/feed', new Date());
@@ -77,21 +107,28 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     await store.posts.ingest({ feedId: feed.id, at: new Date(), drafts: [makeDraft('moe')], announceKeys: new Set(['slug:moe']) });
     const recording = createRecordingPlatform();
     const sentAt: number[] = [];
-    const platform = { ...recording.platform, send: async (...args: Parameters<typeof recording.platform.send>) => { sentAt.push(Date.now()); return recording.platform.send(...args); } };
+    const sentBy = new Set<string>();
     const engines = [store, other].map((s, i) => createDeliveryEngine({
-      platform, deliveries: s.deliveries, clock: systemClock, logger: createSilentLogger(), concurrency: 8, leaseMs: 30_000, maxAttempts: 3,
+      platform: { ...recording.platform, send: async (...args: Parameters<typeof recording.platform.send>) => {
+        sentAt.push(Date.now());
+        sentBy.add(`e${i}`);
+        return recording.platform.send(...args);
+      } },
+      deliveries: s.deliveries, clock: systemClock, logger: createSilentLogger(), concurrency: 8, leaseMs: 30_000, maxAttempts: 3,
       retryBaseMs: 100, retryMaxMs: 1000, idleMs: 50, owner: `e${i}`, ratePerSecond: 20, sendBudget: s.sendBudget!,
     }));
     await Promise.all(engines.map((engine) => engine.drain()));
     expect(recording.sends).toHaveLength(40);
+    expect([...sentBy].sort()).toEqual(['e0', 'e1']);
+    // Both engines' sends took slots of the one budget row, together at least 40 × 50 ms of the database's
+    // timeline (at 40/s it would be half that).
+    const seen = await budget('console');
+    expect(seen.first_is_insert && seen.chained).toBe(true);
+    expect(seen.span_ms).toBeGreaterThanOrEqual(40 * 50 - 10);
+    // The engines waited for their slots (39 gaps of 50 ms: 1.95 s; at 40/s it would be ~0.95 s). A lower bound,
+    // which load can only lengthen.
     sentAt.sort((a, b) => a - b);
-    expect(sentAt.at(-1)! - sentAt[0]!).toBeGreaterThanOrEqual(1800); // 40 sends at 20/s: ~1.95 s, not ~0.95 s
-    let worst = 0;
-    for (let i = 0, j = 0; i < sentAt.length; i++) {
-      while (sentAt[i]! - sentAt[j]! >= 1000) j++;
-      worst = Math.max(worst, i - j + 1);
-    }
-    expect(worst).toBeLessThanOrEqual(21);
+    expect(sentAt.at(-1)! - sentAt[0]!).toBeGreaterThanOrEqual(1800);
   });
 
   it('GIVEN two instances on one tick THEN only one polls the feed, and a dead poller\'s lease runs out', async () => {
@@ -107,10 +144,14 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     await store.feeds.releasePoll(feed.id, 'a');
     expect(await claim(other, 'b')).toBe(false); // already polled on this tick
     const nextTick = new Date(Date.now() + 1);
-    expect(await other.feeds.claimPoll(feed.id, { owner: 'b', now: nextTick, leaseMs: 1000, notPolledSince: nextTick })).toBe(true);
-    // b dies holding it: after the lease, a may poll again.
-    const later = new Date(nextTick.getTime() + 1000);
-    expect(await store.feeds.claimPoll(feed.id, { owner: 'a', now: later, leaseMs: 1000, notPolledSince: later })).toBe(true);
+    expect(await other.feeds.claimPoll(feed.id, { owner: 'b', now: nextTick, leaseMs: 300, notPolledSince: nextTick })).toBe(true);
+    // b dies holding it: after the lease (on the database's clock, whatever the instances' say), a may poll again.
+    const later = new Date(nextTick.getTime() + 3600_000);
+    expect(await store.feeds.claimPoll(feed.id, { owner: 'a', now: later, leaseMs: 1000, notPolledSince: nextTick })).toBe(false);
+    while (!(await store.pool.query<{ over: boolean }>('SELECT poll_lease_until <= now() AS over FROM feeds WHERE id = $1', [feed.id])).rows[0]!.over) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await store.feeds.claimPoll(feed.id, { owner: 'a', now: new Date(), leaseMs: 1000, notPolledSince: nextTick })).toBe(true);
   });
 
   it('GIVEN three processes, 1,000 Slack channels (no de-duplication) and one killed mid-fan-out THEN every channel gets the post exactly once, and each poll tick fetched the feed once', async () => {

@@ -17,6 +17,12 @@ const draft = (slug: string, title: string, text: string, day: number): PostDraf
   wordCount: 100, readingMinutes: 1, tldr: text.slice(0, 280), previewOnly: false, papers: [{ kind: 'arxiv', id: '2205.14135' }],
 });
 
+/** Waits for something that must happen eventually; 15 s is a give-up time for a loaded machine, not a speed bound. */
+async function waitUntil(condition: () => boolean, giveUpMs = 15_000): Promise<void> {
+  const deadline = Date.now() + giveUpMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 describe('the Slack adapter: real bolt against signed requests and a fake Slack Web API', () => {
   let fake: FakeSlack;
   let fixture: ReturnType<typeof createCoreFixture>;
@@ -39,10 +45,11 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': slackSignature(options.secret ?? SECRET, timestamp, body) },
       body,
     });
-    const deadline = Date.now() + 3000;
-    while (response.status === 200 && !fake.responses.some((r) => r.id === responseId) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Slack's deadline is on this acknowledgement (3 s); the answer through response_url may come later.
+    const ackMs = Date.now() - started;
+    await waitUntil(() => response.status !== 200 || fake.responses.some((r) => r.id === responseId));
     const answered = fake.responses.find((r) => r.id === responseId);
-    return { status: response.status, ms: Date.now() - started, reply: answered?.body as { response_type: string; text: string; blocks: Array<Record<string, unknown>> } | undefined };
+    return { status: response.status, ackMs, reply: answered?.body as { response_type: string; text: string; blocks: Array<Record<string, unknown>> } | undefined };
   }
 
   beforeAll(async () => {
@@ -117,8 +124,7 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
       const ts = Math.floor(Date.now() / 1000);
       const res = await fetch(events, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) }, body });
       expect(res.status).toBe(200);
-      const deadline = Date.now() + 3000;
-      while (!fake.responses.some((r) => r.id === id) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitUntil(() => fake.responses.some((r) => r.id === id));
       expect((fake.responses.find((r) => r.id === id)?.body as { text: string }).text).toMatch(/no longer matches a subscription in this channel|Only people who can manage/);
     }
     expect(JSON.stringify(await fixture.store.deliveries.list({ limit: 100 }))).toBe(before);
@@ -132,9 +138,11 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
     expect(await fixture.store.subscriptions.listForChannel('slack', 'CCALM')).toEqual([]);
   });
 
-  it('GIVEN /search THEN respond() answers within 3 s, privately, with a share button that works', async () => {
+  it('GIVEN /search THEN it is acknowledged within Slack\'s 3 s and respond() answers privately, with a share button that works', async () => {
     const search = await slash('/search', 'attention is all you need SRAM', 'UMEMBER', 'CPAPERS');
-    expect(search.ms).toBeLessThan(3000);
+    // A platform's bound: Slack drops a slash command not acknowledged within 3 s. The ack comes before the
+    // search runs, so this passes at 5× slower; how fast the search itself is belongs to `npm run bench:search`.
+    expect(search.ackMs).toBeLessThan(3000);
     expect(search.reply?.response_type).toBe('ephemeral');
     const header = search.reply!.blocks.find((b) => b.type === 'header') as { text: { text: string } };
     expect(header.text.text).toBe('FlashAttention tiles attention');
@@ -184,12 +192,8 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
     await fixture.store.posts.ingest({ feedId, at: fixture.clock.now(), announceKeys: new Set(['slug:a', 'slug:b', 'slug:c']), drafts: [draft('a', 'A', 'x', 11), draft('b', 'B', 'x', 12), draft('c', 'C', 'x', 13)] });
     fake.rateLimitChannel('CBUSY', 2);
     const limitedBefore = fake.counters.rateLimited;
-    const started = Date.now();
     const engine = fixture.core.deliveryEngine(adapter);
-    const done = engine.drain();
-    while (fake.postsIn('CCALM').length === 0 && Date.now() - started < 3000) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(Date.now() - started).toBeLessThan(2500);
-    await done;
+    await engine.drain();
     for (let i = 0; i < 5 && (fake.postsIn('CBUSY').length < 3 || fake.postsIn('CCALM').length < 3); i++) {
       fixture.clock.advance(60_000);
       await engine.drain();
@@ -212,8 +216,7 @@ describe('the Slack adapter: real bolt against signed requests and a fake Slack 
     const ts = Math.floor(Date.now() / 1000);
     const res = await fetch(events, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(SECRET, ts, body) }, body });
     expect(res.status).toBe(200);
-    const deadline = Date.now() + 3000;
-    while (!fake.responses.some((r) => r.id === 'share-1') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil(() => fake.responses.some((r) => r.id === 'share-1'));
     const shared = fake.responses.find((r) => r.id === 'share-1')!.body as { response_type: string; blocks: Array<{ type: string; text?: { text: string } }> };
     expect(shared.response_type).toBe('in_channel');
     expect(shared.blocks.find((b) => b.type === 'header')?.text?.text).toBe('FlashAttention tiles attention');

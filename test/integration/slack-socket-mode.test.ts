@@ -25,7 +25,8 @@ describe('Slack Socket Mode', () => {
   });
 
   it('GIVEN SLACK_APP_TOKEN THEN a slash command arrives over the WebSocket, is acknowledged, and answered via response_url', async () => {
-    const deadline = Date.now() + 5000;
+    // Give-up times for a loaded machine, not speed bounds.
+    const deadline = Date.now() + 15_000;
     while (fake.socketCount() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(fake.socketCount()).toBe(1);
     fake.sendEnvelope({
@@ -33,7 +34,7 @@ describe('Slack Socket Mode', () => {
       payload: { token: 'x', team_id: 'T1', team_domain: 'readers', channel_id: 'CPAPERS', channel_name: 'papers', user_id: 'UMEMBER', user_name: 'member',
         command: '/ink-latest', text: '', api_app_id: 'A1', is_enterprise_install: 'false', response_url: fake.responseUrl('socket-1'), trigger_id: 't' },
     });
-    while ((!fake.socketAcks.some((a) => a.envelope_id === 'env-1') || !fake.responses.some((r) => r.id === 'socket-1')) && Date.now() < deadline + 3000) {
+    while ((!fake.socketAcks.some((a) => a.envelope_id === 'env-1') || !fake.responses.some((r) => r.id === 'socket-1')) && Date.now() < deadline + 15_000) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(fake.socketAcks.find((a) => a.envelope_id === 'env-1')).toBeDefined();
@@ -49,7 +50,7 @@ describe('Slack Socket Mode', () => {
       payload: { token: 'x', team_id: 'T1', team_domain: 'readers', channel_id: 'CPAPERS', channel_name: 'papers', user_id: 'UMEMBER', user_name: 'member',
         command: '/ink-inkwire-help', text: '', api_app_id: 'A1', is_enterprise_install: 'false', response_url: fake.responseUrl('socket-2'), trigger_id: 't' },
     });
-    const deadline = Date.now() + 3000;
+    const deadline = Date.now() + 15_000; // a give-up time, not a speed bound
     while (!fake.responses.some((r) => r.id === 'socket-2') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const text = (fake.responses.find((r) => r.id === 'socket-2')!.body as { text: string }).text;
     expect(text).toContain('`/ink-search`');

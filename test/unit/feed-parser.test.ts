@@ -47,15 +47,19 @@ describe('parseFeedXml', () => {
   });
 
   it.each([
-    ['billion-laughs.xml', 'feed/malformed'],
-    ['xxe.xml', 'feed/malformed'],
-    ['not-a-feed-cloudflare.html', 'feed/not-a-feed'],
-  ])('GIVEN %s THEN rejects it fast as %s', async (name, code) => {
-    const started = performance.now();
+    ['billion-laughs.xml', 'feed/malformed', /Invalid character entity/],
+    ['xxe.xml', 'feed/malformed', /Invalid character entity/],
+    ['not-a-feed-cloudflare.html', 'feed/not-a-feed', /HTML page/],
+  ])('GIVEN %s THEN rejects it as %s without expanding or fetching anything', async (name, code, why) => {
+    // The mechanism that keeps this cheap: the parser refuses the first entity the document declared itself
+    // (it expands none, so an entity bomb never grows and an external entity is never fetched), and an HTML
+    // page is told apart before any XML parsing.
     const result = await parseFeedXml(fixture(name));
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.code).toBe(code);
+    if (!result.ok) {
+      expect(result.error.code).toBe(code);
+      expect(result.error.message).toMatch(why);
+    }
   });
 
   it('GIVEN JSON or plain text THEN says it is not a feed', async () => {
