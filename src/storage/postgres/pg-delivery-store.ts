@@ -77,15 +77,27 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
       return inTransaction(pool, async (client) => {
         // The limit applies after SKIP LOCKED (heads another instance is claiming or writing are passed over,
         // not counted), and a head changed and committed since this statement's snapshot is re-checked at
-        // its newest version. The head's row is locked too: a holder recording its outcome is passed over.
-        const { rows: locked } = await client.query<{ id: number }>(
-          `SELECT d.id FROM delivery_heads h JOIN deliveries d ON d.id = h.head_id
+        // its newest version. Two statements, each on one table's index, rather than one join: with
+        // statistics that do not yet know a fan-out's rows (a fresh outbox; autoanalyze comes a minute
+        // later) the planner turned the join into a nested loop over every pending row (100–300 ms per
+        // claim at 3,000 rows, 0.16 ms after ANALYZE). The heads' index scan and primary-key look-ups have
+        // no such plan to fall into.
+        const { rows: heads } = await client.query<{ head_id: number }>(
+          `SELECT h.head_id FROM delivery_heads h
            WHERE h.platform = $1 AND h.head_id IS NOT NULL AND h.due_at <= now() AND NOT (h.destination_key = ANY($2::text[]))
-             AND ((d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'sending' AND d.lease_until <= now()))
            ORDER BY h.due_at
            LIMIT $3
-           FOR UPDATE OF h, d SKIP LOCKED`,
+           FOR UPDATE OF h SKIP LOCKED`,
           [platform, excluded, limit],
+        );
+        if (heads.length === 0) return [];
+        // The head's delivery row is locked too (a holder recording its outcome is passed over) and re-checked.
+        const { rows: locked } = await client.query<{ id: number }>(
+          `SELECT d.id FROM deliveries d
+           WHERE d.id = ANY($1::bigint[])
+             AND ((d.status = 'pending' AND d.next_attempt_at <= now()) OR (d.status = 'sending' AND d.lease_until <= now()))
+           FOR UPDATE OF d SKIP LOCKED`,
+          [heads.map((h) => h.head_id)],
         );
         if (locked.length === 0) return [];
         const tokens = locked.map(() => randomUUID());
