@@ -1,177 +1,286 @@
 /**
- * `npm run bench:scale`: (1) one new post fanned out to N channels (default 10,000) through the real outbox
- * and delivery engine to a platform at a fixed rate R (default 500/s; over it, 429s, counted globally),
- * with 1, 2 and 3 instances on one PostgreSQL database (each instance its own connection pool and engine,
- * sharing the database's send budget) and with SQLite single-instance; prints wall time, throughput, the
- * ratio to R, 429s and duplicates. (2) /search latency p50/p99 on PostgreSQL and on SQLite over the same
- * synthetic corpus (default 100,000 posts, built through each store's real ingest path).
- * Needs TEST_DATABASE_URL (or DATABASE_URL) pointing at a PostgreSQL server; works in its own schemas and
- * drops them. `-- --json` prints one JSON object; `--channels N`, `--rate R`, `--posts N`, `--queries N`.
+ * `npm run bench:scale`: one new post fanned out to N Slack channels (default 10,000 and 3,000) by real
+ * `inkwire start` processes — 1, 2 and 3 of them on one PostgreSQL database, and one on SQLite — to the
+ * fake Slack with a workspace limit of R messages per sliding second (default 500; over it a 429). The
+ * bots pace at 98 % of R (`SLACK_SENDS_PER_SECOND`), shared through the database's send budget on
+ * PostgreSQL. Everything is measured from outside, on what landed: delivered/s between the fake's first
+ * and last receipt against R, 429s, duplicates (a channel with the post twice; the fake de-duplicates
+ * nothing), and the time from publication (the post appearing in the served feed) to the first and last
+ * delivery.
+ *
+ * Needs TEST_DATABASE_URL (or DATABASE_URL) pointing at PostgreSQL; works in schemas of its own and drops
+ * them. Runs dist/ (`npm run build` first), or the sources with INKWIRE_FROM_SOURCE=true. Options:
+ * `--channels 10000,3000`, `--rate 500`, `--instances 1,2,3`, `--concurrency 32` (DELIVERY_CONCURRENCY),
+ * `--no-sqlite`, `--json`. Bot logs go to `--logs DIR` (default a temporary directory, removed unless a row
+ * failed). The search latencies moved to `npm run bench:scale-search`.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { systemClock } from '../src/clock.ts';
-import { createDeliveryEngine } from '../src/delivery/delivery-engine.ts';
-import { createSilentLogger } from '../src/logger.ts';
-import { createSearchService } from '../src/search/search-service.ts';
 import { openPostgresStore } from '../src/storage/postgres/pg-store.ts';
 import { openSqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
 import type { Store } from '../src/storage/store.ts';
-import { machineLine, printTable, summarise, wantsJson } from './bench-util.ts';
-import { createRateLimitedPlatform } from './rate-limited-platform.ts';
-import { corpusNow, createCorpusGenerator, ML_TERMS, STOP_WORDS } from './search-corpus-generator.ts';
+import { startFeedServer } from '../test/fakes/feed-server.ts';
+import { seedSubscribedStore } from '../test/fakes/seeded-database.ts';
+import { startFakeSlack } from '../test/fakes/slack/fake-slack.ts';
+import { machineLine, printTable, wantsJson } from './bench-util.ts';
+import { rssFeed, type FeedItem } from './generated-feed.ts';
+import { spawnInkwireProcess, urlWithSchema, waitUntil, type InkwireProcess } from './inkwire-process.ts';
 
-const arg = (name: string, fallback: number) => {
+const argText = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
+  return i === -1 ? fallback : (process.argv[i + 1] ?? fallback);
 };
-const CHANNELS = arg('channels', 10_000);
-const RATE = arg('rate', 500);
-const POSTS = arg('posts', 100_000);
-const QUERIES = arg('queries', 100);
+const list = (text: string) => text.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const CHANNEL_COUNTS = list(argText('channels', '10000,3000'));
+const RATE = Number(argText('rate', '500'));
+const INSTANCE_COUNTS = list(argText('instances', '1,2,3'));
+const CONCURRENCY = Number(argText('concurrency', '32'));
+const WITH_SQLITE = !process.argv.includes('--no-sqlite');
 const PG_URL = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || '';
+const PACE = Math.floor(RATE * 0.98);
 if (!/^postgres(ql)?:\/\//.test(PG_URL)) {
   console.error('bench:scale needs TEST_DATABASE_URL=postgres://… (e.g. postgres://postgres@127.0.0.1:5432/test)');
   process.exit(2);
 }
-const progress = (line: string) => process.stderr.write(`[bench:scale] ${line}\n`);
+if (CHANNEL_COUNTS.length === 0 || INSTANCE_COUNTS.length === 0 || !(RATE > 0) || !(CONCURRENCY > 0)) {
+  console.error('bench:scale: --channels and --instances take lists of positive whole numbers, --rate and --concurrency a positive number');
+  process.exit(2);
+}
+const progress = (line: string) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const logDir = argText('logs', '') || mkdtempSync(join(tmpdir(), 'inkwire-scale-'));
 const schemas: string[] = [];
-const schemaName = (what: string) => {
-  const name = `bench_${what}_${process.pid}`;
-  schemas.push(name);
-  return name;
-};
+const running = new Set<InkwireProcess>();
+let keepLogs = argText('logs', '') !== '';
+
 async function dropSchemas() {
+  if (schemas.length === 0) return;
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();
-  for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  for (const schema of schemas.splice(0)) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();
 }
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void dropSchemas().finally(() => process.exit(130)));
+async function cleanUp() {
+  for (const bot of running) bot.kill('SIGKILL');
+  await dropSchemas().catch((error: unknown) => progress(`could not drop the schemas: ${String(error)}`));
+  if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void cleanUp().finally(() => process.exit(130)));
 
-const bulkDraft = { guid: null, title: 'Bench post', subtitle: 'A subtitle', author: 'A', coverImageUrl: null, html: '<p>x</p>', text: 'x', wordCount: 1, readingMinutes: 1, tldr: 'x', previewOnly: false, papers: [] };
-
-/** N channel subscriptions to one feed, then one new post: its N outbox rows are written with it. */
-async function seedFanout(store: Store): Promise<number> {
-  const feed = await store.feeds.ensure('https://dailyink.substack.com/feed', new Date());
-  for (let i = 0; i < CHANNELS; i++) {
-    await store.subscriptions.create({ kind: 'channel', platform: 'console', workspaceId: `g${i % 500}`, channelId: `c${i}`, feedId: feed.id, keywords: [], mode: 'instant', mentionId: null, createdBy: 'bench', createdAt: new Date(0) });
-  }
-  const started = performance.now();
-  await store.posts.ingest({ feedId: feed.id, at: new Date(), announceKeys: new Set(['slug:bench']), drafts: [{ ...bulkDraft, key: 'slug:bench', url: 'https://dailyink.substack.com/p/bench', publishedAt: new Date() }] });
-  return performance.now() - started;
+interface Row {
+  store: 'SQLite' | 'PostgreSQL';
+  instances: number;
+  channels: number;
+  /** From publication to the first and the last delivery the fake received. */
+  firstMs: number;
+  lastMs: number;
+  /** Delivered per second between the first and the last receipt, and that against R. */
+  perSecond: number;
+  ratio: number;
+  /** The most messages the fake received in any sliding second. */
+  busiestSecond: number;
+  rateLimited: number;
+  delivered: number;
+  duplicates: number;
+  /** Messages each instance posted (each has its own token). */
+  byInstance: number[];
+  /** CPU seconds the bots (together) and this process (the fake Slack) used from publication to the last delivery. */
+  botCpuS: number;
+  fakeCpuS: number;
+  /** PostgreSQL: statements on the send-budget row (inserts + updates) per delivery. */
+  budgetStatementsPerDelivery: number | null;
 }
 
-interface FanoutRow { backend: string; instances: number; wallMs: number; outboxWriteMs: number; sendsPerSecond: number; ratio: number; delivered: number; duplicates: number; rateLimited: number }
+const channelIds = (n: number) => Array.from({ length: n }, (_, i) => `C${String(i).padStart(8, '0')}`);
+const TOKENS = ['xoxb-scale-a', 'xoxb-scale-b', 'xoxb-scale-c', 'xoxb-scale-d', 'xoxb-scale-e', 'xoxb-scale-f'];
 
-/** Fans the post out with `instances` engines (each on its own store connection) to one platform at R. */
-async function fanout(backend: 'sqlite' | 'postgres', instances: number): Promise<FanoutRow> {
-  progress(`fan-out: ${backend}, ${instances} instance(s), ${CHANNELS} channels at ${RATE}/s`);
-  const dbPath = join(tmpdir(), `inkwire-scale-${process.pid}.db`);
-  const schema = backend === 'postgres' ? schemaName(`fanout${instances}`) : '';
-  const open = () => (backend === 'sqlite' ? Promise.resolve(openSqliteStore(dbPath)) : openPostgresStore(PG_URL, { schema, poolSize: 8 }));
-  const first = await open();
-  const outboxWriteMs = await seedFanout(first);
-  const stores = [first, ...(await Promise.all(Array.from({ length: instances - 1 }, open)))];
-  const { platform, stats, unique } = createRateLimitedPlatform(RATE, 2);
-  // Each engine paces at 98% of R: alone (SQLite) with its own pacer, together (PostgreSQL) through the shared budget.
-  const engines = stores.map((store, i) => createDeliveryEngine({
-    platform, deliveries: store.deliveries, clock: systemClock, logger: createSilentLogger(), concurrency: 32, leaseMs: 60_000,
-    maxAttempts: 10, retryBaseMs: 50, retryMaxMs: 1000, ratePerSecond: RATE * 0.98, owner: `bench-${i}`,
-    ...(store.sendBudget ? { sendBudget: store.sendBudget } : {}),
-  }));
-  const started = performance.now();
-  await Promise.all(engines.map((engine) => engine.drain()));
-  const wallMs = performance.now() - started;
-  for (const store of stores) await store.close();
-  for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(`${dbPath}${suffix}`, { force: true });
-  const sendsPerSecond = stats.accepted / (wallMs / 1000);
-  return { backend, instances, wallMs, outboxWriteMs, sendsPerSecond, ratio: sendsPerSecond / RATE, delivered: unique(), duplicates: stats.duplicates, rateLimited: stats.rateLimited };
+/** CPU seconds (user + system) a process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
 }
 
-interface SearchRow { type: string; sqlite: { p50: number; p99: number; noHits: number }; postgres: { p50: number; p99: number; noHits: number } }
+/** A subscribed deployment: the feed seen once, N channels subscribed to it; the bots reach it at `databaseUrl`. */
+interface Deployment {
+  store: Store;
+  databaseUrl: string;
+  channels: number;
+  /** PostgreSQL: its schema (for the send-budget statement count). */
+  schema: string | null;
+}
 
-/** Builds the corpus in both stores through their ingest paths, then times the same queries on each. */
-async function searchLatency(): Promise<{ posts: number; buildMs: { sqlite: number; postgres: number }; rows: SearchRow[] }> {
-  const dbPath = join(tmpdir(), `inkwire-scale-search-${process.pid}.db`);
-  const clock = { now: corpusNow };
-  const sqlite = openSqliteStore(dbPath, { clock });
-  const postgres = await openPostgresStore(PG_URL, { schema: schemaName('search'), clock, poolSize: 4 });
-  const gen = createCorpusGenerator({ seed: 42, size: POSTS });
-  const buildMs = { sqlite: 0, postgres: 0 };
-  for (const [name, store] of [['sqlite', sqlite], ['postgres', postgres]] as const) {
-    const feed = await store.feeds.ensure('https://bench.example/feed', new Date(0));
-    const started = performance.now();
-    for (let from = 0; from < POSTS; from += 200) {
-      const drafts = Array.from({ length: Math.min(200, POSTS - from) }, (_, i) => gen.post(from + i, { count: name === 'sqlite' }).draft);
-      await store.posts.ingest({ feedId: feed.id, at: new Date(), drafts, announceKeys: new Set() });
-      if (from % 10_000 === 0) progress(`search corpus: ${name} ${from}/${POSTS}`);
-    }
-    if (name === 'postgres') await (postgres as Store & { pool: pg.Pool }).pool.query('ANALYZE posts');
-    buildMs[name] = performance.now() - started;
+/** Inserts + updates of the schema's send-budget row so far (the statistics collector's count). */
+async function budgetStatements(schema: string): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // the statistics are flushed about once a second
+    const { rows } = await client.query<{ n: string }>(`SELECT coalesce(sum(n_tup_ins + n_tup_upd), 0) AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'send_budget'`, [schema]);
+    return Number(rows[0]!.n);
+  } finally {
+    await client.end();
   }
-  const rand = (() => {
-    let a = 7;
-    return () => ((a = (a * 16807) % 2147483647) / 2147483647);
-  })();
-  const ml = () => ML_TERMS[Math.floor(rand() * ML_TERMS.length)]!;
-  const sets: Record<string, string[]> = {
-    '1 word': Array.from({ length: QUERIES }, ml),
-    '3 words': Array.from({ length: QUERIES }, () => `${ml()} ${ml()} ${ml()}`),
-    'phrase (2 words)': Array.from({ length: QUERIES }, () => `"${ml()} ${ml()}"`),
-    'very common (`model`)': Array.from({ length: QUERIES }, () => 'model'),
-    'stop word (`the`)': Array.from({ length: QUERIES }, () => STOP_WORDS[0]!),
-    'word + date filter': Array.from({ length: QUERIES }, () => `${ml()} after:2022-01-01`),
-  };
-  const services = { sqlite: createSearchService({ index: sqlite.search, logger: createSilentLogger() }), postgres: createSearchService({ index: postgres.search, logger: createSilentLogger() }) };
-  const rows: SearchRow[] = [];
-  for (const [type, queries] of Object.entries(sets)) {
-    progress(`search: ${type}`);
-    const timed: Partial<Record<'sqlite' | 'postgres', SearchRow['sqlite']>> = {};
-    for (const name of ['sqlite', 'postgres'] as const) {
-      for (const query of queries.slice(0, 10)) await services[name].search(query, { limit: 10 }); // warm-up
-      const samples: number[] = [];
-      let noHits = 0;
-      for (const query of queries) {
-        const started = performance.now();
-        const result = await services[name].search(query, { limit: 10 });
-        samples.push(performance.now() - started);
-        if (!result.ok || result.value.hits.length === 0) noHits++;
+}
+
+async function subscribe(store: Store, feedUrl: string, channels: readonly string[]): Promise<void> {
+  await seedSubscribedStore(store, feedUrl, []);
+  const feed = (await store.feeds.get(feedUrl))!;
+  for (let from = 0; from < channels.length; from += 16) {
+    await Promise.all(channels.slice(from, from + 16).map((channelId) => store.subscriptions.create({
+      kind: 'channel', platform: 'slack', workspaceId: 'T1', channelId, feedId: feed.id, keywords: [], mode: 'instant', mentionId: null, createdBy: 'bench', createdAt: new Date(0),
+    })));
+  }
+}
+
+async function main() {
+  const feeds = await startFeedServer();
+  const items: FeedItem[] = [{ slug: 'seen-before', title: 'Seen before', publishedAt: new Date(Date.now() - 86_400_000) }];
+  const feedUrl = feeds.url('/feed');
+  feeds.serveFeed('/feed', rssFeed('Scale bench', items));
+  const rows: Row[] = [];
+  try {
+    for (const channels of CHANNEL_COUNTS) {
+      const ids = channelIds(channels);
+      const deployments: Array<{ kind: Row['store']; instances: number[]; open(): Promise<Deployment> }> = [];
+      if (WITH_SQLITE) {
+        deployments.push({
+          kind: 'SQLite', instances: [1],
+          async open() {
+            const path = join(logDir, `scale-${channels}.db`);
+            const store = openSqliteStore(path);
+            return { store, databaseUrl: path, channels, schema: null };
+          },
+        });
       }
-      const s = summarise(samples);
-      timed[name] = { p50: s.p50, p99: s.p99, noHits };
+      deployments.push({
+        kind: 'PostgreSQL', instances: INSTANCE_COUNTS,
+        async open() {
+          const schema = `bench_scale_${channels}_${process.pid}`;
+          schemas.push(schema);
+          const store = await openPostgresStore(PG_URL, { schema, poolSize: 8 });
+          return { store, databaseUrl: urlWithSchema(PG_URL, schema), channels, schema };
+        },
+      });
+      for (const deployment of deployments) {
+        progress(`${deployment.kind}: subscribing ${channels} channels`);
+        const opened = await deployment.open();
+        await subscribe(opened.store, feedUrl, ids);
+        // The bench's own connection is not needed while the bots run (a SQLite file is one bot's).
+        await opened.store.close();
+        for (const instances of deployment.instances) {
+          const before = opened.schema ? await budgetStatements(opened.schema) : 0;
+          const row = await fanOut({ kind: deployment.kind, instances, ids, databaseUrl: opened.databaseUrl, feedUrl, publish: (item) => {
+            items.push(item);
+            feeds.serveFeed('/feed', rssFeed('Scale bench', items));
+          } });
+          if (opened.schema) row.budgetStatementsPerDelivery = ((await budgetStatements(opened.schema)) - before) / Math.max(1, row.delivered + row.duplicates);
+          rows.push(row);
+        }
+      }
     }
-    rows.push({ type, sqlite: timed.sqlite!, postgres: timed.postgres! });
+  } finally {
+    await feeds.close();
   }
-  await sqlite.close();
-  await postgres.close();
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
-  return { posts: POSTS, buildMs, rows };
+  return rows;
+}
+
+/** Starts `instances` bots, publishes one new post, and waits until every channel has it (or a deadline). */
+async function fanOut(options: { kind: Row['store']; instances: number; ids: readonly string[]; databaseUrl: string; feedUrl: string; publish(item: FeedItem): void }): Promise<Row> {
+  const { kind, instances, ids } = options;
+  progress(`${kind}: ${instances} instance(s), ${ids.length} channels at R = ${RATE}/s (bots pace at ${PACE}/s)`);
+  const tokens = Object.fromEntries(TOKENS.slice(0, instances).map((token, i) => [`T${String.fromCharCode(65 + i)}`, token]));
+  const received: Array<{ channel: string; at: number; team: string }> = [];
+  const slack = await startFakeSlack({
+    tokens,
+    channels: Object.fromEntries(ids.map((id) => [id, {}])),
+    workspacePerSecond: RATE,
+    onPosted: ({ channel, count }) => received.push({ channel, at: performance.now(), team: slack.posts[count - 1]?.team ?? '?' }),
+  });
+  const bots: InkwireProcess[] = [];
+  try {
+    for (let i = 0; i < instances; i++) {
+      const bot = spawnInkwireProcess({
+        name: `${kind.toLowerCase()}-${ids.length}-${instances}-bot${i}`,
+        logFile: join(logDir, `${kind.toLowerCase()}-${ids.length}-${instances}-bot${i}.log`),
+        env: {
+          FEED_URLS: options.feedUrl, DATABASE_URL: options.databaseUrl, INSTANCE_ID: `bot-${i}`, LOG_LEVEL: 'info',
+          POLL_CRON: '* * * * * *', POLL_JITTER_SECONDS: '0', DELIVERY_CONCURRENCY: String(CONCURRENCY), DELIVERY_RETRY_BASE_SECONDS: '1',
+          SLACK_BOT_TOKEN: TOKENS[i]!, SLACK_SIGNING_SECRET: 'bench', SLACK_API_URL: slack.apiUrl, SLACK_PORT: '0', SLACK_SENDS_PER_SECOND: String(PACE),
+        },
+      });
+      bots.push(bot);
+      running.add(bot);
+    }
+    await Promise.all(bots.map((bot) => bot.started()));
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // past the first poll of every bot
+    const slug = `scale-${kind.toLowerCase()}-${ids.length}-${instances}-${Date.now()}`;
+    const published = performance.now();
+    const cpuBefore = bots.map((bot) => cpuSecondsOf(bot.pid));
+    const fakeBefore = process.cpuUsage();
+    options.publish({ slug, title: `Scale ${kind} ${ids.length} × ${instances}`, publishedAt: new Date() });
+    const deadlineMs = Math.max(120_000, (3 * ids.length * 1000) / PACE) + 60_000;
+    const complete = await waitUntil(() => new Set(received.map((r) => r.channel)).size >= ids.length, deadlineMs, 200);
+    const botCpuS = bots.reduce((sum, bot, i) => sum + cpuSecondsOf(bot.pid) - cpuBefore[i]!, 0);
+    const fakeUsage = process.cpuUsage(fakeBefore);
+    if (!complete) keepLogs = true;
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // a late second copy would land here
+    const exits = await Promise.all(bots.map((bot) => bot.stop()));
+    if (exits.some((code) => code !== 0)) {
+      keepLogs = true;
+      progress(`a bot exited with ${exits.join(', ')} (logs in ${logDir})`);
+    }
+    const times = received.map((r) => r.at).sort((a, b) => a - b);
+    const perChannel = new Map<string, number>();
+    for (const r of received) perChannel.set(r.channel, (perChannel.get(r.channel) ?? 0) + 1);
+    let busiestSecond = 0;
+    for (let i = 0, j = 0; i < times.length; i++) {
+      while (times[i]! - times[j]! >= 1000) j++;
+      busiestSecond = Math.max(busiestSecond, i - j + 1);
+    }
+    const spanS = times.length > 1 ? (times.at(-1)! - times[0]!) / 1000 : NaN;
+    const perSecond = (perChannel.size - 1) / spanS;
+    if (!complete) progress(`INCOMPLETE: ${perChannel.size} of ${ids.length} channels after ${(deadlineMs / 1000).toFixed(0)} s (logs in ${logDir})`);
+    return {
+      store: kind, instances, channels: ids.length,
+      firstMs: (times[0] ?? NaN) - published, lastMs: (times.at(-1) ?? NaN) - published,
+      perSecond, ratio: perSecond / RATE, busiestSecond, rateLimited: slack.counters.rateLimited,
+      delivered: perChannel.size, duplicates: received.length - perChannel.size,
+      byInstance: Object.keys(tokens).map((team) => received.filter((r) => r.team === team).length),
+      botCpuS, fakeCpuS: (fakeUsage.user + fakeUsage.system) / 1e6,
+      budgetStatementsPerDelivery: null,
+    };
+  } finally {
+    for (const bot of bots) {
+      bot.kill('SIGKILL');
+      running.delete(bot);
+    }
+    await slack.close();
+  }
 }
 
 try {
-  const fanouts: FanoutRow[] = [await fanout('sqlite', 1)];
-  for (const instances of [1, 2, 3]) fanouts.push(await fanout('postgres', instances));
-  const search = POSTS > 0 ? await searchLatency() : null;
-  const result = { machine: machineLine(), channels: CHANNELS, ratePerSecond: RATE, fanouts, search };
+  const rows = await main();
+  const result = { machine: machineLine(), ratePerSecond: RATE, pacePerSecond: PACE, deliveryConcurrency: CONCURRENCY, rows };
   if (wantsJson()) {
     console.log(JSON.stringify(result, null, 2));
   } else {
-    console.log(`\nbench:scale — ${result.machine}\n\nFan-out of one post to ${CHANNELS} channels, platform limit R = ${RATE}/s (engines pace at 98% of R):\n`);
+    console.log(`\nbench:scale — ${result.machine}\n\nOne post fanned out by real \`inkwire start\` processes to the fake Slack, workspace limit R = ${RATE}/s (bots pace at ${PACE}/s, DELIVERY_CONCURRENCY=${CONCURRENCY}); measured on the fake's receipts:\n`);
     printTable(
-      ['store', 'instances', 'outbox write ms', 'wall s', 'sends/s', 'sends/s ÷ R', '429s', 'delivered', 'duplicates'],
-      fanouts.map((f) => [f.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL', f.instances, f.outboxWriteMs.toFixed(0), (f.wallMs / 1000).toFixed(2), f.sendsPerSecond.toFixed(0), f.ratio.toFixed(3), f.rateLimited, f.delivered, f.duplicates]),
+      ['store', 'instances', 'channels', 'publication → first s', 'publication → last s', 'delivered/s', 'delivered/s ÷ R', 'busiest second', '429s', 'delivered', 'duplicates', 'per instance', 'bots CPU s', 'fake Slack CPU s', 'budget statements / delivery'],
+      rows.map((r) => [r.store, r.instances, r.channels, (r.firstMs / 1000).toFixed(2), (r.lastMs / 1000).toFixed(2), r.perSecond.toFixed(0), r.ratio.toFixed(3), r.busiestSecond, r.rateLimited, r.delivered, r.duplicates, r.byInstance.join(' / '), r.botCpuS.toFixed(1), r.fakeCpuS.toFixed(1), r.budgetStatementsPerDelivery === null ? '—' : r.budgetStatementsPerDelivery.toFixed(2)]),
     );
-    if (search) {
-      console.log(`\n/search over ${search.posts} synthetic posts (built through each store's ingest: SQLite ${(search.buildMs.sqlite / 1000).toFixed(0)} s, PostgreSQL ${(search.buildMs.postgres / 1000).toFixed(0)} s), ${QUERIES} queries per type, ms:\n`);
-      printTable(
-        ['query type', 'SQLite p50', 'SQLite p99', 'PostgreSQL p50', 'PostgreSQL p99', 'PostgreSQL ÷ SQLite p50', 'no hits (SQLite / PG)'],
-        search.rows.map((r) => [r.type, r.sqlite.p50.toFixed(2), r.sqlite.p99.toFixed(2), r.postgres.p50.toFixed(2), r.postgres.p99.toFixed(2), (r.postgres.p50 / r.sqlite.p50).toFixed(2), `${r.sqlite.noHits} / ${r.postgres.noHits}`]),
-      );
-    }
   }
+  const failed = rows.some((r) => r.delivered < r.channels || r.duplicates > 0);
+  process.exitCode = failed ? 1 : 0;
+} catch (error) {
+  keepLogs = true;
+  progress(`failed; bot logs kept in ${logDir}`);
+  throw error;
 } finally {
-  await dropSchemas();
+  await cleanUp();
 }
