@@ -3,11 +3,14 @@ import type { CommandSpec } from '../src/commands/command-spec.ts';
 import { text, textReply } from '../src/commands/reply.ts';
 import { MAX_KEYWORDS_TEXT } from '../src/delivery/keyword-filter.ts';
 import { DELIVERY_MODES, type DeliveryMode } from '../src/delivery/subscription.ts';
-import { subscriptionSpans } from './subscription-text.ts';
+import { subscriptionSpans, targetSpans } from './subscription-text.ts';
 
 export const SUBSCRIBE_ACTION = 'sub';
 
-/** `/subscribe [feed] [keywords] [mode] [mention]`: this channel gets new posts (managers only). */
+/**
+ * `/subscribe [feed] [keywords] [mode] [mention] [thread] [channel]`: this channel (or the one `channel:`
+ * names, or a thread's parent) gets new posts (managers of that channel only).
+ */
 export const subscribeCommand: CommandSpec = {
   name: 'subscribe',
   description: 'Post new explainers in this channel',
@@ -18,8 +21,9 @@ export const subscribeCommand: CommandSpec = {
     { name: 'mode', description: 'instant (default), or a daily or weekly digest', type: 'string', choices: DELIVERY_MODES.map((m) => ({ name: m, value: m })) },
     { name: 'mention', description: 'A role to notify with each post (never everyone)', type: 'string', maxLength: 100 },
     { name: 'thread', description: 'Start a discussion thread under each post (default false)', type: 'boolean' },
+    { name: 'channel', description: 'The channel or forum to subscribe (default: this one)', type: 'channel', channelTypes: ['text', 'announcement', 'forum'] },
   ],
-  async handle({ services, place, invoker }, args) {
+  async handle({ services, place, invoker, target }, args) {
     const result = await services.subscriptions.subscribe(place, invoker, {
       ...(typeof args.feed === 'string' ? { feed: args.feed } : {}),
       ...(typeof args.keywords === 'string' ? { keywords: args.keywords } : {}),
@@ -27,13 +31,16 @@ export const subscribeCommand: CommandSpec = {
       ...(typeof args.mention === 'string' ? { mention: args.mention } : {}),
       ...(typeof args.thread === 'boolean' ? { thread: args.thread } : {}),
     });
-    if (!result.ok) return textReply('private', result.error.message);
+    // Typed elsewhere: the refusal names the channel it is about ("This channel …" would mean the wrong one).
+    if (!result.ok) return textReply('private', target ? [...targetSpans(target), text(': '), { text: result.error.message, own: true }] : result.error.message);
     const { subscription, created, released, changed } = result.value;
+    // Typed elsewhere (a thread, or with `channel:`): say which channel this was.
+    const what = (verb: string) => (target ? [text(`${verb} `), ...targetSpans(target), text(': ')] : [text(`${verb}: `)]);
     if (changed) {
       return {
         visibility: 'public',
         blocks: [
-          { kind: 'text', spans: [text('Updated: '), ...subscriptionSpans(subscription, { withChannel: false, withState: false })] },
+          { kind: 'text', spans: [...what('Updated'), ...subscriptionSpans(subscription, { withChannel: false, withState: false })] },
           { kind: 'text', spans: [text(`Changed: ${changed.join('; ')}.`)] },
         ],
       };
@@ -46,14 +53,17 @@ export const subscribeCommand: CommandSpec = {
     return {
       visibility: 'public',
       blocks: [
-        { kind: 'text', spans: [text(created ? 'Subscribed: ' : 'Resumed: '), ...subscriptionSpans(subscription, { withChannel: false, withState: false })] },
+        { kind: 'text', spans: [...what(created ? 'Subscribed' : 'Resumed'), ...subscriptionSpans(subscription, { withChannel: false, withState: false })] },
         ...heldNote,
-        { kind: 'text', spans: [text(`New posts will appear here ${when}. Post the latest one now?`)] },
+        target?.reason === 'named'
+          ? { kind: 'text', spans: [text(`New posts will appear there ${when}.`)] }
+          : { kind: 'text', spans: [text(`New posts will appear ${target ? 'there' : 'here'} ${when}. Post the latest one now?`)] },
       ],
-      buttons: [
+      // The button acts where it is pressed: only offered when that is the subscribed channel (or its thread).
+      ...(target?.reason === 'named' ? {} : { buttons: [
         { label: 'Post the latest now', action: `${SUBSCRIBE_ACTION}:latest:${subscription.id}`, style: 'primary' },
         { label: 'No thanks', action: `${SUBSCRIBE_ACTION}:dismiss:${subscription.id}`, style: 'secondary' },
-      ],
+      ] as const }),
     };
   },
   async autocomplete({ services }, option, partial) {

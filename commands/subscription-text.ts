@@ -1,6 +1,7 @@
 import type { Subscription } from '../src/delivery/subscription.ts';
 import { describeSubscriptionFeed } from '../src/delivery/subscription-service.ts';
-import { text, type Span } from '../src/commands/reply.ts';
+import { channelSpan, text, type Span } from '../src/commands/reply.ts';
+import type { CommandTarget } from '../src/commands/command-spec.ts';
 
 const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
 
@@ -16,4 +17,10 @@ export function subscriptionSpans(s: Subscription, options: { withChannel: boole
     spans.push(text(s.lastDeliveryAt ? ` · last delivery ${DAY.format(s.lastDeliveryAt)} UTC` : ' · nothing delivered yet'));
   }
   return spans;
+}
+
+/** `#forum-name (the forum this thread belongs to)`, or just `#name` when a `channel:` option named it. */
+export function targetSpans(target: CommandTarget): Span[] {
+  if (target.reason === 'named') return [channelSpan(target)];
+  return [channelSpan(target), text(` (the ${target.kind === 'forum' ? 'forum' : 'channel'} this thread belongs to)`)];
 }

@@ -1,10 +1,13 @@
 import { REST, Routes } from 'discord.js';
-import type { CommandSpec, OptionSpec } from '../../src/commands/command-spec.ts';
+import type { ChannelKind, CommandSpec, OptionSpec } from '../../src/commands/command-spec.ts';
 
 /** Manage Channels as a permission bit field (the official schema types it as a number). */
 export const MANAGE_CHANNELS = Number(1n << 4n);
 
-const OPTION_TYPE = { string: 3, integer: 4, boolean: 5 } as const;
+const OPTION_TYPE = { string: 3, integer: 4, boolean: 5, channel: 7 } as const;
+
+/** Discord's channel types for the channel picker: GUILD_TEXT, GUILD_ANNOUNCEMENT, GUILD_FORUM. */
+export const DISCORD_CHANNEL_TYPE: Readonly<Record<ChannelKind, number>> = { text: 0, announcement: 5, forum: 15 };
 
 function option(spec: OptionSpec) {
   return {
@@ -16,6 +19,7 @@ function option(spec: OptionSpec) {
     ...(spec.type === 'string' && spec.maxLength !== undefined ? { max_length: Math.min(spec.maxLength, 6000) } : {}),
     ...(spec.type === 'integer' && spec.min !== undefined ? { min_value: spec.min } : {}),
     ...(spec.type === 'integer' && spec.max !== undefined ? { max_value: spec.max } : {}),
+    ...(spec.type === 'channel' ? { channel_types: (spec.channelTypes ?? ['text', 'announcement', 'forum']).map((kind) => DISCORD_CHANNEL_TYPE[kind]) } : {}),
     ...(spec.choices ? { choices: spec.choices.map((c) => ({ name: c.name, value: c.value })) } : {}),
     ...(spec.autocomplete && !spec.choices ? { autocomplete: true } : {}),
   };

@@ -1,7 +1,8 @@
-import { DiscordAPIError, Routes, type REST } from 'discord.js';
+import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
 import { foldWords } from '../../src/delivery/keyword-filter.ts';
+import { mayHavePosted } from '../../src/delivery/network-outcome.ts';
 import { toDeliveryError } from './discord-errors.ts';
 import { deliveryMessage } from './discord-render.ts';
 
@@ -14,6 +15,20 @@ export const DISCORD_REQUEST_TIMEOUT_MS = 15_000;
  * see the aborted signal); this is the window for a request the platform had already taken.
  */
 export const DISCORD_SEND_WINDOW_MS = DISCORD_REQUEST_TIMEOUT_MS * 4;
+
+/**
+ * How far before an uncertain attempt's start a forum post found by the look-up may have been created: the
+ * thread's id carries Discord's clock, the attempt's start Inkwire's; this absorbs the difference.
+ */
+export const THREAD_LOOKUP_SKEW_MS = 60_000;
+
+/** Discord's answer when a thread is started on a message that already has one. */
+const THREAD_ALREADY_CREATED = 160004;
+
+/** Milliseconds since the epoch at which Discord made this snowflake (a thread's id is its creation time). */
+export function snowflakeTime(id: string): number {
+  return Number((BigInt(id) >> 22n) + 1420070400000n);
+}
 
 /** What delivery needs to know of a channel: whether it is a forum, and then its tags. */
 export interface DiscordChannelInfo {
@@ -50,6 +65,8 @@ export function createDiscordDelivery(options: {
    * channel", so a forum costs one look-up and a text channel none.
    */
   lookUp?: (channelId: string) => Promise<DiscordChannelInfo>;
+  /** The bot's own user id (the owner of the threads it makes), once known. */
+  selfId?: () => string | null;
   logger: Logger;
 }): Pick<ChatPlatform, 'send'> & Required<Pick<ChatPlatform, 'edit' | 'requestTimeoutMs'>> {
   const { rest, logger: log } = options;
@@ -69,29 +86,78 @@ export function createDiscordDelivery(options: {
     const info = destination.direct ? null : options.channelInfo(channelId);
     return info?.forum ? info : null;
   };
-  const postInForum = async (channelId: string, forum: DiscordChannelInfo, card: Extract<Parameters<ChatPlatform['send']>[1], { kind: 'post' }>['card'], body: ReturnType<typeof deliveryMessage>, signal?: AbortSignal) => {
-    // One forum post per explainer, tagged with the forum's tags the post is about. (A forum post takes
-    // no nonce: a lost answer retried later can make a second post.)
+  type Card = Extract<Parameters<ChatPlatform['send']>[1], { kind: 'post' }>['card'];
+  /**
+   * The forum post an earlier attempt of this delivery made, if its answer was lost: among the server's
+   * active threads, one in this forum, owned by the bot, named after the post, created since the uncertain
+   * attempt began (less the clock skew), whose starter message links to the same post.
+   */
+  const earlierForumPost = async (guildId: string, forumId: string, card: Card, since: Date, signal?: AbortSignal): Promise<string | null> => {
+    const { threads } = (await rest.get(Routes.guildActiveThreads(guildId), signal ? { signal } : {})) as { threads: Array<{ id: string; parent_id?: string | null; owner_id?: string; name: string }> };
+    const self = options.selfId?.() ?? null;
+    const name = threadName(card.title);
+    const candidates = threads.filter((t) => t.parent_id === forumId && t.name === name && (!self || t.owner_id === self) && snowflakeTime(t.id) >= since.getTime() - THREAD_LOOKUP_SKEW_MS);
+    for (const thread of candidates) {
+      const starter = (await rest.get(Routes.channelMessage(thread.id, thread.id), signal ? { signal } : {}).catch(() => null)) as { embeds?: Array<{ url?: string }> } | null;
+      if (starter && (starter.embeds?.[0]?.url ?? null) === (card.url || null)) return thread.id;
+    }
+    return null;
+  };
+  const postInForum = async (destination: Parameters<ChatPlatform['send']>[0], channelId: string, forum: DiscordChannelInfo, card: Card, body: ReturnType<typeof deliveryMessage>, sendOptions: { signal?: AbortSignal | undefined; uncertainSince?: Date | null | undefined }) => {
+    const { signal, uncertainSince } = sendOptions;
+    // A forum post takes no nonce, so Discord cannot absorb a repeat: after an attempt whose outcome is
+    // unknown, look for the post it may have made before making one.
+    if (uncertainSince && destination.workspaceId) {
+      const found = await earlierForumPost(destination.workspaceId, channelId, card, uncertainSince, signal);
+      if (found) {
+        log.info({ channelId, threadId: found }, 'an earlier attempt had made this forum post; not posting it again');
+        return { messageId: found };
+      }
+    }
+    // One forum post per explainer, tagged with the forum's tags the post is about.
     const { nonce: _n, enforce_nonce: _e, ...first } = body;
     const tags = forumTagsFor(forum.tags, card);
+    // discord.js repeats a request that timed out at once and blindly; here the repeat must look first, so
+    // this request gives up (aborted: no repeat) just before discord.js's own timeout would fire, and the
+    // engine's next attempt, marked uncertain, does the look-up.
+    const timeout = AbortSignal.timeout(DISCORD_REQUEST_TIMEOUT_MS - 1000);
     const thread = (await rest.post(Routes.threads(channelId), {
       body: { name: threadName(card.title), auto_archive_duration: 10080, message: first, ...(tags.length > 0 ? { applied_tags: tags } : {}) },
-      ...(signal ? { signal } : {}),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     })) as { id: string };
     return { messageId: thread.id }; // the starter message of a forum post has the thread's id
+  };
+  /**
+   * Starts the card's discussion thread, once: a message has at most one thread, and Discord answers 160004
+   * to a second start (an earlier attempt made it; its id is the message's). A start whose answer was lost
+   * is asked once more, which either makes it or answers 160004.
+   */
+  const startThread = async (channelId: string, messageId: string, title: string) => {
+    const create = () => rest.post(Routes.threads(channelId, messageId), { body: { name: threadName(title), auto_archive_duration: 1440 } });
+    const alreadyThere = (error: unknown) => error instanceof DiscordAPIError && error.code === THREAD_ALREADY_CREATED;
+    try {
+      await create().catch(async (error: unknown) => {
+        if (error instanceof DiscordAPIError || error instanceof HTTPError || !mayHavePosted(error)) throw error;
+        await create();
+      });
+    } catch (error) {
+      if (alreadyThere(error)) return;
+      // The card is delivered; a thread that cannot be opened (permissions) is logged, never a resend.
+      log.warn({ err: error, channelId }, 'could not start the discussion thread (is Create Public Threads allowed?)');
+    }
   };
 
   return {
     requestTimeoutMs: DISCORD_SEND_WINDOW_MS,
     // The signal reaches discord.js's request (its queue wait and the fetch): an abandoned send is cancelled.
-    async send(destination, message, { idempotencyKey, signal }) {
+    async send(destination, message, { idempotencyKey, signal, uncertainSince }) {
       let channelId: string;
       let sent: { id: string };
       try {
         channelId = await channelFor(destination, signal);
         const body = deliveryMessage(message, idempotencyKey);
         const forum = message.kind === 'post' ? forumOf(destination, channelId) : null;
-        if (forum && message.kind === 'post') return await postInForum(channelId, forum, message.card, body, signal);
+        if (forum && message.kind === 'post') return await postInForum(destination, channelId, forum, message.card, body, { signal, uncertainSince });
         try {
           sent = (await rest.post(Routes.channelMessages(channelId), { body, ...(signal ? { signal } : {}) })) as { id: string };
         } catch (error) {
@@ -99,17 +165,12 @@ export function createDiscordDelivery(options: {
           if (!(error instanceof DiscordAPIError && error.code === 50008 && options.lookUp && message.kind === 'post' && !destination.direct)) throw error;
           const info = await options.lookUp(channelId);
           if (!info.forum) throw error;
-          return await postInForum(channelId, info, message.card, body, signal);
+          return await postInForum(destination, channelId, info, message.card, body, { signal, uncertainSince });
         }
       } catch (error) {
         throw toDeliveryError(error);
       }
-      if (message.kind === 'post' && message.thread) {
-        // The card is delivered; a thread that cannot be opened (permissions) is logged, never a resend.
-        await rest
-          .post(Routes.threads(channelId, sent.id), { body: { name: threadName(message.card.title), auto_archive_duration: 1440 } })
-          .catch((error: unknown) => log.warn({ err: error, channelId }, 'could not start the discussion thread (is Create Public Threads allowed?)'));
-      }
+      if (message.kind === 'post' && message.thread) await startThread(channelId, sent.id, message.card.title);
       return { messageId: sent.id };
     },
     async edit(destination, messageId, message) {

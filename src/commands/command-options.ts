@@ -1,6 +1,6 @@
 import { UserError } from '../errors.ts';
 import { err, ok, type Result } from '../result.ts';
-import type { CommandArgs, CommandSpec, OptionSpec, OptionValue } from './command-spec.ts';
+import type { CommandArgs, CommandSpec, OptionSpec, OptionValue, ResolvedChannel } from './command-spec.ts';
 
 /**
  * Each opening quote and the marks that close it: straight quotes, English “…” and ‘…’, French and
@@ -172,6 +172,12 @@ function checkValue(option: OptionSpec, value: string | number | boolean): { val
       }
       return { value: n };
     }
+    case 'channel': {
+      // The platform resolves it (and checks it exists and who may manage it); here only its shape.
+      const text = String(value).trim();
+      if (!parseChannelReference(text)) return `${name} must be a channel, picked from the list or typed as #channel`;
+      return { value: text };
+    }
     case 'boolean': {
       if (typeof value === 'boolean') return { value };
       const text = String(value).trim().toLowerCase();
@@ -182,12 +188,37 @@ function checkValue(option: OptionSpec, value: string | number | boolean): { val
   }
 }
 
+/**
+ * A channel as chat text names it: Slack's `<#C123|name>` or `<#C123>` (what Slack sends for a picked
+ * channel), Discord's `<#123…>`, or a bare id; `#name` only as a name (the platform looks it up, if it can).
+ */
+export function parseChannelReference(text: string): { id: string | null; name: string | null } | null {
+  const link = /^<#([A-Z0-9]{2,32})(?:\|([^>]*))?>$/i.exec(text);
+  if (link) return { id: link[1]!, name: link[2] ? link[2] : null };
+  if (/^(?:[CG][A-Z0-9]{6,31}|\d{17,20})$/.test(text)) return { id: text, name: null };
+  const named = /^#([\p{L}\p{N}_-]{1,80})$/u.exec(text);
+  return named ? { id: null, name: named[1]! } : null;
+}
+
+/**
+ * A `channel:` option typed as text (Slack): the channel a link names, with the invoker's manage permission
+ * there as the platform's own policy says. A bare `#name` cannot be resolved without listing every channel:
+ * it is refused with what to do instead.
+ */
+export async function resolveTypedChannel(value: string, canManage: (channelId: string) => Promise<boolean>): Promise<Result<ResolvedChannel, UserError>> {
+  const reference = parseChannelReference(value);
+  if (!reference?.id) {
+    return err(new UserError('command/unknown-channel', `Name the channel as a link: type # and pick it from the list, so that \`channel:\` gets the channel itself rather than the text “${value.slice(0, 80)}”.`));
+  }
+  return ok({ channelId: reference.id, name: reference.name, kind: null, canManage: await canManage(reference.id) });
+}
+
 /** `Usage: /latest [count:1-10]` */
 export function usage(spec: CommandSpec): string {
   const parts = spec.options.map((o) => {
     const shape =
       o.choices?.map((c) => c.value).join('|') ??
-      (o.type === 'integer' ? `${o.min ?? ''}-${o.max ?? ''}` : o.type === 'boolean' ? 'true|false' : 'text');
+      (o.type === 'integer' ? `${o.min ?? ''}-${o.max ?? ''}` : o.type === 'boolean' ? 'true|false' : o.type === 'channel' ? '#channel' : 'text');
     const body = o.rest ? (o.choices ? shape : o.name) : `${o.name}:${shape}`;
     return o.required ? `<${body}>` : `[${body}]`;
   });

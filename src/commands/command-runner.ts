@@ -1,7 +1,8 @@
 import { UserError } from '../errors.ts';
+import { err, ok, type Result } from '../result.ts';
 import type { CommandContext, CommandSpec } from './command-spec.ts';
 import { validateCommandArgs } from './command-options.ts';
-import { localiseReply, textReply, type Reply } from './reply.ts';
+import { channelSpan, localiseReply, text, textReply, type Reply } from './reply.ts';
 
 export const GENERIC_FAILURE = 'Something went wrong on our side while running that command. It has been logged; please try again in a moment.';
 
@@ -12,15 +13,44 @@ export const GENERIC_FAILURE = 'Something went wrong on our side while running t
  */
 export async function runCommand(
   spec: CommandSpec,
-  context: CommandContext,
+  invokedContext: CommandContext,
   raw: Readonly<Record<string, string | number | boolean | undefined>>,
 ): Promise<Reply> {
+  let context = invokedContext;
+  const targeted = await retarget(spec, context, raw);
+  if (!targeted.ok) return localiseReply(textReply('private', targeted.error.message), context.commandLabel);
+  context = targeted.value;
   if (spec.permission === 'manage' && !context.invoker.canManage) {
+    const where = context.target?.reason === 'named' ? [text('Only people who can manage '), channelSpan(context.target), text(' can use that command there. Ask a server or workspace admin.')] : null;
+    if (where) return localiseReply(textReply('private', where), context.commandLabel);
     return localiseReply(textReply('private', `Only people who can manage this channel can use \`/${spec.name}\`. Ask a server or workspace admin.`), context.commandLabel);
   }
   const args = validateCommandArgs(spec, raw);
   if (!args.ok) return localiseReply(textReply('private', args.error.message), context.commandLabel);
   return withNotices(context, () => spec.handle(context, args.value), spec.name);
+}
+
+/**
+ * A `channel:` option moves the command to that channel: the platform resolves it, and the invoker's manage
+ * permission becomes theirs in THAT channel (what the runner then checks).
+ */
+async function retarget(spec: CommandSpec, context: CommandContext, raw: Readonly<Record<string, string | number | boolean | undefined>>): Promise<Result<CommandContext, UserError>> {
+  const option = spec.options.find((o) => o.type === 'channel');
+  const value = option ? raw[option.name] : undefined;
+  if (!option || value === undefined || String(value).trim() === '') return ok(context);
+  if (!context.resolveChannel) {
+    return err(new UserError('command/channel-option-unsupported', `Here \`${option.name}:\` cannot name another channel: type the command in that channel.`));
+  }
+  const resolved = await context.resolveChannel(String(value).trim(), option);
+  if (!resolved.ok) return resolved;
+  const { channelId, name, kind, canManage } = resolved.value;
+  if (channelId === context.place.channelId && !context.target) return ok({ ...context, invoker: { ...context.invoker, canManage } });
+  return ok({
+    ...context,
+    invoker: { ...context.invoker, canManage },
+    place: { ...context.place, channelId, isDirect: false },
+    target: { reason: 'named', channelId, name, kind },
+  });
 }
 
 /** Runs a button press routed back to the command that made the button. Never throws. */

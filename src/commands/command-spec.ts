@@ -6,10 +6,15 @@ import type { Invoker, Place } from '../platform/invocation.ts';
 import type { Reply } from './reply.ts';
 import type { SearchService } from '../search/search-service.ts';
 import type { SubscriptionService } from '../delivery/subscription-service.ts';
+import type { UserError } from '../errors.ts';
+import type { Result } from '../result.ts';
 
 export type { Invoker, Place };
 
-export type OptionType = 'string' | 'integer' | 'boolean';
+export type OptionType = 'string' | 'integer' | 'boolean' | 'channel';
+
+/** The kinds of channel a `channel` option may name: where Inkwire can post. */
+export type ChannelKind = 'text' | 'announcement' | 'forum';
 
 export interface OptionSpec {
   name: string;
@@ -19,6 +24,8 @@ export interface OptionSpec {
   /** For strings. */
   minLength?: number;
   maxLength?: number;
+  /** For `channel` options: the kinds a platform's channel picker offers (Discord `channel_types`). */
+  channelTypes?: readonly ChannelKind[];
   /** For integers. */
   min?: number;
   max?: number;
@@ -62,6 +69,16 @@ export interface CommandContext {
   services: CommandServices;
   /** How this platform names a command (Slack adds a prefix and renames help); default `/name`. */
   commandLabel?: (name: string) => string;
+  /**
+   * Set when the command acts on another channel than the one it was typed in (`place` is then that
+   * channel): a `channel:` option named it, or it was typed in a thread and acts on the thread's parent.
+   */
+  target?: CommandTarget;
+  /**
+   * How this platform resolves a `channel:` option's value to a channel the invoker may or may not manage;
+   * absent where commands cannot name another channel (the console: `/in #other` moves there instead).
+   */
+  resolveChannel?: (value: string, option: OptionSpec) => Promise<Result<ResolvedChannel, UserError>>;
   /** Commands only this adapter has (the console's `/as`, `/in`, `/press`), listed by `/help`. */
   platformCommands?: ReadonlyArray<{ usage: string; description: string }>;
 }
@@ -82,6 +99,24 @@ export interface CommandSpec {
    * The handler validates the payload (ids can be forged) and checks permissions itself.
    */
   actions?: { prefix: string; handle(context: CommandContext, payload: string): Promise<Reply> };
+}
+
+/** A channel a `channel:` option named, as the platform resolved it for the invoker. */
+export interface ResolvedChannel {
+  channelId: string;
+  /** Its name without `#`, when known (Discord renders a reference to the id anyway). */
+  name: string | null;
+  kind: ChannelKind | null;
+  /** The platform's manage permission of the invoker in THAT channel. */
+  canManage: boolean;
+}
+
+/** What a command acts on when it is not the channel it was typed in, and why. */
+export interface CommandTarget {
+  reason: 'named' | 'thread-parent';
+  channelId: string;
+  name: string | null;
+  kind: ChannelKind | null;
 }
 
 export interface AutocompleteChoice {

@@ -75,6 +75,11 @@ export function localiseReply(reply: Reply, commandLabel?: (name: string) => str
   };
 }
 
+/** A reference to a channel by id (rendered as `<#id>` on Discord, `<#C…>` on Slack; never a ping). */
+export function channelSpan(channel: { channelId: string; name: string | null }): Span {
+  return text(`#${channel.name ?? channel.channelId}`, { channelRef: channel.channelId });
+}
+
 export function textReply(visibility: Reply['visibility'], ...lines: Array<string | readonly Span[]>): Reply {
   return {
     visibility,

@@ -15,7 +15,7 @@ export interface FakeGuild {
   id: string;
   name: string;
   /** Text channels, or forum channels (type 15) with the tags posts may carry. */
-  channels: Array<{ id: string; name: string; type?: 0 | 15; tags?: Array<{ id: string; name: string }> }>;
+  channels: Array<{ id: string; name: string; type?: 0 | 5 | 15; tags?: Array<{ id: string; name: string }> }>;
   /** Roles besides @everyone. */
   roles?: Array<{ id: string; name: string; mentionable: boolean }>;
 }
@@ -45,6 +45,19 @@ export interface FakeDiscordOptions {
    * request until `releaseHeld()` and then creates the message (answering if the client is still there).
    */
   fault?: (post: { channelId: string; count: number }) => 'lose' | '500' | '50035' | 'hold' | null;
+  /**
+   * Decides per thread creation (a forum post, or a thread started on a message) whether to lose the answer:
+   * `lose` creates the thread and then drops the connection before answering. Thread creation takes no
+   * nonce, so Discord cannot absorb a repeat: a repeated forum post is a second post, and a thread started
+   * again on the same message answers 400 (code 160004).
+   */
+  threadFault?: (create: { channelId: string; count: number }) => 'lose' | null;
+  /**
+   * Over HTTP interactions, Discord processes the deferral answered in the HTTP response a moment after it
+   * arrives: an edit that beats it gets 404 Unknown interaction (10062). `after-first-edit` makes the fake
+   * process a deferral only once it has refused one such edit, so the race happens every time.
+   */
+  deferralLag?: 'after-first-edit';
   /** Called when a message was created, before the answer is written (crash tests kill the bot here). */
   onPosted?: (post: { channelId: string; messageId: string; count: number }) => void;
   /** Shards GET /gateway/bot recommends (default 1). */
@@ -62,6 +75,11 @@ export interface InteractionInput {
   channelId: string;
   userId?: string;
   permissions?: bigint;
+  /**
+   * The channel it was typed in, as a real client sends it: a text channel (default), or a thread (11), for
+   * instance a forum post, with its parent. A forum itself (15) has no message box: no client sends that.
+   */
+  channel?: { type: 0 | 5 | 11 | 15; parentId?: string };
   data: Record<string, unknown>;
   waitForEdit?: boolean;
 }
@@ -75,6 +93,8 @@ interface Interaction {
   followups: Array<Record<string, unknown>>;
   deleted?: boolean;
   overHttp?: boolean;
+  /** Over HTTP: the deferral edits may follow has been processed (see `deferralLag`). */
+  onEarlyEdit?: () => void;
 }
 
 /**
@@ -93,7 +113,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const revokedChannels = new Set<string>();
   const nonces = new Map<string, { message: SentMessage; at: number }>();
   const threads: Array<{ parentId: string; threadId: string; name: string; fromMessageId: string | null; appliedTags: string[] }> = [];
-  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, held: 0, heldAbandoned: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0, channelLookups: 0 };
+  const counters = { requests: 0, rateLimited: 0, globalRateLimited: 0, messagePosts: 0, held: 0, heldAbandoned: 0, identifies: 0, resumes: 0, lostResponses: 0, faults500: 0, nonceRepeats: 0, channelLookups: 0, threadPosts: 0, threadRepeats: 0, activeThreadLookups: 0, earlyEdits: 0 };
   const failNext: Array<{ status: number; times: number }> = [];
   const bucketUse = new Map<string, { count: number; resetAt: number }>();
   let globalWindow = { start: 0, count: 0 };
@@ -182,6 +202,20 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
   const dmChannels = new Map<string, string>();
   const guildOf = (channelId: string) => options.guilds.find((g) => g.channels.some((c) => c.id === channelId))?.id ?? null;
   const knownChannel = (id: string) => options.guilds.some((g) => g.channels.some((c) => c.id === id)) || [...dmChannels.values()].includes(id);
+
+  /** Created, but the answer never arrives: the connection drops before it is written. */
+  function loseAnswer(res: ServerResponse) {
+    counters.lostResponses++;
+    res.socket?.destroy();
+  }
+
+  function threadObject(thread: (typeof threads)[number]) {
+    return {
+      id: thread.threadId, type: 11, name: thread.name, parent_id: thread.parentId, guild_id: guildOf(thread.parentId), owner_id: options.appId,
+      applied_tags: thread.appliedTags, message_count: 0, member_count: 1, rate_limit_per_user: 0, flags: 0, last_message_id: thread.threadId,
+      thread_metadata: { archived: false, auto_archive_duration: thread.fromMessageId ? 1440 : 10080, archive_timestamp: new Date().toISOString(), locked: false },
+    };
+  }
 
   function messageObject(message: SentMessage) {
     return {
@@ -283,11 +317,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         if (nonceKey) nonces.set(nonceKey, { message, at: Date.now() });
         options.onPosted?.({ channelId, messageId: message.id, count: messages.length });
       }
-      if (fault === 'lose') {
-        counters.lostResponses++;
-        res.socket?.destroy(); // created, but the answer never arrives
-        return;
-      }
+      if (fault === 'lose') return loseAnswer(res);
       return json(res, 200, messageObject(message));
     }
     if (method === 'POST' && (m = /^\/api\/v10\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path))) {
@@ -296,9 +326,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       if (!messages.some((x) => x.id === m![2] && x.channelId === m![1])) return json(res, 404, { message: 'Unknown Message', code: 10008 });
       const problems = validate.threadFromMessage(body);
       if (problems.length > 0) return invalid(res, route, problems);
+      counters.threadPosts++;
+      // No nonce here either: a message has at most one thread, and a second start is refused.
+      if (threads.some((t) => t.fromMessageId === m![2])) {
+        counters.threadRepeats++;
+        return json(res, 400, { message: 'A thread has already been created for this message', code: 160004 });
+      }
       const thread = { parentId: m[1]!, threadId: m[2]!, name: String((body as { name: string }).name), fromMessageId: m[2]!, appliedTags: [] };
       threads.push(thread);
-      return json(res, 201, { id: thread.threadId, type: 11, name: thread.name, parent_id: thread.parentId, guild_id: guildOf(thread.parentId), owner_id: options.appId, thread_metadata: { archived: false, auto_archive_duration: 1440, archive_timestamp: new Date().toISOString(), locked: false }, message_count: 0, member_count: 1 });
+      if (options.threadFault?.({ channelId: m[1]!, count: counters.threadPosts }) === 'lose') return loseAnswer(res);
+      return json(res, 201, threadObject(thread));
     }
     if (method === 'POST' && (m = /^\/api\/v10\/channels\/(\d+)\/threads$/.exec(path))) {
       // A forum post: the thread and its first message at once.
@@ -310,11 +347,29 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       if (problems.length > 0) return invalid(res, route, problems);
       const b = body as { name: string; message: Record<string, unknown>; applied_tags?: string[] };
       for (const tag of b.applied_tags ?? []) if (!(forum.tags ?? []).some((t) => t.id === tag)) violations.push(`${route}: unknown tag ${tag}`);
+      counters.threadPosts++;
+      // Every request makes a new post: thread creation takes no nonce.
       const threadId = snowflake();
       const message: SentMessage = { id: threadId, channelId: threadId, body: b.message, edits: [] };
       messages.push(message);
-      threads.push({ parentId: forum.id, threadId, name: b.name, fromMessageId: null, appliedTags: b.applied_tags ?? [] });
-      return json(res, 201, { id: threadId, type: 11, name: b.name, parent_id: forum.id, guild_id: guildOf(forum.id), owner_id: options.appId, applied_tags: b.applied_tags ?? [], message: messageObject(message) });
+      const thread = { parentId: forum.id, threadId, name: b.name, fromMessageId: null, appliedTags: b.applied_tags ?? [] };
+      threads.push(thread);
+      if (options.threadFault?.({ channelId: forum.id, count: counters.threadPosts }) === 'lose') return loseAnswer(res);
+      return json(res, 201, { ...threadObject(thread), message: messageObject(message) });
+    }
+    if (method === 'GET' && (m = /^\/api\/v10\/guilds\/(\d+)\/threads\/active$/.exec(path))) {
+      // Every active thread of the server, whatever its parent (Discord has no per-channel filter here).
+      if (!rateLimit(res, null)) return;
+      counters.activeThreadLookups++;
+      const guild = options.guilds.find((g) => g.id === m![1]);
+      if (!guild) return json(res, 404, { message: 'Unknown Guild', code: 10004 });
+      return json(res, 200, { threads: threads.filter((t) => guildOf(t.parentId) === guild.id).map(threadObject), members: [] });
+    }
+    if (method === 'GET' && (m = /^\/api\/v10\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
+      if (!rateLimit(res, null)) return;
+      const message = messages.find((x) => x.id === m![2] && x.channelId === m![1]);
+      if (!message) return json(res, 404, { message: 'Unknown Message', code: 10008 });
+      return json(res, 200, messageObject(message));
     }
     if (method === 'PATCH' && (m = /^\/api\/v10\/channels\/(\d+)\/messages\/(\d+)$/.exec(path))) {
       if (!rateLimit(res, `messages:${m[1]}`)) return;
@@ -343,8 +398,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     if ((m = /^\/api\/v10\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/@original)?$/.exec(path))) {
       const interaction = [...interactions.values()].find((i) => i.token === m![2]);
       if (!interaction) return json(res, 404, { message: 'Unknown Webhook', code: 10015 });
-      // Over HTTP the answer travels back on the request's own connection: give it a moment to be read.
-      for (let i = 0; interaction.overHttp && interaction.callbacks.length === 0 && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      if (interaction.overHttp && interaction.callbacks.length === 0) {
+        // Over HTTP the deferral is the answer to Discord's request: until Discord has read and processed it,
+        // the interaction is unknown to the webhook, as at Discord (no grace period).
+        counters.earlyEdits++;
+        interaction.onEarlyEdit?.();
+        return json(res, 404, { message: 'Unknown interaction', code: 10062 });
+      }
       if (interaction.callbacks.length === 0) {
         violations.push(`${route}: the original response was edited before the interaction was acknowledged`);
         return json(res, 404, { message: 'Unknown Webhook', code: 10015 });
@@ -452,6 +512,20 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
     return interaction;
   }
 
+  /** The interaction's channel as Discord sends it: a thread carries its parent, name and metadata. */
+  function interactionChannel(input: InteractionInput) {
+    const type = input.channel?.type ?? options.guilds.flatMap((g) => g.channels).find((c) => c.id === input.channelId)?.type ?? 0;
+    // A forum has no message box: a command is typed in one of its posts (a thread), never in the forum.
+    if (type === 15) violations.push(`interaction: channel ${input.channelId} is a forum, where no client can type a command (use one of its posts)`);
+    const base = { id: input.channelId, type, guild_id: input.guildId, permissions: String(input.permissions ?? 0n) };
+    if (type !== 11) return { ...base, name: options.guilds.flatMap((g) => g.channels).find((c) => c.id === input.channelId)?.name ?? 'channel', position: 0, permission_overwrites: [], flags: 0 };
+    return {
+      ...base, name: 'A post', parent_id: input.channel?.parentId ?? null, owner_id: input.userId ?? '100000000000000001', flags: 0, rate_limit_per_user: 0,
+      last_message_id: null, message_count: 1, member_count: 1, total_message_sent: 1, applied_tags: [],
+      thread_metadata: { archived: false, auto_archive_duration: 10080, archive_timestamp: new Date().toISOString(), locked: false, create_timestamp: new Date().toISOString() },
+    };
+  }
+
   function interactionPayload(interaction: Interaction, input: InteractionInput) {
     const user = { id: input.userId ?? '100000000000000001', username: 'reader', discriminator: '0', avatar: null, global_name: 'Reader' };
     return {
@@ -459,7 +533,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       ...(input.type === 3 ? { message: messageObject({ id: snowflake(), channelId: input.channelId, body: { content: 'Earlier reply', embeds: [{ title: 'Shared card' }] }, edits: [] }) } : {}),
       ...(input.guildId
         ? {
-            guild_id: input.guildId, channel_id: input.channelId, channel: { id: input.channelId, type: 0, guild_id: input.guildId },
+            guild_id: input.guildId, channel_id: input.channelId, channel: interactionChannel(input),
             member: { user, roles: [], permissions: String(input.permissions ?? 0n), joined_at: '2024-01-01T00:00:00.000Z', deaf: false, mute: false, flags: 0 },
           }
         : { channel_id: input.channelId, channel: { id: input.channelId, type: 1 }, user }),
@@ -512,6 +586,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
       dispatch('CHANNEL_DELETE', { id: channelId, type: 0, guild_id: guildId, name: 'gone', position: 0, permission_overwrites: [] }, guildId);
     },
     /**
+     * A `channel` option as Discord sends it: the option (type 7, the channel's id) and the resolved channel,
+     * which carries `permissions`: the invoking member's permissions in THAT channel.
+     */
+    channelOption(name: string, channelId: string, permissions: bigint) {
+      const channel = options.guilds.flatMap((g) => g.channels).find((c) => c.id === channelId);
+      if (!channel) throw new Error(`no channel ${channelId} in the fake`);
+      return {
+        option: { name, type: 7, value: channelId },
+        resolved: { channels: { [channelId]: { id: channelId, name: channel.name, type: channel.type ?? 0, permissions: String(permissions), flags: 0, ...(channel.type === 15 ? { parent_id: null } : {}) } } },
+      };
+    },
+    /**
      * Injects an interaction as Discord would, and resolves with what the bot answered (callback, then any
      * edit of the original response) once it has answered.
      */
@@ -546,6 +632,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions) {
         if (answer.type !== 1) {
           const problems = validate.callback(answer);
           for (const p of problems) violations.push(`interactions endpoint answer: ${p}`);
+        }
+        if (options.deferralLag === 'after-first-edit' && answer.type === 5) {
+          // Discord processes the deferral late: only once an edit has beaten it (or after 3 s at most).
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 3000);
+            interaction.onEarlyEdit = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
         }
         interaction.callbacks.push(answer);
         await awaitAnswer(interaction, input.waitForEdit ?? false);
