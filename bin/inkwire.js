@@ -34,6 +34,8 @@ const shutdownSignal = new Promise((resolve) => {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 });
+// Expected failures are answered inside main with one line; anything that still escapes gets one line too
+// (the stack only with LOG_LEVEL=debug or trace), never Node's uncaught-exception dump.
 const code = await main(process.argv.slice(2), {
   env: process.env,
   stdin: process.stdin,
@@ -41,6 +43,11 @@ const code = await main(process.argv.slice(2), {
   stderr: process.stderr,
   fetch: globalThis.fetch,
   shutdownSignal,
+}).catch((error) => {
+  const verbose = /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
+  const detail = verbose && error instanceof Error ? error.stack : error instanceof Error ? error.message.split('\n')[0] : String(error);
+  process.stderr.write(`inkwire: ${detail}${verbose ? '' : ' (LOG_LEVEL=debug shows the stack)'}\n`);
+  return 1;
 });
 process.exitCode = code;
 // Let the event loop drain; stdin may still be referenced by readline.

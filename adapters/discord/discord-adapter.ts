@@ -14,9 +14,12 @@ import { runAction, runAutocomplete, runCommand, GENERIC_FAILURE } from '../../s
 import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
+import { PlatformAuthError } from '../../src/platform/platform-connection.ts';
 import { putApplicationCommands } from './discord-commands.ts';
+import { isTokenRejected } from './discord-token.ts';
 import { createDiscordDelivery, DISCORD_REQUEST_TIMEOUT_MS } from './discord-delivery.ts';
 import { replyData } from './discord-render.ts';
+import { channelKind, resolveChannelOption, threadParentTarget, type InteractionChannel, type InteractionPlace } from './discord-command-target.ts';
 
 export interface DiscordAdapterOptions {
   token: string;
@@ -88,22 +91,38 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
     allowedMentions: { parse: [] },
   });
 
-  const contextOf = (interaction: Interaction): CommandContext => ({
-    invoker: {
-      userId: interaction.user.id,
-      displayName: interaction.user.globalName ?? interaction.user.username,
-      canManage: interaction.memberPermissions?.has(PermissionFlagsBits.ManageChannels) ?? false,
-      mentions: {
-        canMentionAnyRole: async () => interaction.memberPermissions?.has(PermissionFlagsBits.MentionEveryone) ?? false,
-        isMentionable: async (roleId) => {
-          const role = interaction.guild?.roles.cache.get(roleId) ?? null;
-          return role ? role.mentionable : null;
+  // What discord.js does not keep of an interaction: its channel's kind and parent (threads are not cached)
+  // and the resolved `channel:` option with the member's permissions there. Taken from the raw event.
+  const places = new Map<string, InteractionPlace>();
+  client.on(Events.Raw, (packet: { t?: string | null; d?: { id?: string; channel?: InteractionChannel; data?: { resolved?: { channels?: Record<string, InteractionChannel> } } } }) => {
+    if (packet.t !== 'INTERACTION_CREATE' || !packet.d?.id) return;
+    places.set(packet.d.id, { ...(packet.d.channel ? { channel: packet.d.channel } : {}), ...(packet.d.data?.resolved?.channels ? { resolvedChannels: packet.d.data.resolved.channels } : {}) });
+    if (places.size > 1000) places.delete(places.keys().next().value!);
+  });
+  const parentKind = (parentId: string) => channelKind(client.channels.cache.get(parentId)?.type);
+
+  const contextOf = (interaction: Interaction): CommandContext => {
+    const raw = places.get(interaction.id) ?? {};
+    const target = threadParentTarget(raw.channel, parentKind);
+    return {
+      invoker: {
+        userId: interaction.user.id,
+        displayName: interaction.user.globalName ?? interaction.user.username,
+        canManage: interaction.memberPermissions?.has(PermissionFlagsBits.ManageChannels) ?? false,
+        mentions: {
+          canMentionAnyRole: async () => interaction.memberPermissions?.has(PermissionFlagsBits.MentionEveryone) ?? false,
+          isMentionable: async (roleId) => {
+            const role = interaction.guild?.roles.cache.get(roleId) ?? null;
+            return role ? role.mentionable : null;
+          },
         },
       },
-    },
-    place: { platform: 'discord', workspaceId: interaction.guildId, channelId: interaction.channelId ?? interaction.user.id, isDirect: !interaction.guildId },
-    services: options.services,
-  });
+      place: { platform: 'discord', workspaceId: interaction.guildId, channelId: target?.channelId ?? interaction.channelId ?? interaction.user.id, isDirect: !interaction.guildId },
+      ...(target ? { target } : {}),
+      resolveChannel: async (value, option) => resolveChannelOption(raw, value, option.channelTypes ?? ['text', 'announcement', 'forum']),
+      services: options.services,
+    };
+  };
 
   /**
    * Answers within Discord's 3 s: replies directly when the work is quick, else defers after 2 s and edits
@@ -147,45 +166,52 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   client.on(Events.InteractionCreate, (interaction) => {
     void (async () => {
       try {
-        if (interaction.isAutocomplete()) {
-          const spec = options.commands.find((s) => s.name === interaction.commandName);
-          const focused = interaction.options.getFocused(true);
-          const choices = spec ? await runAutocomplete(spec, contextOf(interaction), focused.name, String(focused.value)) : [];
-          await interaction.respond(choices.map((c) => ({ name: c.label, value: c.value })));
-          return;
-        }
-        if (interaction.isChatInputCommand()) {
-          const spec = options.commands.find((s) => s.name === interaction.commandName);
-          if (!spec) {
-            await interaction.reply({ content: 'That command is not one Inkwire knows (yet). Try /help.', flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
-            return;
-          }
-          const raw: Record<string, string | number | boolean> = {};
-          for (const option of interaction.options.data) if (option.value !== undefined) raw[option.name] = option.value;
-          await answer(interaction, runCommand(spec, contextOf(interaction), raw), raw.share !== true);
-          return;
-        }
-        if (interaction.isButton()) {
-          if (interaction.customId === 'share' || interaction.customId.startsWith('share:')) {
-            // "Share in channel": post what this person saw, for everyone, without pinging anyone. (Discord
-            // keeps the message, and a custom_id holds only 100 characters of the query.)
-            await interaction.reply({ content: `Shared by ${interaction.user.username}:`, embeds: interaction.message.embeds.map((e) => e.toJSON()), allowedMentions: { parse: [] } });
-            return;
-          }
-          await answer(interaction, runAction(options.commands, contextOf(interaction), interaction.customId), true);
-        }
-      } catch (error) {
-        log.error({ err: error }, 'interaction failed');
-        if (interaction.isRepliable() && !interaction.replied) {
-          // Never leave someone looking at "thinking…": answer the deferred reply too.
-          const failure = interaction.deferred
-            ? interaction.editReply({ content: GENERIC_FAILURE, allowedMentions: { parse: [] } })
-            : interaction.reply({ content: GENERIC_FAILURE, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
-          await failure.catch(() => {});
-        }
+        await handleInteraction(interaction);
+      } finally {
+        places.delete(interaction.id);
       }
     })();
   });
+  async function handleInteraction(interaction: Interaction) {
+    try {
+      if (interaction.isAutocomplete()) {
+        const spec = options.commands.find((s) => s.name === interaction.commandName);
+        const focused = interaction.options.getFocused(true);
+        const choices = spec ? await runAutocomplete(spec, contextOf(interaction), focused.name, String(focused.value)) : [];
+        await interaction.respond(choices.map((c) => ({ name: c.label, value: c.value })));
+        return;
+      }
+      if (interaction.isChatInputCommand()) {
+        const spec = options.commands.find((s) => s.name === interaction.commandName);
+        if (!spec) {
+          await interaction.reply({ content: 'That command is not one Inkwire knows (yet). Try /help.', flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+          return;
+        }
+        const raw: Record<string, string | number | boolean> = {};
+        for (const option of interaction.options.data) if (option.value !== undefined) raw[option.name] = option.value;
+        await answer(interaction, runCommand(spec, contextOf(interaction), raw), raw.share !== true);
+        return;
+      }
+      if (interaction.isButton()) {
+        if (interaction.customId === 'share' || interaction.customId.startsWith('share:')) {
+          // "Share in channel": post what this person saw, for everyone, without pinging anyone. (Discord
+          // keeps the message, and a custom_id holds only 100 characters of the query.)
+          await interaction.reply({ content: `Shared by ${interaction.user.username}:`, embeds: interaction.message.embeds.map((e) => e.toJSON()), allowedMentions: { parse: [] } });
+          return;
+        }
+        await answer(interaction, runAction(options.commands, contextOf(interaction), interaction.customId), true);
+      }
+    } catch (error) {
+      log.error({ err: error }, 'interaction failed');
+      if (interaction.isRepliable() && !interaction.replied) {
+        // Never leave someone looking at "thinking…": answer the deferred reply too.
+        const failure = interaction.deferred
+          ? interaction.editReply({ content: GENERIC_FAILURE, allowedMentions: { parse: [] } })
+          : interaction.reply({ content: GENERIC_FAILURE, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+        await failure.catch(() => {});
+      }
+    }
+  }
   client.on(Events.GuildDelete, (guild) => {
     if (guild.available === false) return; // an outage, not a removal
     void options.onWorkspaceRemoved(guild.id).catch((error: unknown) => log.error({ err: error }, 'removing a server failed'));
@@ -197,13 +223,21 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
   client.on(Events.ShardResume, () => log.info('gateway resumed'));
 
   const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-  await client.login(options.token);
+  try {
+    await client.login(options.token);
+  } catch (error) {
+    await client.destroy().catch(() => {});
+    // A refused token is a misconfiguration (no retry); anything else (unreachable, 5xx) is an outage.
+    if (isTokenRejected(error)) throw new PlatformAuthError('Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the bot token again from the Developer Portal (Bot → Reset Token)', { cause: error });
+    throw error;
+  }
   await ready;
   log.info({ guilds: client.guilds.cache.size, shards: client.ws.shards.map((shard) => shard.id), shardCount: client.options.shardCount }, 'connected to Discord');
 
   const delivery = createDiscordDelivery({
     rest: client.rest,
     logger: log,
+    selfId: () => client.user?.id ?? null,
     channelInfo: (channelId) => {
       const channel = client.channels.cache.get(channelId);
       return channel?.type === ChannelType.GuildForum ? { forum: true, tags: channel.availableTags } : { forum: false, tags: [] };

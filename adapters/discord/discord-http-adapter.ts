@@ -1,13 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REST, Routes } from 'discord.js';
+import { DiscordAPIError, REST, Routes } from 'discord.js';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
 import { GENERIC_FAILURE, runAction, runAutocomplete, runCommand } from '../../src/commands/command-runner.ts';
 import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
+import { PlatformAuthError } from '../../src/platform/platform-connection.ts';
 import { putApplicationCommands } from './discord-commands.ts';
+import { isTokenRejected } from './discord-token.ts';
 import { createDiscordDelivery, DISCORD_REQUEST_TIMEOUT_MS, type DiscordChannelInfo } from './discord-delivery.ts';
 import { replyData } from './discord-render.ts';
+import { resolveChannelOption, threadParentTarget, type InteractionChannel } from './discord-command-target.ts';
 import { parseDiscordPublicKey, verifyDiscordRequest } from './discord-signature.ts';
 
 /** Where Discord posts interactions (the "Interactions Endpoint URL" in the Developer Portal). */
@@ -44,9 +47,13 @@ interface RawInteraction {
   channel_id?: string;
   member?: { user: RawUser; permissions: string };
   user?: RawUser;
-  data?: { name?: string; options?: Array<{ name: string; value?: string | number | boolean; focused?: boolean }>; custom_id?: string };
+  channel?: InteractionChannel;
+  data?: { name?: string; options?: Array<{ name: string; value?: string | number | boolean; focused?: boolean }>; custom_id?: string; resolved?: { channels?: Record<string, InteractionChannel> } };
   message?: { embeds?: unknown[] };
 }
+
+/** Writes the HTTP answer to the interaction; resolves once it has gone out. */
+type Respond = (body: unknown) => Promise<void>;
 
 const INTERACTION = { ping: 1, command: 2, component: 3, autocomplete: 4 } as const;
 const RESPONSE = { pong: 1, message: 4, deferred: 5, choices: 8 } as const;
@@ -54,6 +61,12 @@ const EPHEMERAL = 64;
 const PERMISSION = { administrator: 1n << 3n, manageChannels: 1n << 4n, mentionEveryone: 1n << 17n } as const;
 /** Discord wants the HTTP answer within 3 s; work that takes longer is deferred at 2 s and edited in. */
 const DEFER_AFTER_MS = 2000;
+/**
+ * Discord processes the deferral a moment after the HTTP answer reaches it; an edit that beats it is answered
+ * Unknown interaction (10062). Such an edit is tried again after these pauses (milliseconds).
+ */
+export const DEFERRED_EDIT_RETRY_MS = [250, 500, 1000, 2000] as const;
+const UNKNOWN_INTERACTION = 10062;
 /** Interactions are small; anything bigger is not one. */
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Channel kinds remembered (forums found by a failed post); bounded so memory stays flat at any scale. */
@@ -76,13 +89,20 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
     ...(options.globalRequestsPerSecond ? { globalRequestsPerSecond: options.globalRequestsPerSecond } : {}),
   }).setToken(options.token);
   // A wrong token should stop the start, not the first delivery hours later.
-  const me = (await rest.get(Routes.user('@me'))) as { id: string; username: string };
+  let me: { id: string; username: string };
+  try {
+    me = (await rest.get(Routes.user('@me'))) as { id: string; username: string };
+  } catch (error) {
+    if (isTokenRejected(error)) throw new PlatformAuthError('Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the bot token again from the Developer Portal (Bot → Reset Token)', { cause: error });
+    throw error;
+  }
   log.info({ user: me.username }, 'Discord over HTTP interactions (REST only, no gateway)');
 
   const channels = new Map<string, DiscordChannelInfo>();
   const delivery = createDiscordDelivery({
     rest,
     logger: log,
+    selfId: () => me.id,
     channelInfo: (channelId) => channels.get(channelId) ?? null,
     lookUp: async (channelId) => {
       const channel = (await rest.get(Routes.channel(channelId))) as { type: number; available_tags?: Array<{ id: string; name: string }> };
@@ -98,6 +118,9 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
     const permissions = BigInt(interaction.member?.permissions ?? '0');
     const has = (bit: bigint) => (permissions & PERMISSION.administrator) !== 0n || (permissions & bit) !== 0n;
     const guildId = interaction.guild_id ?? null;
+    // Typed in a thread: acts on its parent, whose kind is known when delivery has looked it up already.
+    const target = threadParentTarget(interaction.channel, (parentId) => (channels.get(parentId)?.forum ? 'forum' : null));
+    const raw = { ...(interaction.channel ? { channel: interaction.channel } : {}), ...(interaction.data?.resolved?.channels ? { resolvedChannels: interaction.data.resolved.channels } : {}) };
     return {
       invoker: {
         userId: user.id,
@@ -112,7 +135,9 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
           },
         },
       },
-      place: { platform: 'discord', workspaceId: guildId, channelId: interaction.channel_id ?? user.id, isDirect: !guildId },
+      place: { platform: 'discord', workspaceId: guildId, channelId: target?.channelId ?? interaction.channel_id ?? user.id, isDirect: !guildId },
+      ...(target ? { target } : {}),
+      resolveChannel: async (value, option) => resolveChannelOption(raw, value, option.channelTypes ?? ['text', 'announcement', 'forum']),
       services: options.services,
     };
   };
@@ -125,45 +150,64 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
    * the visibility guessed) and edits the reply in through the webhook. An answer of the other visibility
    * replaces the deferred one (deleted, then a follow-up), as a deferred reply's visibility is fixed.
    */
-  async function answer(interaction: RawInteraction, work: Promise<Reply>, ephemeralHint: boolean, respond: (body: unknown) => void) {
+  /**
+   * A webhook request for a deferred reply: sent only once the deferral has gone out, and repeated briefly
+   * while Discord answers 10062 (it has not processed the deferral yet).
+   */
+  async function afterDeferral<T>(deferral: Promise<void>, request: () => Promise<T>): Promise<T> {
+    await deferral;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request();
+      } catch (error) {
+        const pause = DEFERRED_EDIT_RETRY_MS[attempt];
+        if (!(error instanceof DiscordAPIError && error.code === UNKNOWN_INTERACTION) || pause === undefined) throw error;
+        log.debug({ attempt: attempt + 1 }, 'the deferral is not processed yet (10062); editing again shortly');
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  }
+
+  async function answer(interaction: RawInteraction, work: Promise<Reply>, ephemeralHint: boolean, respond: Respond) {
     let timer: NodeJS.Timeout | undefined;
     const early = await Promise.race([
       work.then((reply) => ({ reply })),
       new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), DEFER_AFTER_MS))),
     ]).finally(() => clearTimeout(timer));
     if (early) return respond({ type: RESPONSE.message, data: replyData(early.reply) });
-    respond({ type: RESPONSE.deferred, data: { flags: ephemeralHint ? EPHEMERAL : 0 } });
+    // The webhook knows the interaction only once Discord has the deferral: edits wait until it is written.
+    const deferral = respond({ type: RESPONSE.deferred, data: { flags: ephemeralHint ? EPHEMERAL : 0 } });
     let reply: Reply;
     try {
       reply = await work;
     } catch (error) {
       log.error({ err: error }, 'interaction failed');
-      await rest.patch(webhook(interaction), { body: { content: GENERIC_FAILURE, allowed_mentions: { parse: [] } }, auth: false }).catch(() => {});
+      await afterDeferral(deferral, () => rest.patch(webhook(interaction), { body: { content: GENERIC_FAILURE, allowed_mentions: { parse: [] } }, auth: false })).catch(() => {});
       return;
     }
     const data = replyData(reply);
     if ((reply.visibility === 'private') === ephemeralHint) {
-      await rest.patch(webhook(interaction), { body: withoutFlags(data), auth: false });
+      await afterDeferral(deferral, () => rest.patch(webhook(interaction), { body: withoutFlags(data), auth: false }));
       return;
     }
-    await rest.delete(webhook(interaction), { auth: false }).catch((error: unknown) => log.warn({ err: error }, 'could not remove the deferred reply'));
+    await afterDeferral(deferral, () => rest.delete(webhook(interaction), { auth: false })).catch((error: unknown) => log.warn({ err: error }, 'could not remove the deferred reply'));
     await rest.post(Routes.webhook(options.appId, interaction.token), { body: data, auth: false });
   }
 
-  async function dispatch(interaction: RawInteraction, respond: (body: unknown) => void): Promise<void> {
+  async function dispatch(interaction: RawInteraction, respond: Respond): Promise<void> {
     const name = interaction.data?.name;
     const spec = options.commands.find((s) => s.name === name);
     switch (interaction.type) {
       case INTERACTION.ping:
-        return respond({ type: RESPONSE.pong });
+        return void respond({ type: RESPONSE.pong });
       case INTERACTION.autocomplete: {
         const focused = interaction.data?.options?.find((o) => o.focused);
         const choices = spec && focused ? await runAutocomplete(spec, contextOf(interaction), focused.name, String(focused.value ?? '')) : [];
-        return respond({ type: RESPONSE.choices, data: { choices: choices.map((c) => ({ name: c.label, value: c.value })) } });
+        return void respond({ type: RESPONSE.choices, data: { choices: choices.map((c) => ({ name: c.label, value: c.value })) } });
       }
       case INTERACTION.command: {
         if (!spec) {
-          return respond({ type: RESPONSE.message, data: { content: 'That command is not one Inkwire knows (yet). Try /help.', flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
+          return void respond({ type: RESPONSE.message, data: { content: 'That command is not one Inkwire knows (yet). Try /help.', flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
         }
         const raw: Record<string, string | number | boolean> = {};
         for (const option of interaction.data?.options ?? []) if (option.value !== undefined) raw[option.name] = option.value;
@@ -174,12 +218,12 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
         if (customId === 'share' || customId.startsWith('share:')) {
           // "Share in channel": post what this person saw, for everyone, without pinging anyone.
           const user = interaction.member?.user ?? interaction.user;
-          return respond({ type: RESPONSE.message, data: { content: `Shared by ${user?.username ?? 'someone'}:`, embeds: interaction.message?.embeds ?? [], allowed_mentions: { parse: [] } } });
+          return void respond({ type: RESPONSE.message, data: { content: `Shared by ${user?.username ?? 'someone'}:`, embeds: interaction.message?.embeds ?? [], allowed_mentions: { parse: [] } } });
         }
         return answer(interaction, runAction(options.commands, contextOf(interaction), customId), true, respond);
       }
       default:
-        return respond({ type: RESPONSE.message, data: { content: 'Inkwire does not handle that kind of interaction.', flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
+        return void respond({ type: RESPONSE.message, data: { content: 'Inkwire does not handle that kind of interaction.', flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
     }
   }
 
@@ -212,17 +256,20 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
       } catch {
         return plain(400, 'the body is not JSON');
       }
-      let answered = false;
-      const respond = (payload: unknown) => {
-        if (answered) return;
-        answered = true;
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+      let answered: Promise<void> | null = null;
+      const respond: Respond = (payload) => {
+        // Resolves once the answer is written out (flushed to the connection), never rejects.
+        answered ??= new Promise<void>((resolve) => {
+          res.once('close', resolve);
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(payload), resolve);
+        });
+        return answered;
       };
       dispatch(interaction, respond).catch((error: unknown) => {
         log.error({ err: error, type: interaction.type }, 'interaction failed');
         // Never leave someone looking at "thinking…": the HTTP answer, or the deferred reply, says so.
-        if (!answered) respond({ type: RESPONSE.message, data: { content: GENERIC_FAILURE, flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
-        else void rest.patch(webhook(interaction), { body: { content: GENERIC_FAILURE, allowed_mentions: { parse: [] } }, auth: false }).catch(() => {});
+        if (!answered) void respond({ type: RESPONSE.message, data: { content: GENERIC_FAILURE, flags: EPHEMERAL, allowed_mentions: { parse: [] } } });
+        else void afterDeferral(answered, () => rest.patch(webhook(interaction), { body: { content: GENERIC_FAILURE, allowed_mentions: { parse: [] } }, auth: false })).catch(() => {});
       });
     });
   }

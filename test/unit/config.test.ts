@@ -131,4 +131,22 @@ describe('loadConfig', () => {
     expect(config.slack).toMatchObject({ botToken: null, appToken: 'xapp-1', oauth: { clientId: '1.2' }, commandPrefix: '', managePolicy: 'admins-and-creator' });
     expect(config.discord).toBeNull();
   });
+  it('GIVEN a DISCORD_TOKEN with a "Bot " or "Bearer " prefix (any case) THEN the bare token is used and a warning names the prefix, never the token', () => {
+    const base = { DISCORD_APP_ID: '123456789012345678' };
+    for (const [raw, prefix] of [['Bot abc.def', 'Bot'], ['bearer abc.def', 'bearer'], ['BOT   abc.def', 'BOT']] as const) {
+      const config = loadConfig({ ...base, DISCORD_TOKEN: raw });
+      expect(config.discord?.token).toBe('abc.def');
+      expect(config.warnings).toHaveLength(1);
+      expect(config.warnings[0]).toContain(`DISCORD_TOKEN starts with "${prefix} "`);
+      expect(config.warnings[0]).not.toContain('abc.def');
+    }
+    expect(loadConfig({ ...base, DISCORD_TOKEN: 'abc.def' }).warnings).toEqual([]);
+    expect(loadConfig({ ...base, DISCORD_TOKEN: 'Botabc.def' }).discord?.token).toBe('Botabc.def');
+  });
+
+  it('GIVEN PLATFORM_RETRY_* THEN the retry schedule for a platform down at start follows them (default 1 s doubling to 60 s)', () => {
+    expect(loadConfig({}).platformRetry).toEqual({ baseMs: 1000, maxMs: 60_000 });
+    expect(loadConfig({ PLATFORM_RETRY_BASE_MS: '250', PLATFORM_RETRY_MAX_SECONDS: '5' }).platformRetry).toEqual({ baseMs: 250, maxMs: 5000 });
+    expect(() => loadConfig({ PLATFORM_RETRY_BASE_MS: '5' })).toThrow(/PLATFORM_RETRY_BASE_MS/);
+  });
 });
