@@ -4,6 +4,8 @@
  * bucket; over the limit it answers "rate limited") and counts duplicates by idempotency key. Prints
  * wall time, the ideal 10,000 / R, their ratio, sends per second, 429s, duplicates and peak memory.
  * `--json` prints the same figures as one JSON object; `--channels N` and `--rate R` change the size.
+ * The outbox's "send started" write (made just before each platform request, ADR 003) is timed on its own;
+ * `--without-send-started` skips it (as before it existed) to compare, and `--no-faults` runs only this part.
  *
  * Then the same fan-out under faults through the real adapters and protocol fakes (see fanout-faults.ts):
  * 1 % lost responses and 1 % 500s, on the Discord fake (nonce de-duplication) and the Slack fake (none).
@@ -22,6 +24,7 @@ const arg = (name: string, fallback: number) => {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? fallback : Number(process.argv[index + 1]);
 };
+const flag = (name: string) => process.argv.includes(`--${name}`);
 const CHANNELS = arg('channels', 10_000);
 const RATE = arg('rate', 1000);
 const LATENCY_MS = 2;
@@ -46,9 +49,28 @@ const ingestMs = performance.now() - ingestStarted;
 const { platform, stats, unique } = createRateLimitedPlatform(RATE, LATENCY_MS);
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+// The "send started" write, timed per call (or skipped, to compare with the outbox before it).
+const sendStarted = { calls: 0, totalMs: 0, maxMs: 0, samples: [] as number[] };
+const deliveries = {
+  ...store.deliveries,
+  markSending: flag('without-send-started')
+    ? async () => true
+    : async (...args: Parameters<typeof store.deliveries.markSending>) => {
+        const t = performance.now();
+        try {
+          return await store.deliveries.markSending(...args);
+        } finally {
+          const ms = performance.now() - t;
+          sendStarted.calls++;
+          sendStarted.totalMs += ms;
+          sendStarted.maxMs = Math.max(sendStarted.maxMs, ms);
+          sendStarted.samples.push(ms);
+        }
+      },
+};
 const engine = createDeliveryEngine({
   platform,
-  deliveries: store.deliveries,
+  deliveries,
   clock: systemClock,
   logger: createSilentLogger(),
   concurrency: 32,
@@ -82,11 +104,15 @@ const report = {
   duplicates: stats.duplicates,
   rateLimited: stats.rateLimited,
   peakRssMb: Math.round(peakRss / 2 ** 20),
+  sendStartedWrites: sendStarted.calls,
+  sendStartedMeanMs: sendStarted.calls ? sendStarted.totalMs / sendStarted.calls : 0,
+  sendStartedP99Ms: sendStarted.samples.sort((a, b) => a - b)[Math.floor(sendStarted.samples.length * 0.99)] ?? 0,
+  sendStartedTotalMs: Math.round(sendStarted.totalMs),
 };
 // Loaded only now, so the first run's memory figure does not include discord.js and bolt.
 const { runFaultFanout } = await import('./fanout-faults.ts');
 const faults = [];
-for (const platform of ['discord', 'slack'] as const) faults.push(await runFaultFanout(platform, CHANNELS, RATE));
+if (!flag('no-faults')) for (const platform of ['discord', 'slack'] as const) faults.push(await runFaultFanout(platform, CHANNELS, RATE));
 
 if (wantsJson()) {
   console.log(JSON.stringify({ ...report, faults }, null, 2));
@@ -97,6 +123,12 @@ if (wantsJson()) {
     [[CHANNELS, RATE, (wallMs / 1000).toFixed(2), (idealMs / 1000).toFixed(2), `${(report.efficiency * 100).toFixed(1)}%`, report.sendsPerSecond.toFixed(0), report.delivered, report.duplicates, report.rateLimited, report.peakRssMb, report.outboxWriteMs]],
   );
   console.log(`\ntarget: ≥ 90% of R with 0 duplicates — ${report.efficiency >= 0.9 && report.duplicates === 0 && report.delivered === CHANNELS ? 'met' : 'NOT met'}`);
+  console.log(
+    flag('without-send-started')
+      ? '\n"send started" writes: skipped (--without-send-started)'
+      : `\n"send started" writes: ${report.sendStartedWrites}, mean ${report.sendStartedMeanMs.toFixed(3)} ms, p99 ${report.sendStartedP99Ms.toFixed(3)} ms, max ${sendStarted.maxMs.toFixed(1)} ms, ${report.sendStartedTotalMs} ms in all`,
+  );
+  if (flag('no-faults')) process.exit(0);
   console.log(`\nUnder faults (real adapter → protocol fake; 1% of posts lose their answer, 1% get HTTP 500):\n`);
   printTable(
     ['platform fake', 'channels', 'wall s', 'ideal s', 'ideal / wall', 'lost answers', '500s', 'repeats absorbed', 'delivered', 'duplicates', 'missing', '429s', 'violations'],

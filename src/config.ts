@@ -41,6 +41,8 @@ export const CONFIG_DEFAULTS = {
   DISCORD_PUBLIC_KEY: '',
   DISCORD_SHARD_IDS: '',
   DISCORD_SHARD_COUNT: '',
+  PLATFORM_RETRY_BASE_MS: '1000',
+  PLATFORM_RETRY_MAX_SECONDS: '60',
   SLACK_BOT_TOKEN: '',
   SLACK_SIGNING_SECRET: '',
   SLACK_APP_TOKEN: '',
@@ -52,6 +54,8 @@ export const CONFIG_DEFAULTS = {
   SLACK_COMMAND_PREFIX: '',
   SLACK_MANAGE_POLICY: 'admins-and-creator',
   SLACK_SENDS_PER_SECOND: '',
+  SLACK_HISTORY_TIER: '',
+  SLACK_TIME_SCALE: '1',
 } as const satisfies Record<string, string>;
 
 export type ConfigKey = keyof typeof CONFIG_DEFAULTS;
@@ -146,6 +150,8 @@ const RULES = {
   DISCORD_PUBLIC_KEY: emptyOr(matching(/^[0-9a-fA-F]{64}$/, 'must be the application\'s Public Key from the Developer Portal (64 hex characters)')),
   DISCORD_SHARD_IDS: emptyAutoOr(matching(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/, 'must be auto, or shard ids such as 0,1,2 or 0-3')),
   DISCORD_SHARD_COUNT: emptyAutoOr(intInRange(1, 65535)),
+  PLATFORM_RETRY_BASE_MS: intInRange(10, 60_000),
+  PLATFORM_RETRY_MAX_SECONDS: intInRange(1, 3600),
   SLACK_BOT_TOKEN: emptyOr(matching(/^xoxb-/, 'must be a bot token (xoxb-…)')),
   SLACK_SIGNING_SECRET: text,
   SLACK_APP_TOKEN: emptyOr(matching(/^xapp-/, 'must be an app-level token (xapp-…)')),
@@ -157,6 +163,8 @@ const RULES = {
   SLACK_COMMAND_PREFIX: matching(/^[a-z0-9_-]{0,20}$/, 'may hold only a-z, 0-9, - and _ (at most 20)'),
   SLACK_MANAGE_POLICY: oneOf(['admins-and-creator', 'admins', 'everyone'] as const, 'must be admins-and-creator, admins or everyone'),
   SLACK_SENDS_PER_SECOND: emptyOr(intInRange(1, 10_000)),
+  SLACK_HISTORY_TIER: emptyOr(oneOf(['limited', 'tier3'] as const, 'must be limited or tier3 (empty: limited for an OAuth install, tier3 for one workspace)')),
+  SLACK_TIME_SCALE: passing((v) => /^(0?\.\d+|1(\.0*)?)$/.test(v) && Number(v) > 0, 'must be a number above 0 and at most 1 (tests only; 1 in production)'),
 } satisfies Record<ConfigKey, Rule<unknown>>;
 
 type Parsed = { [K in keyof typeof RULES]: RuleValue<(typeof RULES)[K]> };
@@ -248,6 +256,10 @@ export interface Config {
   readonly instanceId: string;
   /** The one HTTP port (/healthz, /readyz, /metrics, /slack/…, /discord/interactions); null when HTTP_PORT=0. */
   readonly httpPort: number | null;
+  /** Between attempts to reach a platform that is down at start: `baseMs` doubling up to `maxMs`, with jitter. */
+  readonly platformRetry: { readonly baseMs: number; readonly maxMs: number };
+  /** Settings that work but are probably not what was meant (logged at start, shown by `inkwire doctor`). */
+  readonly warnings: readonly string[];
   /**
    * Present when DISCORD_TOKEN is set: the bot connects to Discord instead of running the console. With a
    * `publicKey` it takes interactions over HTTP (REST only, no gateway); without, it opens the gateway.
@@ -274,6 +286,10 @@ export interface Config {
     readonly managePolicy: 'admins-and-creator' | 'admins' | 'everyone';
     /** Messages per second across every instance (shared through PostgreSQL's send budget); null = no pacing. */
     readonly sendsPerSecond: number | null;
+    /** The rate tier of conversations.history/replies; null: by install type (OAuth limited, one workspace tier3). */
+    readonly historyTier: 'limited' | 'tier3' | null;
+    /** Tests only: Slack's time runs this much shorter (the fake Slack on the same scale). 1 in production. */
+    readonly timeScale: number;
   } | null;
 }
 
@@ -309,6 +325,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new InkwireError('config/invalid', `Invalid configuration:\n${problems.join('\n')}`);
   }
   const v = parsed as Parsed;
+  const warnings: string[] = [];
+  // discord.js strips a leading "Bot "/"Bearer " on the gateway, but REST (HTTP interactions,
+  // register-commands) would send "Bot Bot …" and get 401: the token is used without it, and said so.
+  const tokenPrefix = /^(bot|bearer)\s+/i.exec(v.DISCORD_TOKEN);
+  if (tokenPrefix) {
+    v.DISCORD_TOKEN = v.DISCORD_TOKEN.slice(tokenPrefix[0].length);
+    warnings.push(`DISCORD_TOKEN starts with "${tokenPrefix[1]} ": set the bare token from the Developer Portal; Inkwire adds the "Bot " prefix itself (the prefix is ignored)`);
+  }
   return Object.freeze({
     feedUrls: Object.freeze([...new Set(v.FEED_URLS)]),
     pollCron: v.POLL_CRON,
@@ -343,6 +367,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     digestTimeZone: v.DIGEST_TZ,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     httpPort: v.HTTP_PORT === 0 ? null : v.HTTP_PORT,
+    platformRetry: Object.freeze({ baseMs: v.PLATFORM_RETRY_BASE_MS, maxMs: Math.max(v.PLATFORM_RETRY_BASE_MS, v.PLATFORM_RETRY_MAX_SECONDS * 1000) }),
+    warnings: Object.freeze(warnings),
     instanceId: v.INSTANCE_ID || `${hostname()}-${process.pid}`,
     discord: v.DISCORD_TOKEN
       ? Object.freeze({ token: v.DISCORD_TOKEN, appId: v.DISCORD_APP_ID, guildId: v.DISCORD_GUILD_ID || null, apiUrl: v.DISCORD_API_URL, publicKey: v.DISCORD_PUBLIC_KEY.toLowerCase() || null,
@@ -364,6 +390,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
             commandPrefix: v.SLACK_COMMAND_PREFIX,
             managePolicy: v.SLACK_MANAGE_POLICY,
             sendsPerSecond: v.SLACK_SENDS_PER_SECOND === '' ? null : v.SLACK_SENDS_PER_SECOND,
+            historyTier: v.SLACK_HISTORY_TIER === '' ? null : v.SLACK_HISTORY_TIER,
+            timeScale: Number(v.SLACK_TIME_SCALE),
           })
         : null,
   });

@@ -10,6 +10,8 @@ const loadDiscordCommands = () => import('../adapters/discord/discord-commands.t
 const loadSlack = () => import('../adapters/slack/slack-adapter.ts');
 const loadDiscordHttp = () => import('../adapters/discord/discord-http-adapter.ts');
 import type { ChatPlatform } from './platform/chat-platform.ts';
+import { connectPlatform, describeError, PlatformAuthError, type PlatformConnection } from './platform/platform-connection.ts';
+import type { DeliveryEngine } from './delivery/delivery-engine.ts';
 import { startDigestScheduler } from './delivery/digest-scheduler.ts';
 import { parseCliArgs, USAGE, type CliArgs } from './cli/cli-args.ts';
 import { feedToJson, formatFeeds, formatPollOutcome, formatPostLine, postToJson } from './cli/cli-output.ts';
@@ -102,6 +104,8 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
     destination: logStream ?? io.stderr,
   });
   const clock = io.clock ?? systemClock;
+  // Settings that work but are probably not what was meant; `doctor` lists them in its report instead.
+  if (args.command !== 'doctor') for (const warning of config.warnings) logger.child({ component: 'config' }).warn({ code: 'config/warning' }, warning);
 
   let store: Store;
   try {
@@ -208,7 +212,18 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         }
         const guildId = args.guild ?? config.discord.guildId;
         const { registerCommandsOverRest } = await loadDiscordCommands();
-        const count = await registerCommandsOverRest({ ...config.discord, guildId, specs: ALL_COMMANDS });
+        let count: number;
+        try {
+          count = await registerCommandsOverRest({ ...config.discord, guildId, specs: ALL_COMMANDS });
+        } catch (error) {
+          // One line, never a stack: a refused token, or Discord unreachable (retry later; nothing was changed).
+          const { isTokenRejected } = await import('../adapters/discord/discord-token.ts');
+          logger.debug({ err: error }, 'registering commands failed');
+          errOut(isTokenRejected(error)
+            ? 'inkwire: Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the bot token again from the Developer Portal (Bot → Reset Token)'
+            : `inkwire: cannot register commands with Discord at ${config.discord.apiUrl}: ${describeError(error)}`);
+          return 1;
+        }
         out(`Registered ${count} commands ${guildId ? `in server ${guildId}` : 'globally (they can take up to an hour to appear)'}.`);
         return 0;
       }
@@ -252,6 +267,7 @@ async function runDoctor(
     out(`✗ ${line}\n    fix: ${fix}`);
   };
   good(`configuration is valid (${config.feedUrls.length} feed(s), poll "${config.pollCron}")`);
+  for (const warning of config.warnings) out(`! ${warning}`);
   good(`database ${config.database.kind === 'sqlite' ? config.database.path : `PostgreSQL ${redactUrl(config.database.url)}`} opens; ${await store.posts.count()} post(s) stored`);
   for (const url of config.feedUrls) {
     const fetched = await fetchFeed({ url });
@@ -349,12 +365,20 @@ async function runStart(ctx: {
     quit = resolve;
   });
   // Discord and Slack may run together (one store, one poller, one outbox, one engine each); the console
-  // runs when neither is configured.
-  const platforms: Array<ChatPlatform & { stop(): Promise<void> }> = [];
+  // runs when neither is configured. A platform is not awaited here: one that is down at start (an outage,
+  // a DNS blip) is retried in the background while the HTTP port, polling and storing run, so a restart
+  // during an outage is not a crash loop. Its engine starts once it is connected (no attempts spent).
+  const connections: Array<PlatformConnection<StartedPlatform>> = [];
+  const routes: HttpRoute[] = [];
+  const connect = (label: string, component: string, start: () => Promise<StartedPlatform>) => {
+    const connection = connectPlatform({ label, connect: start, logger: logger.child({ component }), retry: config.platformRetry });
+    connections.push(connection);
+    return connection;
+  };
   if (config.slack) {
     const slack = config.slack;
     const { startSlackAdapter } = await loadSlack();
-    platforms.push(await startSlackAdapter({
+    const connection = connect('Slack', 'slack', () => startSlackAdapter({
       signingSecret: slack.signingSecret,
       ...(slack.botToken ? { botToken: slack.botToken } : {}),
       ...(slack.appToken ? { appToken: slack.appToken } : {}),
@@ -364,36 +388,39 @@ async function runStart(ctx: {
       apiUrl: slack.apiUrl,
       commandPrefix: slack.commandPrefix,
       managePolicy: slack.managePolicy,
+      ...(slack.historyTier ? { historyTier: slack.historyTier } : {}),
+      timeScale: slack.timeScale,
       commands: ALL_COMMANDS,
       services: core.commandServices,
       logger: logger.child({ component: 'slack' }),
       onWorkspaceRemoved: async (teamId) => void (await store.subscriptions.deleteForWorkspace('slack', teamId)),
     }));
+    // HTTP mode on the shared port: mounted now, answering 503 until Slack is connected.
+    if (!slack.appToken && slack.port === null) routes.push(routeOnceConnected('/slack/', connection, (adapter) => (adapter as { handle?: RequestListener | null }).handle ?? null));
   }
-  const routes: HttpRoute[] = [];
-  const slackPlatform = platforms.find((p): p is typeof p & { handle: RequestListener | null } => p.name === 'slack' && 'handle' in p);
-  if (slackPlatform?.handle) routes.push({ path: '/slack/', handle: slackPlatform.handle });
   if (config.discord?.publicKey) {
+    const discordConfig = config.discord;
+    const publicKey = config.discord.publicKey;
     const { startDiscordHttpAdapter, DISCORD_INTERACTIONS_PATH } = await loadDiscordHttp();
-    const discord = await startDiscordHttpAdapter({
-      token: config.discord.token,
-      appId: config.discord.appId,
-      publicKey: config.discord.publicKey,
-      apiUrl: config.discord.apiUrl,
+    const connection = connect('Discord', 'discord', () => startDiscordHttpAdapter({
+      token: discordConfig.token,
+      appId: discordConfig.appId,
+      publicKey,
+      apiUrl: discordConfig.apiUrl,
       commands: ALL_COMMANDS,
       services: core.commandServices,
       logger: logger.child({ component: 'discord' }),
       now: () => clock.now().getTime(),
-    });
-    platforms.push(discord);
-    routes.push({ path: DISCORD_INTERACTIONS_PATH, handle: discord.handle });
+    }));
+    routes.push(routeOnceConnected(DISCORD_INTERACTIONS_PATH, connection, (adapter) => (adapter as { handle?: RequestListener }).handle ?? null));
   } else if (config.discord) {
+    const discordConfig = config.discord;
     const { startDiscordAdapter } = await loadDiscord();
-    platforms.push(await startDiscordAdapter({
-      token: config.discord.token,
-      appId: config.discord.appId,
-      apiUrl: config.discord.apiUrl,
-      shards: config.discord.shards,
+    connect('Discord', 'discord', () => startDiscordAdapter({
+      token: discordConfig.token,
+      appId: discordConfig.appId,
+      apiUrl: discordConfig.apiUrl,
+      shards: discordConfig.shards,
       commands: ALL_COMMANDS,
       services: core.commandServices,
       logger: logger.child({ component: 'discord' }),
@@ -401,7 +428,9 @@ async function runStart(ctx: {
       onChannelRemoved: async (channelId) => void (await store.subscriptions.deleteForChannel('discord', channelId)),
     }));
   }
-  if (platforms.length === 0) {
+  // Platforms that are up (the console at once; Discord and Slack once connected).
+  const platforms: StartedPlatform[] = [];
+  if (connections.length === 0) {
     const consolePlatform = startConsoleAdapter({
       input: io.stdin,
       output: io.stdout,
@@ -452,7 +481,11 @@ async function runStart(ctx: {
           return { name, ok: false, detail: error instanceof Error ? error.message : String(error) };
         }
       },
-      ...platforms.map((platform) => async () => ({ name: `${platform.name} connected`, ok: platform.isConnected?.() ?? true })),
+      // A platform still connecting (or whose gateway dropped) is named, with the last reason.
+      ...connections.map((connection) => async () => {
+        const ok = connection.isConnected();
+        return { name: `${connection.label.toLowerCase()} connected`, ok, ...(ok ? {} : { detail: `${connection.label} ${connection.describe()}` }) };
+      }),
       async () => {
         const limit = clock.now().getTime() - 3 * pollIntervalMs;
         const stale = (await store.feeds.list()).filter((f) => config.feedUrls.includes(f.url) && (f.lastPolledAt?.getTime() ?? 0) < limit);
@@ -472,21 +505,40 @@ async function runStart(ctx: {
   if (!http && config.httpPort !== null && routes.length > 0) {
     // Slack or Discord would post to a port nobody listens on: no point running half a bot.
     io.stderr.write(`inkwire: cannot listen on HTTP_PORT ${config.httpPort}, where ${routes.map((r) => r.path).join(' and ')} must be served; is another process using it?\n`);
-    await Promise.all(platforms.map((platform) => platform.stop()));
+    await Promise.all([...connections.map((connection) => connection.stop()), ...platforms.map((platform) => platform.stop())]);
     return 1;
   }
 
   // One engine per platform, each with its own pacing: a Slack 429 storm never slows Discord. On Discord the
   // engine paces sends just under the 50/s global limit: zero 429s (see bench:discord).
-  const engines = platforms.map((platform) =>
-    core.deliveryEngine(platform, {
+  const engines: DeliveryEngine[] = [];
+  let stopping = false;
+  const startEngine = (platform: StartedPlatform) => {
+    const engine = core.deliveryEngine(platform, {
       ...(platform.name === 'discord' ? { ratePerSecond: 49 } : {}),
       ...(platform.name === 'slack' && config.slack?.sendsPerSecond ? { ratePerSecond: config.slack.sendsPerSecond } : {}),
       owner: `${config.instanceId}:${platform.name}`,
       onOutcome: (outcome) => metrics.deliveryFinished(platform.name, outcome),
-    }),
-  );
-  for (const engine of engines) engine.start();
+    });
+    engines.push(engine);
+    engine.start();
+  };
+  for (const platform of platforms) startEngine(platform);
+  // A refused token ends the start (exit 1): a misconfiguration, which retrying would only hide.
+  let misconfigured: (error: PlatformAuthError) => void = () => {};
+  const misconfiguration = new Promise<PlatformAuthError>((resolve) => (misconfigured = resolve));
+  for (const connection of connections) {
+    connection.ready.then(
+      (adapter) => {
+        if (stopping) return;
+        platforms.push(adapter);
+        startEngine(adapter);
+      },
+      (error: unknown) => {
+        if (error instanceof PlatformAuthError) misconfigured(error);
+      },
+    );
+  }
   const wakeAll = () => engines.forEach((engine) => engine.wake());
   const digests = startDigestScheduler({
     cron: io.cron ?? nodeCronScheduler,
@@ -539,18 +591,40 @@ async function runStart(ctx: {
     // little after another); a lone SQLite bot polls at once when it starts.
     minPollGapMs: store.kind === 'postgres' ? cronIntervalMs(config.pollCron) / 2 : 0,
   });
-  log.info({ feeds: config.feedUrls, cron: config.pollCron, platforms: platforms.map((p) => p.name) }, 'Inkwire started');
+  log.info({ feeds: config.feedUrls, cron: config.pollCron, platforms: connections.length > 0 ? connections.map((c) => c.label.toLowerCase()) : platforms.map((p) => p.name) }, 'Inkwire started');
   void scheduler.runDue();
 
-  const reason = await Promise.race([io.shutdownSignal, quitRequested]);
-  log.info({ reason }, 'shutting down');
+  const reason = await Promise.race([io.shutdownSignal, quitRequested, misconfiguration]);
+  stopping = true;
+  if (reason instanceof PlatformAuthError) {
+    log.debug({ err: reason }, 'platform refused the credentials');
+    io.stderr.write(`inkwire: ${reason.message}\n`);
+  } else {
+    log.info({ reason }, 'shutting down');
+  }
   backfillController.abort();
   await scheduler.stop();
   await digests.stop();
   await Promise.allSettled([...backfills.values()]);
   await Promise.all(engines.map((engine) => engine.stop({ timeoutMs: config.shutdownTimeoutMs })));
-  await Promise.all(platforms.map((platform) => platform.stop()));
+  await Promise.all([...connections.map((connection) => connection.stop()), ...platforms.filter((p) => p.name === 'console').map((platform) => platform.stop())]);
   await http?.stop();
+  if (reason instanceof PlatformAuthError) return 1;
   log.info('stopped cleanly');
   return 0;
+}
+
+type StartedPlatform = ChatPlatform & { stop(): Promise<void> };
+
+/** A platform's HTTP endpoint, mounted before the platform is up: 503 until connected, then its handler. */
+function routeOnceConnected(path: string, connection: PlatformConnection<StartedPlatform>, handlerOf: (adapter: StartedPlatform) => RequestListener | null): HttpRoute {
+  let handler: RequestListener | null = null;
+  connection.ready.then((adapter) => void (handler = handlerOf(adapter)), () => {});
+  return {
+    path,
+    handle: (req, res) => {
+      if (handler) return void handler(req, res);
+      res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end(`${connection.label} is not connected yet\n`);
+    },
+  };
 }

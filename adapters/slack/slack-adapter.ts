@@ -1,15 +1,17 @@
 import type { RequestListener, Server } from 'node:http';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { App, LogLevel, webApi, type Logger as BoltLogger } from '@slack/bolt';
+import { App, LogLevel, SocketModeReceiver, webApi, type Installation, type InstallationQuery, type Logger as BoltLogger } from '@slack/bolt';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
 import { runAction, runCommand } from '../../src/commands/command-runner.ts';
 import { DeliveryError } from '../../src/delivery/delivery-error.ts';
-import { splitCommandText } from '../../src/commands/command-options.ts';
+import { resolveTypedChannel, splitCommandText } from '../../src/commands/command-options.ts';
 import { textReply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
-import type { ChatPlatform, Destination } from '../../src/platform/chat-platform.ts';
+import type { ChatPlatform, Destination, SendOptions as PlatformSendOptions } from '../../src/platform/chat-platform.ts';
 import type { InstallationStore } from '../../src/storage/installation-store.ts';
+import { connectRetryDelayMs, DEFAULT_CONNECT_RETRY, PlatformAuthError } from '../../src/platform/platform-connection.ts';
 import { slackErrorCode, toDeliveryError } from './slack-errors.ts';
+import { createHistoryBudget, HISTORY_TIERS, type SlackHistoryTier } from './slack-history-budget.ts';
 import { deliveryPayload, replyPayload, threadReplyPayload } from './slack-render.ts';
 
 /** Who may change subscriptions: workspace admins/owners, plus the channel's creator by default. */
@@ -37,7 +39,22 @@ export interface SlackAdapterOptions {
   channelPacingMs?: number;
   /** How long one Web API call may take before its outcome counts as unknown (default 15 s). */
   requestTimeoutMs?: number;
+  /**
+   * The rate tier of conversations.history / conversations.replies (see `SlackHistoryTier`). Default: an
+   * OAuth (distributed) install `limited`, a single-workspace token `tier3`.
+   */
+  historyTier?: SlackHistoryTier;
+  /**
+   * Tests only: how much shorter Slack's time runs (0.01: a minute is 600 ms). Scales the history budget,
+   * every Retry-After and the default channel pacing; the fake Slack must run on the same scale. Default 1.
+   */
+  timeScale?: number;
+  /** How far before and after an uncertain request a look-up searches (clock differences with Slack; default 60 s). */
+  lookupMarginMs?: number;
 }
+
+/** One attempt's send options with whether its earlier unknown outcome was settled by a look-up. */
+type SendOptions = PlatformSendOptions & { resolved: boolean };
 
 export interface SlackAdapter extends ChatPlatform {
   readonly app: App;
@@ -74,6 +91,17 @@ export function slackCommandName(prefix: string, spec: CommandSpec): string {
   return `/${prefix}${spec.name === 'help' ? 'inkwire-help' : spec.name}`;
 }
 
+/** Slack's answers that mean the token itself is wrong (not an outage). */
+const AUTH_FAILURES = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired']);
+
+function rethrowAuthFailure(error: unknown): never {
+  const code = slackErrorCode(error);
+  if (code && AUTH_FAILURES.has(code)) {
+    throw new PlatformAuthError(`Slack refused the token (${code}): check SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…) in the app's settings`, { cause: error });
+  }
+  throw error;
+}
+
 function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.INFO;
   return {
@@ -104,37 +132,50 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     timeout: requestTimeoutMs,
     rejectRateLimitedCalls: true,
   };
-  const app = new App({
-    ...(oauth
-      ? {
-          clientId: oauth.clientId,
-          clientSecret: oauth.clientSecret,
-          stateSecret: oauth.stateSecret,
-          scopes: SLACK_SCOPES,
-          installationStore: {
-            storeInstallation: async (installation) => {
-              const team = installation.team?.id ?? installation.enterprise?.id;
-              if (!team) throw new Error('installation without a team or enterprise id');
-              await oauth.installations.save('slack', team, JSON.stringify(installation), oauth.now());
-              log.info({ teamId: team }, 'installed in a Slack workspace');
-            },
-            fetchInstallation: async (query) => {
-              const data = await oauth.installations.get('slack', query.teamId ?? query.enterpriseId ?? '');
-              if (!data) throw new Error(`no installation for ${query.teamId ?? query.enterpriseId}`);
-              return JSON.parse(data) as never;
-            },
-            deleteInstallation: async (query) => void (await oauth.installations.delete('slack', query.teamId ?? query.enterpriseId ?? '')),
+  const oauthSettings = oauth
+    ? {
+        clientId: oauth.clientId,
+        clientSecret: oauth.clientSecret,
+        stateSecret: oauth.stateSecret,
+        scopes: SLACK_SCOPES,
+        installationStore: {
+          storeInstallation: async (installation: Installation) => {
+            const team = installation.team?.id ?? installation.enterprise?.id;
+            if (!team) throw new Error('installation without a team or enterprise id');
+            await oauth.installations.save('slack', team, JSON.stringify(installation), oauth.now());
+            log.info({ teamId: team }, 'installed in a Slack workspace');
           },
-          installerOptions: { directInstall: true },
-        }
-      : { token: options.botToken }),
+          fetchInstallation: async (query: InstallationQuery<boolean>) => {
+            const data = await oauth.installations.get('slack', query.teamId ?? query.enterpriseId ?? '');
+            if (!data) throw new Error(`no installation for ${query.teamId ?? query.enterpriseId}`);
+            return JSON.parse(data) as never;
+          },
+          deleteInstallation: async (query: InstallationQuery<boolean>) => void (await oauth.installations.delete('slack', query.teamId ?? query.enterpriseId ?? '')),
+        },
+        installerOptions: { directInstall: true },
+      }
+    : null;
+  // Socket Mode without bolt's own reconnect: when Slack is unreachable, its reconnect attempt rejects with
+  // nobody listening (an unhandled rejection ends the process). Inkwire reconnects instead (below).
+  const socketReceiver = options.appToken
+    ? new SocketModeReceiver({
+        appToken: options.appToken,
+        logger: boltLogger(log),
+        autoReconnectEnabled: false,
+        ...(oauthSettings ? { clientId: oauthSettings.clientId, clientSecret: oauthSettings.clientSecret, stateSecret: oauthSettings.stateSecret, scopes: oauthSettings.scopes, installationStore: oauthSettings.installationStore } : {}),
+        installerOptions: { ...(oauthSettings?.installerOptions ?? {}), clientOptions },
+      })
+    : null;
+  const app = new App({
+    ...(oauthSettings ?? { token: options.botToken }),
     signingSecret: options.signingSecret,
-    ...(options.appToken ? { socketMode: true, appToken: options.appToken } : {}),
+    ...(socketReceiver ? { socketMode: true, appToken: options.appToken, receiver: socketReceiver } : {}),
     clientOptions,
     logger: boltLogger(log),
     deferInitialization: true,
   });
-  await app.init();
+  // auth.test: a refused token is a misconfiguration (no retry); anything else (unreachable, 5xx) an outage.
+  await app.init().catch(rethrowAuthFailure);
 
   // `client` is the one bolt hands each request: it carries that workspace's token (OAuth or single).
   // Answers are cached for a few minutes: users.info is rate-limited, and a command should not wait on it.
@@ -177,6 +218,8 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       },
     },
     place: { platform: 'slack', workspaceId: teamId ?? null, channelId, isDirect: channelId.startsWith('D') },
+    // `channel:<#C…|name>` acts there, with the manage policy checked for that channel.
+    resolveChannel: async (value) => resolveTypedChannel(value, (target) => isManager(client, userId, target)),
     services: options.services,
     commandLabel: (name) => slackCommandName(options.commandPrefix, options.commands.find((c) => c.name === name) ?? { name } as CommandSpec),
   });
@@ -220,8 +263,41 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
 
   let server: Server | null = null;
   let handle: RequestListener | null = null;
-  if (options.appToken) {
-    await app.start();
+  // Socket Mode holds a WebSocket that can drop (the client reconnects on its own): /readyz follows it.
+  // HTTP mode has no connection to lose once auth.test has passed.
+  let socketUp = true;
+  let stopped = false;
+  if (socketReceiver) {
+    const socket = socketReceiver.client;
+    let reconnecting = false;
+    // Dropped (Slack's routine refresh, or an outage): reconnect at once, then with capped backoff and jitter.
+    const reconnect = async () => {
+      if (reconnecting || stopped) return;
+      reconnecting = true;
+      for (let attempt = 0; !stopped; attempt++) {
+        if (attempt > 0) {
+          const delayMs = connectRetryDelayMs(attempt, DEFAULT_CONNECT_RETRY);
+          log.warn({ attempt, nextDelayMs: delayMs }, `Slack Socket Mode is disconnected; reconnecting in ${(delayMs / 1000).toFixed(1)} s`);
+          await sleepFor(delayMs, undefined, { ref: false });
+          if (stopped) break;
+        }
+        try {
+          await socket.start();
+          log.info({ attempt: attempt + 1 }, 'Slack Socket Mode reconnected');
+          break;
+        } catch (error) {
+          log.debug({ err: error }, 'Slack Socket Mode reconnect failed');
+        }
+      }
+      reconnecting = false;
+    };
+    socket.on('connected', () => void (socketUp = true));
+    socket.on('disconnected', () => {
+      socketUp = false;
+      void reconnect();
+    });
+    await app.start().catch(rethrowAuthFailure);
+    socketUp = true;
   } else if (options.port !== undefined) {
     server = (await app.start({ port: options.port, host: options.host ?? '127.0.0.1' } as never)) as unknown as Server;
   } else {
@@ -231,14 +307,33 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   }
   log.info({ mode: options.appToken ? 'socket' : 'http', port: options.appToken ? null : (options.port ?? 'shared HTTP_PORT') }, 'connected to Slack');
 
+  const timeScale = options.timeScale ?? 1;
   const nextSlot = new Map<string, number>();
-  const pacingMs = options.channelPacingMs ?? 1000;
+  const pacingMs = options.channelPacingMs ?? 1000 * timeScale;
+  /** Every message to a channel (card or thread reply) takes the channel's next slot, about one a second. */
   const pace = async (channel: string, signal?: AbortSignal) => {
     const now = Date.now();
     const at = Math.max(now, nextSlot.get(channel) ?? 0);
     nextSlot.set(channel, at + pacingMs);
     if (at > now) await sleepFor(at - now, undefined, signal ? { signal } : {});
   };
+  /** Slack's answer as a delivery error; a Retry-After (Slack's seconds) on this process's time scale. */
+  const deliveryErrorOf = (error: unknown, uncertainOnLoss = true): DeliveryError => {
+    const translated = toDeliveryError(error, { uncertainOnLoss });
+    if (translated.code !== 'delivery/rate-limited' || translated.retryAfterMs === null || timeScale === 1 || error instanceof DeliveryError) return translated;
+    return new DeliveryError(translated.code, translated.reason, { retryAfterMs: Math.ceil(translated.retryAfterMs * timeScale), cause: error });
+  };
+  /** A 429 on a post: nothing else goes to that channel before its Retry-After has passed. */
+  const postFailed = (channel: string, error: unknown): DeliveryError => {
+    const failure = deliveryErrorOf(error);
+    if (failure.code === 'delivery/rate-limited') nextSlot.set(channel, Math.max(nextSlot.get(channel) ?? 0, Date.now() + (failure.retryAfterMs ?? pacingMs)));
+    return failure;
+  };
+  const historyTier: SlackHistoryTier = options.historyTier ?? (oauth ? 'limited' : 'tier3');
+  const historyBudget = createHistoryBudget({ perWindow: HISTORY_TIERS[historyTier].perMinute, windowMs: 60_000 * timeScale });
+  const lookupMarginMs = options.lookupMarginMs ?? 60_000;
+  /** Where a look-up cut short by the budget (more than one page in its window) goes on, by key and part. */
+  const cursors = new Map<string, string>();
   /**
    * The Web API client for one delivery attempt: the WebClient takes no per-call AbortSignal, so a send
    * that may be abandoned (shutdown, lost lease) gets its own client whose fetch also listens to that
@@ -262,113 +357,175 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     return token;
   };
 
-  async function post(destination: Destination, payload: ReturnType<typeof deliveryPayload>, key: string, signal?: AbortSignal): Promise<string> {
+  /**
+   * One message of a delivery: paced with every other message to the channel, recorded as started in the
+   * outbox just before the request (`sending`), and carrying the delivery key (and which part it is) in
+   * its metadata so a later attempt can find it.
+   */
+  async function post(destination: Destination, payload: Record<string, unknown>, metadata: { key: string; part?: 'reply' }, send: SendOptions): Promise<string> {
     const token = await tokenFor(destination);
-    await pace(destination.channelId, signal);
-    signal?.throwIfAborted();
-    const result = await clientFor(signal).chat.postMessage({
+    await pace(destination.channelId, send.signal);
+    send.signal?.throwIfAborted();
+    await send.sending?.({ resolved: send.resolved });
+    const result = await clientFor(send.signal).chat.postMessage({
       ...(token ? { token } : {}),
       channel: destination.channelId,
-      ...payload,
+      ...(payload as { text: string }),
       unfurl_links: false,
       unfurl_media: false,
-      // The delivery key travels with the message, so a later attempt can find it (see findDelivered).
-      metadata: { event_type: DELIVERY_METADATA_TYPE, event_payload: { key } },
+      metadata: { event_type: DELIVERY_METADATA_TYPE, event_payload: metadata },
     });
     return String(result.ts);
   }
 
   /**
-   * After an attempt whose outcome is unknown: the message Inkwire posted since then with this delivery
-   * key, if any (newest 1,000 messages since a minute before the attempt, enough for any real channel).
+   * After a request whose outcome is unknown: the message (or thread reply, under `threadTs`) Inkwire
+   * posted with this delivery key inside the window of that request — from a margin before the first
+   * uncertain request began to its request timeout plus the margin after the last — or null when the
+   * complete window has none. The window keeps it to one 15-message page in practice, however busy the
+   * channel is since. Every page is one call of the workspace's history budget; when the budget has no
+   * call free, or Slack answers 429, the delivery is handed back to the engine to retry after the wait
+   * (a rate-limited error, not an attempt), and the look-up goes on from the page it reached.
    */
-  async function findDelivered(destination: Destination, key: string, since: Date, signal?: AbortSignal): Promise<string | null> {
+  async function findDelivered(destination: Destination, key: string, part: 'message' | 'reply', window: { oldest: string; latest: string }, threadTs: string | null, signal?: AbortSignal): Promise<string | null> {
     const token = await tokenFor(destination);
     const auth = token ? { token } : {};
     const client = clientFor(signal);
+    const workspace = destination.workspaceId ?? '-';
     let channel = destination.channelId;
     if (destination.direct) {
       const opened = await client.conversations.open({ ...auth, users: destination.channelId });
       channel = opened.channel?.id ?? channel;
     }
-    let cursor: string | undefined;
-    for (let page = 0; page < 5; page++) {
-      const history = await client.conversations.history({
-        ...auth,
-        channel,
-        oldest: String((since.getTime() - 60_000) / 1000),
-        include_all_metadata: true,
-        limit: 200,
-        ...(cursor ? { cursor } : {}),
-      });
-      for (const message of history.messages ?? []) {
-        const metadata = message.metadata as { event_type?: string; event_payload?: { key?: unknown } } | undefined;
-        if (metadata?.event_type === DELIVERY_METADATA_TYPE && metadata.event_payload?.key === key && message.ts) return message.ts;
+    const lookup = `${key}:${part}`;
+    for (;;) {
+      const wait = historyBudget.take(workspace, lookup);
+      if (wait > 0) {
+        throw new DeliveryError('delivery/rate-limited', `waiting for this workspace's Slack history budget (${historyTier} tier) to look for an earlier copy`, { retryAfterMs: wait });
       }
-      cursor = history.response_metadata?.next_cursor || undefined;
-      if (!history.has_more || !cursor) break;
+      const cursor = cursors.get(lookup);
+      const args = { ...auth, channel, oldest: window.oldest, latest: window.latest, inclusive: true, include_all_metadata: true, limit: HISTORY_TIERS[historyTier].pageSize, ...(cursor ? { cursor } : {}) };
+      let page: { messages?: Array<{ ts?: string; metadata?: unknown }>; has_more?: boolean; response_metadata?: { next_cursor?: string } };
+      try {
+        page = threadTs ? await client.conversations.replies({ ...args, ts: threadTs }) : await client.conversations.history(args);
+      } catch (error) {
+        historyBudget.answered(workspace);
+        if (slackErrorCode(error) === 'missing_scope') throw error;
+        const failure = deliveryErrorOf(error, false);
+        if (failure.code === 'delivery/rate-limited') historyBudget.blocked(workspace, failure.retryAfterMs ?? historyBudget.intervalMs);
+        throw failure;
+      }
+      historyBudget.answered(workspace);
+      for (const message of page.messages ?? []) {
+        const metadata = message.metadata as { event_type?: string; event_payload?: { key?: unknown; part?: unknown } } | undefined;
+        const partOf = metadata?.event_payload?.part === 'reply' ? 'reply' : 'message';
+        if (metadata?.event_type === DELIVERY_METADATA_TYPE && metadata.event_payload?.key === key && partOf === part && message.ts) {
+          cursors.delete(lookup);
+          return message.ts;
+        }
+      }
+      const next = page.response_metadata?.next_cursor || undefined;
+      if (!page.has_more || !next) {
+        cursors.delete(lookup);
+        return null;
+      }
+      cursors.set(lookup, next);
     }
-    return null;
   }
 
   /** Looks for an earlier copy before re-sending; a history scope an older install lacks means sending blind. */
-  async function alreadyDelivered(destination: Destination, key: string, since: Date, signal?: AbortSignal): Promise<string | null> {
+  async function alreadyDelivered(destination: Destination, key: string, part: 'message' | 'reply', window: { oldest: string; latest: string }, threadTs: string | null, signal?: AbortSignal): Promise<string | null> {
     try {
-      return await findDelivered(destination, key, since, signal);
+      return await findDelivered(destination, key, part, window, threadTs, signal);
     } catch (error) {
       if (slackErrorCode(error) === 'missing_scope') {
         log.warn({ channel: destination.channelId }, 'cannot read history to check for an earlier copy (reinstall the app for the history scopes); sending again');
         return null;
       }
-      throw toDeliveryError(error, { uncertainOnLoss: false });
+      throw deliveryErrorOf(error, false);
     }
   }
 
-  /** The card is delivered; its thread's first reply is best effort (a failure is logged, never a resend). */
-  async function startThread(destination: Destination, ts: string, card: Parameters<typeof threadReplyPayload>[0]): Promise<void> {
+  /** Posts the card, joining a public channel once if Inkwire is not in it yet. */
+  async function postCard(destination: Destination, payload: Record<string, unknown>, key: string, send: SendOptions): Promise<string> {
     try {
-      const token = await tokenFor(destination);
-      await app.client.chat.postMessage({ ...(token ? { token } : {}), channel: destination.channelId, thread_ts: ts, ...threadReplyPayload(card), unfurl_links: false, unfurl_media: false });
+      return await post(destination, payload, { key }, send);
     } catch (error) {
-      log.warn({ err: error, channel: destination.channelId }, 'could not start the discussion thread');
+      // Not in a public channel yet: join it once (chat:write.public is not assumed), then try again.
+      if (slackErrorCode(error) === 'not_in_channel' && !joined.has(destination.channelId)) {
+        joined.add(destination.channelId);
+        try {
+          const token = await tokenFor(destination);
+          await clientFor(send.signal).conversations.join({ ...(token ? { token } : {}), channel: destination.channelId });
+          return await post(destination, payload, { key }, send);
+        } catch (retry) {
+          // A private channel cannot be joined: the original "not in channel" is the reason to give.
+          throw postFailed(destination.channelId, slackErrorCode(retry) === 'method_not_supported_for_channel_type' ? error : retry);
+        }
+      }
+      throw postFailed(destination.channelId, error);
     }
   }
 
   return {
     name: 'slack',
+    isConnected: () => socketUp,
     // The WebClient gives up after its timeout and never retries (retries: 0): an abandoned post lands within it.
     requestTimeoutMs,
+    reportsSends: true,
     app,
     server,
     handle,
-    async send(destination, message, { idempotencyKey, uncertainSince, signal }) {
+    /**
+     * A delivery is its card and, with `thread`, the discussion thread's first reply: both exactly once.
+     * The card's ts is recorded (`posted`) before the reply starts, so a retry sends only what is missing;
+     * a part whose outcome is unknown is looked for (card: conversations.history, reply:
+     * conversations.replies) inside its request's window before it is sent again.
+     */
+    async send(destination, message, sendOptions) {
+      const { idempotencyKey: key, signal } = sendOptions;
       const payload = deliveryPayload(message);
-      if (uncertainSince) {
-        const found = await alreadyDelivered(destination, idempotencyKey, uncertainSince, signal);
+      const thread = message.kind === 'post' && message.thread === true;
+      const since = sendOptions.uncertainSince ?? null;
+      const window = since && {
+        oldest: ((since.getTime() - lookupMarginMs) / 1000).toFixed(6),
+        latest: (((sendOptions.uncertainLastAt ?? since).getTime() + requestTimeoutMs + lookupMarginMs) / 1000).toFixed(6),
+      };
+      let ts = sendOptions.messageId ?? null;
+      let resolved = false;
+      if (ts === null) {
+        if (window) {
+          const found = await alreadyDelivered(destination, key, 'message', window, null, signal);
+          resolved = true;
+          if (found) log.info({ channel: destination.channelId, key }, 'an earlier attempt had posted this delivery; not posting it again');
+          ts = found;
+          if (found && thread) await sendOptions.posted?.(found);
+        }
+        if (ts === null) {
+          ts = await postCard(destination, payload, key, { ...sendOptions, resolved });
+          resolved = false;
+          if (thread) await sendOptions.posted?.(ts);
+        }
+        if (!thread) return { messageId: ts };
+        resolved = false; // recording the card settled any earlier uncertainty
+      } else if (window && thread) {
+        const found = await alreadyDelivered(destination, key, 'reply', window, ts, signal);
         if (found) {
-          log.info({ channel: destination.channelId, key: idempotencyKey }, 'an earlier attempt had posted this delivery; not posting it again');
-          return { messageId: found };
+          log.info({ channel: destination.channelId, key }, 'an earlier attempt had posted the thread reply; not posting it again');
+          return { messageId: ts };
         }
+        resolved = true;
       }
+      if (!thread || message.kind !== 'post') return { messageId: ts };
       try {
-        const ts = await post(destination, payload, idempotencyKey, signal);
-        if (message.kind === 'post' && message.thread) await startThread(destination, ts, message.card);
-        return { messageId: ts };
+        await post(destination, { thread_ts: ts, ...threadReplyPayload(message.card) }, { key, part: 'reply' }, { ...sendOptions, resolved });
       } catch (error) {
-        // Not in a public channel yet: join it once (chat:write.public is not assumed), then try again.
-        if (slackErrorCode(error) === 'not_in_channel' && !joined.has(destination.channelId)) {
-          joined.add(destination.channelId);
-          try {
-            const token = await tokenFor(destination);
-            await clientFor(signal).conversations.join({ ...(token ? { token } : {}), channel: destination.channelId });
-            return { messageId: await post(destination, payload, idempotencyKey, signal) };
-          } catch (retry) {
-            // A private channel cannot be joined: the original "not in channel" is the reason to give.
-            throw toDeliveryError(slackErrorCode(retry) === 'method_not_supported_for_channel_type' ? error : retry);
-          }
-        }
-        throw toDeliveryError(error);
+        const failure = postFailed(destination.channelId, error);
+        if (failure.effect !== 'reject') throw failure;
+        // Slack refuses this reply's body: the card stands, the thread is not started.
+        log.warn({ err: error, channel: destination.channelId }, 'Slack refused the discussion thread reply; the card is delivered without it');
       }
+      return { messageId: ts };
     },
     async edit(destination, messageId, message) {
       try {
@@ -380,6 +537,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     },
     async stop() {
       // A mounted receiver was never started on its own (the caller's server stops it).
+      stopped = true;
       if (!handle) await app.stop();
     },
   };

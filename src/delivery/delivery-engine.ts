@@ -24,8 +24,9 @@ export interface DeliveryEngineOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   /**
-   * The longest wait before retrying a send whose outcome is unknown. Discord de-duplicates a repeated
-   * nonce only for a few minutes, so that retry must come well inside that window (default 30 s).
+   * The longest backoff before retrying a send whose outcome is unknown. Discord de-duplicates a repeated
+   * nonce only for a few minutes, so that retry must come well inside that window (default 30 s). A
+   * platform's Retry-After is never cut short by it.
    */
   uncertainRetryMaxMs?: number;
   /**
@@ -96,6 +97,10 @@ interface Held {
   controller: AbortController;
   lost: boolean;
   startedAt: Date | null;
+  /** A request that may post was started (recorded in the outbox) in this attempt. */
+  sendStarted: boolean;
+  /** The earlier unknown outcome was looked for and settled in this attempt. */
+  resolved: boolean;
   /** When (this engine's clock, ms) the call that last granted the lease began: it runs `leaseMs` from no earlier. */
   leaseFrom: number;
 }
@@ -165,6 +170,27 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
     }
   }
 
+  /**
+   * The delivery's main message is on the platform, its follow-up not yet: kept on the row (retried until
+   * it sticks) before the follow-up starts, so a later attempt sends only the follow-up. Not recorded: the
+   * attempt ends as "maybe sent" and the next one looks for the message.
+   */
+  async function recordPosted(entry: Held, messageId: string): Promise<void> {
+    const claim = { id: entry.delivery.id, claimToken: entry.delivery.claimToken };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (await options.deliveries.recordMessage(claim, { messageId })) return;
+        throw new DeliveryError('delivery/ambiguous', 'posted, but the claim was taken over before it was recorded');
+      } catch (error) {
+        if (error instanceof DeliveryError || entry.controller.signal.aborted || attempt >= 5) {
+          throw error instanceof DeliveryError ? error : new DeliveryError('delivery/ambiguous', 'posted, but it could not be recorded; the next attempt looks for it', { cause: error });
+        }
+        log.error({ err: error, deliveryId: entry.delivery.id, attempt }, 'recording a posted message failed; retrying');
+        await sleepFor(Math.min(5000, 100 * 2 ** attempt));
+      }
+    }
+  }
+
   function release(entry: Held) {
     held.delete(entry.delivery.id);
     busyDestinations.delete(entry.destination);
@@ -223,18 +249,27 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
       return;
     }
     const message = deliveryError ? `[${deliveryError.code}] ${deliveryError.reason}` : error instanceof Error ? error.message : String(error);
-    if (delivery.attempts >= options.maxAttempts) {
+    const rateLimited = deliveryError?.code === 'delivery/rate-limited';
+    // Rate-limited before any request that may post (a history look-up waiting for its budget): not an attempt.
+    const refundAttempt = rateLimited && !entry.sendStarted;
+    // Whether this delivery may already be on the platform: then it is never given up as failed (the next
+    // complete look-up settles it), whatever the attempts.
+    const unknown = uncertain || (delivery.uncertainSince !== null && !entry.resolved);
+    if (delivery.attempts >= options.maxAttempts && !unknown && !refundAttempt) {
       told('failed');
       log.error({ deliveryId: delivery.id, attempts: delivery.attempts }, `delivery gave up after ${delivery.attempts} attempts: ${message}`);
       await record('delivery failed', entry, () => options.deliveries.fail(claim, { error: `gave up after ${delivery.attempts} attempts: ${message}`, at: now }));
       return;
     }
-    const backoff = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.min(delivery.attempts - 1, 30));
-    let wait = Math.max(backoff, deliveryError?.retryAfterMs ?? 0);
-    if (uncertain || delivery.uncertainSince) wait = Math.min(wait, uncertainRetryMaxMs);
+    const backoff = Math.min(options.retryMaxMs, options.retryBaseMs * 2 ** Math.max(0, Math.min(delivery.attempts - 1, 30)));
+    let wait = unknown ? Math.min(backoff, uncertainRetryMaxMs) : backoff;
+    // Retry-After is the platform's word: honoured in full, never cut short by the cap above. A rate-limited
+    // call waits exactly that long (the adapter's history budget hands out its next slot this way).
+    const retryAfterMs = deliveryError?.retryAfterMs ?? null;
+    if (retryAfterMs !== null) wait = rateLimited ? retryAfterMs : Math.max(wait, retryAfterMs);
     told('retry');
-    log.info({ deliveryId: delivery.id, attempts: delivery.attempts, waitMs: wait, uncertain }, `delivery will be retried: ${message}`);
-    await record('delivery retry', entry, () => options.deliveries.retryLater(claim, { error: message, at: now, delayMs: wait, uncertainSince }));
+    log.info({ deliveryId: delivery.id, attempts: delivery.attempts, waitMs: wait, uncertain, unknown, refundAttempt }, `delivery will be retried: ${message}`);
+    await record('delivery retry', entry, () => options.deliveries.retryLater(claim, { error: message, at: now, delayMs: wait, uncertainSince, refundAttempt }));
   }
 
   async function deliver(entry: Held): Promise<void> {
@@ -246,10 +281,26 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
       entry.controller.signal.throwIfAborted(); // the lease was lost (renewal), or shutdown
       if (leaseLeft(entry) < sendLeaseMs) throw new Error('not sent: the lease could not be renewed (is the database reachable?)');
       entry.startedAt = options.clock.now();
+      const claim = { id: delivery.id, claimToken: delivery.claimToken };
+      // "Send started" is in the outbox before each request that may post: only such a claim is looked for
+      // after a crash. Not recorded (database away, claim taken over): nothing is sent.
+      const sending = async ({ resolved }: { resolved: boolean }) => {
+        entry.controller.signal.throwIfAborted();
+        if (!(await options.deliveries.markSending(claim, { at: options.clock.now(), resolved }))) {
+          throw new Error('not sent: the claim was taken over by another worker');
+        }
+        entry.sendStarted = true;
+        if (resolved) entry.resolved = true;
+      };
+      if (!options.platform.reportsSends) await sending({ resolved: false });
       const { messageId } = await options.platform.send(destinationOf(delivery.subscription), messageFor(delivery), {
         idempotencyKey: delivery.idempotencyKey,
         signal: entry.controller.signal,
         uncertainSince: delivery.uncertainSince,
+        uncertainLastAt: delivery.uncertainLastAt ?? null,
+        messageId: delivery.messageId ?? null,
+        sending,
+        posted: (id) => recordPosted(entry, id),
       });
       outcome = { kind: 'sent', messageId };
     } catch (error) {
@@ -286,7 +337,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
         excludeDestinations: busyDestinations,
       });
       for (const delivery of batch) {
-        const entry: Held = { delivery, destination: destinationKeyOf(delivery.subscription), controller: new AbortController(), lost: false, startedAt: null, leaseFrom };
+        const entry: Held = { delivery, destination: destinationKeyOf(delivery.subscription), controller: new AbortController(), lost: false, startedAt: null, sendStarted: false, resolved: false, leaseFrom };
         held.set(delivery.id, entry);
         busyDestinations.add(entry.destination);
         waiting.push(entry);
@@ -436,7 +487,7 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
           entry.lost = true;
           entry.controller.abort();
           await options.deliveries
-            .retryLater(entry.delivery, { error: 'interrupted by shutdown (outcome unknown)', at: options.clock.now(), delayMs: landingWindowMs, uncertainSince: entry.startedAt })
+            .retryLater(entry.delivery, { error: 'interrupted by shutdown (outcome unknown)', at: options.clock.now(), delayMs: landingWindowMs, uncertainSince: entry.sendStarted ? entry.startedAt : null })
             .catch((error: unknown) => log.error({ err: error, deliveryId: entry.delivery.id }, 'could not release a delivery at shutdown; its lease will expire'));
         }
         log.warn({ released: held.size, notDueForMs: landingWindowMs }, 'shutdown timeout: sends still in flight were aborted and released as possibly sent, not due again before they could still land');

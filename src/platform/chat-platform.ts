@@ -24,6 +24,17 @@ export interface SendOptions {
    * without an idempotency key looks for the message sent since then before posting again.
    */
   uncertainSince?: Date | null;
+  /** With `uncertainSince`: when the last request that may have posted began (the window's other end). */
+  uncertainLastAt?: Date | null;
+  /** The main message an earlier attempt posted and recorded: only its follow-up (thread reply) is left. */
+  messageId?: string | null;
+  /**
+   * Called just before each request that may post (on a platform with `reportsSends`); `resolved` when the
+   * earlier unknown outcome was looked for and settled. Rejects when it cannot be recorded: send nothing then.
+   */
+  sending?: (step: { resolved: boolean }) => Promise<void>;
+  /** The main message is posted and its follow-ups are not: recorded before any follow-up starts. */
+  posted?: (messageId: string) => Promise<void>;
 }
 
 /**
@@ -51,6 +62,11 @@ export interface ChatPlatform {
    * another attempt of that delivery start before it has passed (plus a margin). Absent: 30 s.
    */
   readonly requestTimeoutMs?: number;
+  /**
+   * True when the adapter calls `SendOptions.sending` just before each request that may post (after any
+   * look-up or pacing); otherwise the engine records it just before calling `send`.
+   */
+  readonly reportsSends?: boolean;
   /** Whether the platform connection is up (for `/readyz`); absent means always. */
   isConnected?(): boolean;
   /** Present when the platform can edit a sent message (the capability the engine checks). */

@@ -26,6 +26,16 @@ export interface ClaimedDelivery extends DeliveryClaim {
    * message before sending again where the platform has no idempotency key.
    */
   uncertainSince: Date | null;
+  /**
+   * When the last request of this delivery whose outcome is unknown began (with `uncertainSince`, the window
+   * in which an earlier copy may have landed); null when nothing is uncertain.
+   */
+  uncertainLastAt?: Date | null;
+  /**
+   * The delivery's main message, posted and recorded by an earlier attempt whose follow-up (a discussion
+   * thread's first reply) is not yet sent: the next attempt sends only what follows it.
+   */
+  messageId?: string | null;
   /** `held` for the one message summarising posts held while the subscription was paused. */
   label: 'held' | null;
   /** For a person's alert direct message: the keywords of their alerts the post matched, to name on it. */
@@ -92,7 +102,28 @@ export interface DeliveryStore {
    * Back to pending, due again `delayMs` from now (the store's clock; `at` is the caller's now);
    * `uncertainSince` when the attempt may have posted (the next one looks first).
    */
-  retryLater(claim: DeliveryClaim, outcome: { error: string; at: Date; delayMs: number; uncertainSince?: Date | null }): Promise<boolean>;
+  retryLater(
+    claim: DeliveryClaim,
+    outcome: {
+      error: string;
+      at: Date;
+      delayMs: number;
+      uncertainSince?: Date | null;
+      /** This attempt made no request that may post (e.g. its history look-up was rate-limited): it does not count. */
+      refundAttempt?: boolean;
+    },
+  ): Promise<boolean>;
+  /**
+   * Records, just before it, that a request which may post is starting (only such a claim is "maybe sent"
+   * if its lease runs out). `resolved`: the earlier unknown outcome was looked for and settled, so it is
+   * no longer uncertain. False when the claim is no longer held (then nothing may be sent).
+   */
+  markSending(claim: DeliveryClaim, step: { at: Date; resolved: boolean }): Promise<boolean>;
+  /**
+   * The delivery's main message is posted (its follow-ups are not yet): kept on the row so a later attempt
+   * sends only the follow-ups. Nothing is uncertain at this point. False when the claim is no longer held.
+   */
+  recordMessage(claim: DeliveryClaim, outcome: { messageId: string }): Promise<boolean>;
   /**
    * The channel cannot receive: pauses the subscription with the reason, leaves a notice for the server,
    * and keeps this delivery pending (held with every later one) so a resume delivers it.

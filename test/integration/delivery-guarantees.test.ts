@@ -51,6 +51,7 @@ describe('fenced claims (the outbox contract)', () => {
     await fixture.store.posts.ingest({ feedId: feed.id, at: fixture.clock.now(), drafts: [makeDraft('moe')], announceKeys: new Set(['slug:moe']) });
     const claim = { now: fixture.clock.now(), limit: 5, leaseMs: 1000, platform: 'console' };
     const [first] = await fixture.store.deliveries.claimDue({ ...claim, owner: 'a' });
+    expect(await fixture.store.deliveries.markSending(first!, { at: fixture.clock.now(), resolved: false })).toBe(true); // its request began
     expect(await fixture.store.deliveries.claimDue({ ...claim, owner: 'b' })).toEqual([]); // one holder at a time
     fixture.clock.advance(1001);
     const [second] = await fixture.store.deliveries.claimDue({ ...claim, now: fixture.clock.now(), owner: 'b' });

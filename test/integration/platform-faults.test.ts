@@ -58,7 +58,7 @@ describe('a message accepted by the platform whose answer is lost appears once',
     it(`GIVEN Slack (no idempotency key) posts the message and then ${fault === 'lose' ? 'drops the connection' : 'never answers'} THEN Inkwire finds its message by key instead of posting again`, async () => {
       let faults = 0;
       const fake = await startFakeSlack({ tokens: { T1: 'xoxb-t' }, channels: { CPAPERS: {} }, fault: () => (faults++ === 0 ? fault : null) });
-      const fixture = createCoreFixture({ FEED_URLS: FEED });
+      const fixture = createCoreFixture({ FEED_URLS: FEED }, new Date()) // Slack's ts are real time: the look-up's window is on the same clock;
       const adapter = await startSlackAdapter({
         signingSecret: 's', botToken: 'xoxb-t', port: 0, apiUrl: fake.apiUrl, commandPrefix: '', managePolicy: 'everyone',
         commands: ALL_COMMANDS, services: fixture.core.commandServices, logger: createSilentLogger(), requestTimeoutMs: 500,

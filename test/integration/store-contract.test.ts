@@ -195,6 +195,7 @@ describe.each(STORE_BACKENDS)('the store contract on %s', (_name, makeBackend, s
       await publish(feed.id, [makeDraft('moe')]);
       const claim = { now: T0, limit: 5, leaseMs: 1000, platform: 'console' };
       const [first] = await store.deliveries.claimDue({ ...claim, owner: 'a' });
+      expect(await store.deliveries.markSending(first!, { at: T0, resolved: false })).toBe(true); // its request began
       const wait = await dueInMs(); // when the lease runs out
       expect(wait).toBeGreaterThan(0);
       expect(wait).toBeLessThanOrEqual(1000);

@@ -23,6 +23,8 @@ interface DeliveryRow {
   attempts: number;
   lease_until: number;
   uncertain_since: number | null;
+  uncertain_last_at: number | null;
+  message_id: string | null;
   label: string | null;
   claim_token: string;
 }
@@ -41,11 +43,14 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
   const subscriptionOf = async (client: PoolClient | Pool, id: number) =>
     (await client.query<SubscriptionRow>(`${SELECT_SUBSCRIPTION} WHERE s.id = $1`, [id])).rows[0];
 
-  const retry = async (client: PoolClient | Pool, id: number, token: string, error: string, delayMs: number, uncertain: Date | null) =>
+  const retry = async (client: PoolClient | Pool, id: number, token: string, error: string, delayMs: number, uncertain: Date | null, refund = false) =>
     ((await client.query(
       `UPDATE deliveries SET status = 'pending', lease_until = NULL, claim_token = NULL, last_error = $3, next_attempt_at = ${fromDbNow('$4')},
-         uncertain_since = coalesce(uncertain_since, $5) WHERE ${HELD}`,
-      [id, token, error, delayMs, uncertain],
+         uncertain_since = coalesce(uncertain_since, $5::timestamptz),
+         uncertain_last_at = CASE WHEN $5::timestamptz IS NULL THEN uncertain_last_at ELSE greatest(uncertain_last_at, coalesce(send_started_at, $5::timestamptz)) END,
+         send_started_at = NULL, attempts = attempts - $6::int
+       WHERE ${HELD}`,
+      [id, token, error, delayMs, uncertain, refund ? 1 : 0],
     )).rowCount ?? 0) === 1;
 
   /** A digest or held-posts summary, due now. `id` only for a summary taking the place of the first held post. */
@@ -104,13 +109,16 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
         const { rows: claimed } = await client.query<DeliveryRow>(
           `UPDATE deliveries d SET status = 'sending', lease_until = ${fromDbNow('$2')}, claimed_by = $3,
              claim_token = t.token, claimed_at = $5, attempts = d.attempts + 1,
-             -- a lease that ran out means a worker died mid-send: that attempt may have posted. (claimed_at and
-             -- uncertain_since are records on the instances' clocks, like the engine's own uncertainSince.)
-             uncertain_since = CASE WHEN d.status = 'sending' THEN coalesce(d.uncertain_since, d.claimed_at, $5) ELSE d.uncertain_since END
+             -- a lease that ran out with a request started means a worker died mid-send: that request may have
+             -- posted; one that died before its request posted nothing. (send_started_at and uncertain_since
+             -- are records on the instances' clocks, like the engine's own uncertainSince.)
+             uncertain_since = CASE WHEN d.status = 'sending' AND d.send_started_at IS NOT NULL THEN coalesce(d.uncertain_since, d.send_started_at) ELSE d.uncertain_since END,
+             uncertain_last_at = CASE WHEN d.status = 'sending' AND d.send_started_at IS NOT NULL THEN d.send_started_at ELSE d.uncertain_last_at END,
+             send_started_at = NULL
            FROM unnest($1::bigint[], $4::text[]) AS t(id, token)
            WHERE d.id = t.id
            RETURNING d.id, d.kind, d.subscription_id, d.post_id, d.idempotency_key, d.attempts, ${ms('d.lease_until', 'lease_until')},
-                     ${ms('d.uncertain_since', 'uncertain_since')}, d.label, d.claim_token`,
+                     ${ms('d.uncertain_since', 'uncertain_since')}, ${ms('d.uncertain_last_at', 'uncertain_last_at')}, d.message_id, d.label, d.claim_token`,
           [locked.map((r) => r.id), leaseMs, owner, tokens, now],
         );
         // What a send needs is read in the claim's transaction, while its rows are locked: an unsubscribe
@@ -147,6 +155,8 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
             attempts: row.attempts,
             leaseUntil: new Date(row.lease_until),
             uncertainSince: row.uncertain_since === null ? null : new Date(row.uncertain_since),
+            uncertainLastAt: row.uncertain_since === null || row.uncertain_last_at === null ? null : new Date(row.uncertain_last_at),
+            messageId: row.message_id,
             label: row.label === 'held' ? 'held' : null,
             matched: matchedOfLabel(row.label),
           });
@@ -179,7 +189,24 @@ export function createPostgresDeliveryStore(pool: Pool): DeliveryStore {
         return true;
       });
     },
-    retryLater: (c, { error, delayMs, uncertainSince }) => retry(pool, c.id, c.claimToken, error, delayMs, uncertainSince ?? null),
+    retryLater: (c, { error, delayMs, uncertainSince, refundAttempt }) => retry(pool, c.id, c.claimToken, error, delayMs, uncertainSince ?? null, refundAttempt),
+    async markSending(c, { at, resolved }) {
+      const { rowCount } = await pool.query(
+        `UPDATE deliveries SET send_started_at = $3,
+           uncertain_since = CASE WHEN $4::boolean THEN NULL ELSE uncertain_since END,
+           uncertain_last_at = CASE WHEN $4::boolean THEN NULL ELSE uncertain_last_at END
+         WHERE ${HELD}`,
+        [c.id, c.claimToken, at, resolved],
+      );
+      return rowCount === 1;
+    },
+    async recordMessage(c, { messageId }) {
+      const { rowCount } = await pool.query(
+        `UPDATE deliveries SET message_id = $3, send_started_at = NULL, uncertain_since = NULL, uncertain_last_at = NULL WHERE ${HELD}`,
+        [c.id, c.claimToken, messageId],
+      );
+      return rowCount === 1;
+    },
     async holdAndPause(c, { error, reason, at }) {
       return inTransaction(pool, async (client) => {
         if (!(await retry(client, c.id, c.claimToken, error, 0, null))) return false;

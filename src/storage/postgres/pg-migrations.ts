@@ -250,6 +250,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
 
   SELECT inkwire_refresh_delivery_heads(ARRAY(SELECT DISTINCT destination_key FROM deliveries WHERE status IN ('pending', 'sending')));
   `,
+  // 4: a delivery records when a request that may post began (only those are looked for after a lost
+  // lease), the window of its unknown outcome, and its main message (message_id) before the thread reply.
+  `
+  ALTER TABLE deliveries ADD COLUMN send_started_at timestamptz;
+  ALTER TABLE deliveries ADD COLUMN uncertain_last_at timestamptz;
+  -- A row in flight across the upgrade may have had its request started by the old code: treated as such.
+  UPDATE deliveries SET send_started_at = coalesce(claimed_at, next_attempt_at) WHERE status = 'sending';
+  `,
 ];
 
 /** The key of the advisory lock migrations run under: two instances starting at once migrate once. */

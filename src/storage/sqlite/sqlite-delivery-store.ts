@@ -19,6 +19,8 @@ interface DeliveryRow {
   lease_until: number | null;
   claim_token: string | null;
   uncertain_since: number | null;
+  uncertain_last_at: number | null;
+  send_started_at: number | null;
   label: string | null;
   message_id: string | null;
   sent_at: number | null;
@@ -39,8 +41,11 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
   const claim = db.prepare(`
     UPDATE deliveries SET status = 'sending', lease_until = @lease, claimed_by = @owner, claim_token = @token, claimed_at = @now,
       attempts = attempts + 1,
-      -- a lease that ran out means a worker died mid-send: that attempt may have posted
-      uncertain_since = CASE WHEN status = 'sending' THEN coalesce(uncertain_since, claimed_at, @now) ELSE uncertain_since END
+      -- a lease that ran out with a request started means a worker died mid-send: that request may have
+      -- posted. One that died before its request (send_started_at unset) posted nothing: no look-up needed.
+      uncertain_since = CASE WHEN status = 'sending' AND send_started_at IS NOT NULL THEN coalesce(uncertain_since, send_started_at) ELSE uncertain_since END,
+      uncertain_last_at = CASE WHEN status = 'sending' AND send_started_at IS NOT NULL THEN send_started_at ELSE uncertain_last_at END,
+      send_started_at = NULL
     WHERE id = @id AND (status = 'pending' AND next_attempt_at <= @now OR (status = 'sending' AND lease_until <= @now))`);
   const byId = db.prepare('SELECT * FROM deliveries WHERE id = ?');
   const subById = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = ?`);
@@ -52,8 +57,17 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
   const touchSub = db.prepare('UPDATE subscriptions SET last_delivery_at = @at WHERE id = (SELECT subscription_id FROM deliveries WHERE id = @id)');
   const retryStmt = db.prepare(`
     UPDATE deliveries SET status = 'pending', lease_until = NULL, claim_token = NULL, last_error = @error, next_attempt_at = @next,
-      uncertain_since = coalesce(uncertain_since, @uncertain)
+      uncertain_since = coalesce(uncertain_since, @uncertain),
+      uncertain_last_at = CASE WHEN @uncertain IS NULL THEN uncertain_last_at ELSE max(coalesce(uncertain_last_at, 0), coalesce(send_started_at, @uncertain)) END,
+      send_started_at = NULL, attempts = attempts - @refund
     WHERE ${held}`);
+  const markSendingStmt = db.prepare(`
+    UPDATE deliveries SET send_started_at = @at,
+      uncertain_since = CASE WHEN @resolved THEN NULL ELSE uncertain_since END,
+      uncertain_last_at = CASE WHEN @resolved THEN NULL ELSE uncertain_last_at END
+    WHERE ${held}`);
+  const recordMessageStmt = db.prepare(`
+    UPDATE deliveries SET message_id = @messageId, send_started_at = NULL, uncertain_since = NULL, uncertain_last_at = NULL WHERE ${held}`);
   const failStmt = db.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, claim_token = NULL, last_error = @error WHERE ${held}`);
 
   const orphaned = db.prepare(`UPDATE deliveries SET status = 'failed', lease_until = NULL, claim_token = NULL, last_error = 'unsubscribed' WHERE id = ?`);
@@ -88,6 +102,8 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
         attempts: row.attempts,
         leaseUntil: new Date(row.lease_until!),
         uncertainSince: row.uncertain_since === null ? null : new Date(row.uncertain_since),
+        uncertainLastAt: row.uncertain_since === null || row.uncertain_last_at === null ? null : new Date(row.uncertain_last_at),
+        messageId: row.message_id,
         label: row.label === 'held' ? 'held' : null,
         matched: matchedOfLabel(row.label),
       }];
@@ -107,7 +123,7 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
   });
 
   const holdAndPause = db.transaction((c: DeliveryClaim, error: string, reason: string, at: number) => {
-    if (retryStmt.run({ id: c.id, token: c.claimToken, error, next: at, uncertain: null }).changes === 0) return false;
+    if (retryStmt.run({ id: c.id, token: c.claimToken, error, next: at, uncertain: null, refund: 0 }).changes === 0) return false;
     const sub = db.prepare(`${SELECT_SUBSCRIPTION} WHERE s.id = (SELECT subscription_id FROM deliveries WHERE id = ?)`).get(c.id) as SubscriptionRow | undefined;
     if (!sub) return true;
     const paused = db.prepare('UPDATE subscriptions SET paused_at = ?, paused_reason = ? WHERE id = ? AND paused_at IS NULL').run(at, reason, sub.id).changes === 1;
@@ -192,8 +208,14 @@ export function createSqliteDeliveryStore(db: Database): DeliveryStore {
     async complete(c, { messageId, at }) {
       return complete.immediate(c, messageId, at.getTime());
     },
-    async retryLater(c, { error, at, delayMs, uncertainSince }) {
-      return retryStmt.run({ id: c.id, token: c.claimToken, error, next: at.getTime() + delayMs, uncertain: uncertainSince?.getTime() ?? null }).changes === 1;
+    async retryLater(c, { error, at, delayMs, uncertainSince, refundAttempt }) {
+      return retryStmt.run({ id: c.id, token: c.claimToken, error, next: at.getTime() + delayMs, uncertain: uncertainSince?.getTime() ?? null, refund: refundAttempt ? 1 : 0 }).changes === 1;
+    },
+    async markSending(c, { at, resolved }) {
+      return markSendingStmt.run({ id: c.id, token: c.claimToken, at: at.getTime(), resolved: resolved ? 1 : 0 }).changes === 1;
+    },
+    async recordMessage(c, { messageId }) {
+      return recordMessageStmt.run({ id: c.id, token: c.claimToken, messageId }).changes === 1;
     },
     async holdAndPause(c, { error, reason, at }) {
       return holdAndPause.immediate(c, error, reason, at.getTime());

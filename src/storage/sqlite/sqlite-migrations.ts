@@ -313,6 +313,12 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
     const keys = db.prepare(`SELECT destination_key AS key FROM delivery_queues UNION SELECT destination_key FROM deliveries WHERE status IN ('pending', 'sending')`).all() as Array<{ key: string }>;
     for (const { key } of keys) refresh.run({ key });
   },
+  // 11: a delivery records when a request that may post began (only those are looked for after a lost
+  // lease), the window of its unknown outcome, and its main message (message_id) before the thread reply.
+  // A row in flight across the upgrade may have had its request started by the old code: treated as such.
+  `ALTER TABLE deliveries ADD COLUMN send_started_at INTEGER;
+   ALTER TABLE deliveries ADD COLUMN uncertain_last_at INTEGER;
+   UPDATE deliveries SET send_started_at = coalesce(claimed_at, next_attempt_at) WHERE status = 'sending';`,
 ];
 
 /**

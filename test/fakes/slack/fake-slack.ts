@@ -32,6 +32,20 @@ export interface FakeSlackOptions {
   fault?: (post: { channel: string; count: number; team: string }) => 'lose' | '500' | 'hang' | 'hold' | null;
   /** Called when a message was posted, before the answer is written (crash tests kill the bot here). */
   onPosted?: (post: { channel: string; ts: string; count: number }) => void;
+  /**
+   * The history tier of workspaces installed through oauth.v2.access (a distributed app outside the
+   * Marketplace): `limited` (the default) allows conversations.history / conversations.replies once a
+   * minute per workspace, at most 15 messages a page, 429 + Retry-After otherwise; `tier3` does not limit.
+   */
+  oauthHistoryTier?: 'limited' | 'tier3';
+  /** Workspaces (by team) on the limited history tier although their token was given here, not installed. */
+  limitedHistoryTeams?: string[];
+  /**
+   * Tests only: how much shorter Slack's time runs here (0.01: a minute is 600 ms, a second 10 ms). Scales
+   * the per-channel second, the history minute and Retry-After (still whole Slack seconds). The bot must
+   * run on the same scale (its `timeScale`). Default 1.
+   */
+  timeScale?: number;
 }
 
 interface Block { type: string; text?: { type: string; text: string }; elements?: Array<Record<string, unknown>>; accessory?: Record<string, unknown>; image_url?: string }
@@ -99,7 +113,14 @@ export function validateBlocks(blocks: unknown): string[] {
 export async function startFakeSlack(options: FakeSlackOptions) {
   const violations: string[] = [];
   const posts: Array<{ channel: string; ts: string; text: string; blocks: unknown; team: string; metadata: unknown; threadTs?: string }> = [];
-  const historyCalls: Array<{ channel: string; oldest: string | null; includeMetadata: boolean }> = [];
+  const historyCalls: Array<{ channel: string; oldest: string | null; includeMetadata: boolean; method: 'conversations.history' | 'conversations.replies'; team: string; at: number; limited: boolean; status: 200 | 429; duringRetryAfter: boolean }> = [];
+  const scale = options.timeScale ?? 1;
+  const second = 1000 * scale;
+  const limitedTeams = new Set(options.limitedHistoryTeams ?? []);
+  /** Per limited workspace: the last history call allowed, and until when a Retry-After it was told is in force. */
+  const historyLanes = new Map<string, { last: number; until: number }>();
+  /** Per channel: until when a Retry-After it was told for posts is in force. */
+  const postRetryAfter = new Map<string, number>();
   const faults = { lost: 0, errors500: 0, hung: 0, postAttempts: 0, held: 0, heldAbandoned: 0 };
   let releaseHolds: () => void = () => {};
   let holds = new Promise<void>((resolve) => (releaseHolds = resolve));
@@ -107,7 +128,7 @@ export async function startFakeSlack(options: FakeSlackOptions) {
   const updates: Array<{ channel: string; ts: string; blocks: unknown }> = [];
   const responses: Array<{ id: string; body: Record<string, unknown> }> = [];
   const joins: string[] = [];
-  const counters = { rateLimited: 0, calls: 0 };
+  const counters = { rateLimited: 0, calls: 0, history429: 0, historyDuringRetryAfter: 0, postsDuringRetryAfter: 0 };
   const channelState = new Map(Object.entries(options.channels ?? {}).map(([id, c]) => [id, { ...c }]));
   const lastPost = new Map<string, number[]>();
   let workspaceWindow: number[] = [];
@@ -156,10 +177,15 @@ export async function startFakeSlack(options: FakeSlackOptions) {
   function rateLimited(channel: string): number | null {
     const now = Date.now();
     const perChannel = options.perChannelPerSecond ?? 1;
-    const recent = (lastPost.get(channel) ?? []).filter((t) => now - t < 1000);
-    workspaceWindow = workspaceWindow.filter((t) => now - t < 1000);
+    const recent = (lastPost.get(channel) ?? []).filter((t) => now - t < second);
+    workspaceWindow = workspaceWindow.filter((t) => now - t < second);
+    if (now < (postRetryAfter.get(channel) ?? 0)) counters.postsDuringRetryAfter++;
     // Slack allows short bursts over 1/s; this fake allows perChannel + 1 in any second, no more.
-    if (recent.length >= perChannel + 1) return Math.max(1, Math.ceil((1000 - (now - recent[0]!)) / 1000));
+    if (recent.length >= perChannel + 1) {
+      const retryAfter = Math.max(1, Math.ceil((second - (now - recent[0]!)) / second));
+      postRetryAfter.set(channel, now + retryAfter * second);
+      return retryAfter;
+    }
     if (options.workspacePerSecond && workspaceWindow.length >= options.workspacePerSecond) return 1;
     recent.push(now);
     workspaceWindow.push(now);
@@ -183,6 +209,7 @@ export async function startFakeSlack(options: FakeSlackOptions) {
       const install = options.oauthInstalls?.[String(body.code)];
       if (!install) return reply(res, { ok: false, error: 'invalid_code' });
       options.tokens[install.teamId] = install.botToken;
+      if ((options.oauthHistoryTier ?? 'limited') === 'limited') limitedTeams.add(install.teamId);
       return reply(res, {
         ok: true, app_id: 'A1', authed_user: { id: 'U0INSTALLER' }, scope: 'commands,chat:write,users:read,channels:join', token_type: 'bot',
         access_token: install.botToken, bot_user_id: install.botUserId, team: { id: install.teamId, name: `Team ${install.teamId}` }, enterprise: null, is_enterprise_install: false,
@@ -212,23 +239,50 @@ export async function startFakeSlack(options: FakeSlackOptions) {
         if (!/^U[A-Z0-9]+$/.test(user)) return reply(res, { ok: false, error: 'user_not_found' });
         return reply(res, { ok: true, channel: { id: `D${user.slice(1)}` } });
       }
-      case 'conversations.history': {
+      case 'conversations.history':
+      case 'conversations.replies': {
         const channel = String(body.channel ?? '');
         const oldest = body.oldest === undefined ? null : String(body.oldest);
+        const latest = body.latest === undefined ? null : String(body.latest);
+        const inclusive = body.inclusive === true || body.inclusive === 'true';
         const includeMetadata = body.include_all_metadata === true || body.include_all_metadata === 'true';
-        historyCalls.push({ channel, oldest, includeMetadata });
+        const limited = limitedTeams.has(team);
+        // The limited tier: one call a minute per workspace (both methods), 429 + Retry-After otherwise.
+        const now = Date.now();
+        const lane = historyLanes.get(team) ?? { last: Number.NEGATIVE_INFINITY, until: 0 };
+        historyLanes.set(team, lane);
+        const duringRetryAfter = now < lane.until;
+        const call = { channel, oldest, includeMetadata, method, team, at: now, limited, status: 200 as 200 | 429, duringRetryAfter };
+        historyCalls.push(call);
+        if (duringRetryAfter) counters.historyDuringRetryAfter++;
+        if (limited && now - lane.last < 60 * second) {
+          const retryAfter = Math.max(1, Math.ceil((lane.last + 60 * second - now) / second));
+          lane.until = Math.max(lane.until, now + retryAfter * second);
+          call.status = 429;
+          counters.history429++;
+          return reply(res, { ok: false, error: 'ratelimited' }, 429, { 'retry-after': String(retryAfter) });
+        }
+        if (limited) lane.last = now;
         if (!channelState.has(channel) && !channel.startsWith('D')) return reply(res, { ok: false, error: 'channel_not_found' });
-        const limit = Math.min(1000, Number(body.limit ?? 100));
+        const threadTs = method === 'conversations.replies' ? String(body.ts ?? '') : null;
+        if (method === 'conversations.replies' && !threadTs) return reply(res, { ok: false, error: 'thread_not_found' });
+        const limit = Math.min(limited ? 15 : 1000, Number(body.limit ?? 100));
         const offset = Number(body.cursor ?? 0);
-        // Newest first, as Slack answers; metadata only when asked for.
-        const all = posts
-          .filter((p) => (p.channel === channel || `D${p.channel.slice(1)}` === channel) && (oldest === null || Number(p.ts) > Number(oldest)))
-          .reverse();
+        const inWindow = (ts: string) =>
+          (oldest === null || (inclusive ? Number(ts) >= Number(oldest) : Number(ts) > Number(oldest))) &&
+          (latest === null || (inclusive ? Number(ts) <= Number(latest) : Number(ts) < Number(latest)));
+        const here = (p: { channel: string }) => p.channel === channel || `D${p.channel.slice(1)}` === channel;
+        // History: the channel's own messages (not thread replies), newest first. Replies: the parent, then
+        // its replies oldest first. Metadata only when asked for.
+        const all = threadTs
+          ? [...posts.filter((p) => here(p) && p.ts === threadTs), ...posts.filter((p) => here(p) && p.threadTs === threadTs && inWindow(p.ts))]
+          : posts.filter((p) => here(p) && p.threadTs === undefined && inWindow(p.ts)).sort((a, b) => Number(b.ts) - Number(a.ts));
+        if (threadTs && all.length === 0) return reply(res, { ok: false, error: 'thread_not_found' });
         const page = all.slice(offset, offset + limit);
         const more = offset + limit < all.length;
         return reply(res, {
           ok: true,
-          messages: page.map((p) => ({ type: 'message', ts: p.ts, text: p.text, ...(includeMetadata && p.metadata ? { metadata: p.metadata } : {}) })),
+          messages: page.map((p) => ({ type: 'message', ts: p.ts, text: p.text, ...(p.threadTs ? { thread_ts: p.threadTs } : {}), ...(includeMetadata && p.metadata ? { metadata: p.metadata } : {}) })),
           has_more: more,
           response_metadata: { next_cursor: more ? String(offset + limit) : '' },
         });
@@ -328,6 +382,15 @@ export async function startFakeSlack(options: FakeSlackOptions) {
     counters,
     socketAcks,
     channel: (id: string) => channelState.get(id),
+    /**
+     * Someone else's messages in a channel, `count` of them from `atSeconds` (Slack ts seconds) one
+     * millisecond apart: a busy channel, or one that moved on long after a delivery.
+     */
+    addMessages(channel: string, count: number, atSeconds: number) {
+      for (let i = 0; i < count; i++) posts.push({ channel, ts: (atSeconds + i / 1000).toFixed(6), text: `chatter ${i}`, blocks: undefined, team: 'other', metadata: undefined });
+    },
+    /** Puts a workspace on the limited history tier (as a distributed, non-Marketplace install). */
+    limitHistory: (team: string) => void limitedTeams.add(team),
     /** The next `times` posts to this channel get 429 with Retry-After: 1. */
     rateLimitChannel: (id: string, times: number) => void forced429.set(id, times),
     postsIn: (channel: string) => posts.filter((p) => p.channel === channel),
