@@ -80,10 +80,15 @@ export const DELIVERY_METADATA_TYPE = 'inkwire_delivery';
 /**
  * Slack sends slash-command text HTML-escaped (`&` → `&amp;`, `<` → `&lt;`, `>` → `&gt;`): decoded before
  * parsing, `&amp;` last so a typed `&lt;` stays `&lt;`. Slack's own `<!subteam^S…|@name>`, `<@U…|name>` and
- * `<#C…|name>` forms arrive unescaped and are left for the options that read them.
+ * `<#C…|name>` forms arrive unescaped and are left for the options that read them. Commands registered with
+ * `should_escape: true` (so that a typed `#channel` arrives as `<#C…|name>`) also get links as
+ * `<https://…>` or `<https://…|label>`: those become the bare URL, unwrapped before the entities are decoded
+ * (Slack escapes a URL's own `&`).
  */
 export function decodeSlackText(text: string): string {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return text
+    .replace(/<(https?:\/\/[^|>\s]+)(?:\|[^>]*)?>/g, '$1')
+    .replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 }
 
 /** Slack command names are shared by every app in a workspace, hence the prefix; `/help` is Slack's own. */

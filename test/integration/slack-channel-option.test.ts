@@ -71,6 +71,14 @@ describe('Slack: /subscribe channel:#other acts on that channel, with the manage
     expect(await fixture.store.subscriptions.listForChannel('slack', 'CNEWS')).toEqual([]);
   });
 
+  it('GIVEN the escaped form Slack sends for a should_escape command (feed as <https://…|label>, & as &amp;) THEN the feed URL is read bare', async () => {
+    const reply = await slash('/subscribe', `<${FEED}|dailyink.substack.com/feed> channel:<#CLAB|lab> keywords:x&amp;y`, 'UCREATOR', 'CLOBBY');
+    expect(reply?.text).toMatch(/^(Subscribed|Updated) #lab/);
+    const [sub] = await fixture.store.subscriptions.listForChannel('slack', 'CLAB');
+    expect(sub?.keywords).toEqual(['x y']); // `&amp;` decoded to `&`, which keyword folding reads as a space
+    expect(sub?.feedUrl).toBe(FEED); // read from `<https://…|label>`
+  });
+
   it('GIVEN a bare #name (not a channel link) THEN it is refused with what to type instead', async () => {
     const reply = await slash('/subscribe', 'channel:#lab', 'UADMIN', 'CLOBBY');
     expect(reply?.response_type).toBe('ephemeral');

@@ -1,3 +1,4 @@
+import { load } from 'js-yaml';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SLACK_SCOPES, slackCommandName } from '../../adapters/slack/slack-adapter.ts';
@@ -61,6 +62,11 @@ describe('inkwire start with Slack settings: the real executable', () => {
     const manifest = readFileSync(new URL('../../slack-app-manifest.yml', import.meta.url), 'utf8');
     for (const spec of ALL_COMMANDS) expect(manifest).toContain(`command: ${slackCommandName('', spec)}`);
     for (const scope of SLACK_SCOPES) expect(manifest).toMatch(new RegExp(`- ${scope}\\n`));
+    // A command with a channel option must be escaped by Slack, or a typed #name arrives as plain text.
+    const commands = (load(manifest) as { features: { slash_commands: Array<{ command: string; should_escape: boolean }> } }).features.slash_commands;
+    for (const spec of ALL_COMMANDS.filter((c) => c.options.some((o) => o.type === 'channel'))) {
+      expect(commands.find((c) => c.command === slackCommandName('', spec))?.should_escape).toBe(true);
+    }
     expect(manifest).toMatch(/- app_uninstalled/);
     expect(manifest).toMatch(/- tokens_revoked/);
   });
