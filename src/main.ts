@@ -390,6 +390,8 @@ async function runStart(ctx: {
       managePolicy: slack.managePolicy,
       ...(slack.historyTier ? { historyTier: slack.historyTier } : {}),
       timeScale: slack.timeScale,
+      // Several instances on one database share each workspace's history tier (one bucket per workspace).
+      ...(store.sendBudget ? { reserveShared: (bucket: string, rate: number) => store.sendBudget!.reserve(bucket, rate) } : {}),
       commands: ALL_COMMANDS,
       services: core.commandServices,
       logger: logger.child({ component: 'slack' }),

@@ -1,6 +1,6 @@
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import type { Logger } from '../../src/logger.ts';
-import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
+import type { ChatPlatform, PlatformRequestKind, SendOptions } from '../../src/platform/chat-platform.ts';
 import { foldWords } from '../../src/delivery/keyword-filter.ts';
 import { mayHavePosted } from '../../src/delivery/network-outcome.ts';
 import { toDeliveryError } from './discord-errors.ts';
@@ -24,6 +24,26 @@ export const THREAD_LOOKUP_SKEW_MS = 60_000;
 
 /** Discord's answer when a thread is started on a message that already has one. */
 const THREAD_ALREADY_CREATED = 160004;
+
+/** Waits for a slot of the token's request budget before one request; the first call of a send uses the slot the engine reserved. */
+type RequestSlot = (kind: PlatformRequestKind) => Promise<void>;
+
+/**
+ * The slots of one send: its first request goes on the slot the engine took before calling `send`, each
+ * further one (DM channel, look-up, forum post look-up, thread) reserves its own from `reserveRequest`.
+ */
+function requestSlots(reserveRequest: SendOptions['reserveRequest']): RequestSlot {
+  let first = true;
+  return async (kind) => {
+    if (first) {
+      first = false;
+      return;
+    }
+    await reserveRequest?.(kind);
+  };
+}
+
+const unpaced: RequestSlot = async () => {};
 
 /** Milliseconds since the epoch at which Discord made this snowflake (a thread's id is its creation time). */
 export function snowflakeTime(id: string): number {
@@ -72,10 +92,11 @@ export function createDiscordDelivery(options: {
   const { rest, logger: log } = options;
   // A DM channel id never changes for a user; bounded so memory stays flat however many readers subscribe.
   const dmChannels = new Map<string, string>();
-  const channelFor = async (destination: Parameters<ChatPlatform['send']>[0], signal?: AbortSignal) => {
+  const channelFor = async (destination: Parameters<ChatPlatform['send']>[0], signal?: AbortSignal, slot: RequestSlot = unpaced) => {
     if (!destination.direct) return destination.channelId;
     let id = dmChannels.get(destination.channelId);
     if (!id) {
+      await slot('dm-channel');
       id = ((await rest.post(Routes.userChannels(), { body: { recipient_id: destination.channelId }, ...(signal ? { signal } : {}) })) as { id: string }).id;
       if (dmChannels.size >= 10_000) dmChannels.delete(dmChannels.keys().next().value!);
       dmChannels.set(destination.channelId, id);
@@ -92,23 +113,25 @@ export function createDiscordDelivery(options: {
    * active threads, one in this forum, owned by the bot, named after the post, created since the uncertain
    * attempt began (less the clock skew), whose starter message links to the same post.
    */
-  const earlierForumPost = async (guildId: string, forumId: string, card: Card, since: Date, signal?: AbortSignal): Promise<string | null> => {
+  const earlierForumPost = async (guildId: string, forumId: string, card: Card, since: Date, slot: RequestSlot, signal?: AbortSignal): Promise<string | null> => {
+    await slot('look-up');
     const { threads } = (await rest.get(Routes.guildActiveThreads(guildId), signal ? { signal } : {})) as { threads: Array<{ id: string; parent_id?: string | null; owner_id?: string; name: string }> };
     const self = options.selfId?.() ?? null;
     const name = threadName(card.title);
     const candidates = threads.filter((t) => t.parent_id === forumId && t.name === name && (!self || t.owner_id === self) && snowflakeTime(t.id) >= since.getTime() - THREAD_LOOKUP_SKEW_MS);
     for (const thread of candidates) {
+      await slot('look-up');
       const starter = (await rest.get(Routes.channelMessage(thread.id, thread.id), signal ? { signal } : {}).catch(() => null)) as { embeds?: Array<{ url?: string }> } | null;
       if (starter && (starter.embeds?.[0]?.url ?? null) === (card.url || null)) return thread.id;
     }
     return null;
   };
-  const postInForum = async (destination: Parameters<ChatPlatform['send']>[0], channelId: string, forum: DiscordChannelInfo, card: Card, body: ReturnType<typeof deliveryMessage>, sendOptions: { signal?: AbortSignal | undefined; uncertainSince?: Date | null | undefined }) => {
-    const { signal, uncertainSince } = sendOptions;
+  const postInForum = async (destination: Parameters<ChatPlatform['send']>[0], channelId: string, forum: DiscordChannelInfo, card: Card, body: ReturnType<typeof deliveryMessage>, sendOptions: { signal?: AbortSignal | undefined; uncertainSince?: Date | null | undefined; slot: RequestSlot }) => {
+    const { signal, uncertainSince, slot } = sendOptions;
     // A forum post takes no nonce, so Discord cannot absorb a repeat: after an attempt whose outcome is
     // unknown, look for the post it may have made before making one.
     if (uncertainSince && destination.workspaceId) {
-      const found = await earlierForumPost(destination.workspaceId, channelId, card, uncertainSince, signal);
+      const found = await earlierForumPost(destination.workspaceId, channelId, card, uncertainSince, slot, signal);
       if (found) {
         log.info({ channelId, threadId: found }, 'an earlier attempt had made this forum post; not posting it again');
         return { messageId: found };
@@ -120,6 +143,7 @@ export function createDiscordDelivery(options: {
     // discord.js repeats a request that timed out at once and blindly; here the repeat must look first, so
     // this request gives up (aborted: no repeat) just before discord.js's own timeout would fire, and the
     // engine's next attempt, marked uncertain, does the look-up.
+    await slot('post');
     const timeout = AbortSignal.timeout(DISCORD_REQUEST_TIMEOUT_MS - 1000);
     const thread = (await rest.post(Routes.threads(channelId), {
       body: { name: threadName(card.title), auto_archive_duration: 10080, message: first, ...(tags.length > 0 ? { applied_tags: tags } : {}) },
@@ -132,8 +156,11 @@ export function createDiscordDelivery(options: {
    * to a second start (an earlier attempt made it; its id is the message's). A start whose answer was lost
    * is asked once more, which either makes it or answers 160004.
    */
-  const startThread = async (channelId: string, messageId: string, title: string) => {
-    const create = () => rest.post(Routes.threads(channelId, messageId), { body: { name: threadName(title), auto_archive_duration: 1440 } });
+  const startThread = async (channelId: string, messageId: string, title: string, slot: RequestSlot) => {
+    const create = async () => {
+      await slot('thread');
+      return rest.post(Routes.threads(channelId, messageId), { body: { name: threadName(title), auto_archive_duration: 1440 } });
+    };
     const alreadyThere = (error: unknown) => error instanceof DiscordAPIError && error.code === THREAD_ALREADY_CREATED;
     try {
       await create().catch(async (error: unknown) => {
@@ -150,27 +177,31 @@ export function createDiscordDelivery(options: {
   return {
     requestTimeoutMs: DISCORD_SEND_WINDOW_MS,
     // The signal reaches discord.js's request (its queue wait and the fetch): an abandoned send is cancelled.
-    async send(destination, message, { idempotencyKey, signal, uncertainSince }) {
+    // Every request a send makes takes a slot of the token's budget (`reserveRequest`), not only the first.
+    async send(destination, message, { idempotencyKey, signal, uncertainSince, reserveRequest }) {
+      const slot = requestSlots(reserveRequest);
       let channelId: string;
       let sent: { id: string };
       try {
-        channelId = await channelFor(destination, signal);
+        channelId = await channelFor(destination, signal, slot);
         const body = deliveryMessage(message, idempotencyKey);
         const forum = message.kind === 'post' ? forumOf(destination, channelId) : null;
-        if (forum && message.kind === 'post') return await postInForum(destination, channelId, forum, message.card, body, { signal, uncertainSince });
+        if (forum && message.kind === 'post') return await postInForum(destination, channelId, forum, message.card, body, { signal, uncertainSince, slot });
         try {
+          await slot('post');
           sent = (await rest.post(Routes.channelMessages(channelId), { body, ...(signal ? { signal } : {}) })) as { id: string };
         } catch (error) {
           // 50008 "Cannot send messages in a non-text channel": a forum not known as one yet.
           if (!(error instanceof DiscordAPIError && error.code === 50008 && options.lookUp && message.kind === 'post' && !destination.direct)) throw error;
+          await slot('look-up');
           const info = await options.lookUp(channelId);
           if (!info.forum) throw error;
-          return await postInForum(destination, channelId, info, message.card, body, { signal, uncertainSince });
+          return await postInForum(destination, channelId, info, message.card, body, { signal, uncertainSince, slot });
         }
       } catch (error) {
         throw toDeliveryError(error);
       }
-      if (message.kind === 'post' && message.thread) await startThread(channelId, sent.id, message.card.title);
+      if (message.kind === 'post' && message.thread) await startThread(channelId, sent.id, message.card.title, slot);
       return { messageId: sent.id };
     },
     async edit(destination, messageId, message) {

@@ -11,7 +11,7 @@ import type { ChatPlatform, Destination, SendOptions as PlatformSendOptions } fr
 import type { InstallationStore } from '../../src/storage/installation-store.ts';
 import { connectRetryDelayMs, DEFAULT_CONNECT_RETRY, PlatformAuthError } from '../../src/platform/platform-connection.ts';
 import { slackErrorCode, toDeliveryError } from './slack-errors.ts';
-import { createHistoryBudget, HISTORY_TIERS, type SlackHistoryTier } from './slack-history-budget.ts';
+import { createHistoryBudget, createSharedHistoryGate, HISTORY_TIERS, type ReserveSlot, type SlackHistoryTier } from './slack-history-budget.ts';
 import { deliveryPayload, replyPayload, threadReplyPayload } from './slack-render.ts';
 
 /** Who may change subscriptions: workspace admins/owners, plus the channel's creator by default. */
@@ -51,6 +51,11 @@ export interface SlackAdapterOptions {
   timeScale?: number;
   /** How far before and after an uncertain request a look-up searches (clock differences with Slack; default 60 s). */
   lookupMarginMs?: number;
+  /**
+   * Where several instances share one database (the store's `SendBudget.reserve`): each history call also
+   * takes a slot of its workspace's shared bucket, so the instances together stay within the tier.
+   */
+  reserveShared?: ReserveSlot;
 }
 
 /** One attempt's send options with whether its earlier unknown outcome was settled by a look-up. */
@@ -336,6 +341,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
   };
   const historyTier: SlackHistoryTier = options.historyTier ?? (oauth ? 'limited' : 'tier3');
   const historyBudget = createHistoryBudget({ perWindow: HISTORY_TIERS[historyTier].perMinute, windowMs: 60_000 * timeScale });
+  const sharedHistory = options.reserveShared ? createSharedHistoryGate({ reserve: options.reserveShared, perWindow: HISTORY_TIERS[historyTier].perMinute, windowMs: 60_000 * timeScale }) : null;
   const lookupMarginMs = options.lookupMarginMs ?? 60_000;
   /** Where a look-up cut short by the budget (more than one page in its window) goes on, by key and part. */
   const cursors = new Map<string, string>();
@@ -369,6 +375,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
    */
   async function post(destination: Destination, payload: Record<string, unknown>, metadata: { key: string; part?: 'reply' }, send: SendOptions): Promise<string> {
     const token = await tokenFor(destination);
+    await send.reserveRequest?.(metadata.part === 'reply' ? 'reply' : 'post');
     await pace(destination.channelId, send.signal);
     send.signal?.throwIfAborted();
     await send.sending?.({ resolved: send.resolved });
@@ -404,10 +411,14 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     }
     const lookup = `${key}:${part}`;
     for (;;) {
-      const wait = historyBudget.take(workspace, lookup);
+      // The workspace's slot across every instance first (kept by key while the delivery waits), then this
+      // process's own budget (which also honours a 429's Retry-After).
+      const sharedWait = (await sharedHistory?.ready(workspace, lookup)) ?? 0;
+      const wait = sharedWait > 0 ? sharedWait : historyBudget.take(workspace, lookup);
       if (wait > 0) {
         throw new DeliveryError('delivery/rate-limited', `waiting for this workspace's Slack history budget (${historyTier} tier) to look for an earlier copy`, { retryAfterMs: wait });
       }
+      sharedHistory?.used(lookup);
       const cursor = cursors.get(lookup);
       const args = { ...auth, channel, oldest: window.oldest, latest: window.latest, inclusive: true, include_all_metadata: true, limit: HISTORY_TIERS[historyTier].pageSize, ...(cursor ? { cursor } : {}) };
       let page: { messages?: Array<{ ts?: string; metadata?: unknown }>; has_more?: boolean; response_metadata?: { next_cursor?: string } };
@@ -461,6 +472,7 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
         joined.add(destination.channelId);
         try {
           const token = await tokenFor(destination);
+          await send.reserveRequest?.('channel-join');
           await clientFor(send.signal).conversations.join({ ...(token ? { token } : {}), channel: destination.channelId });
           return await post(destination, payload, { key }, send);
         } catch (retry) {
@@ -471,6 +483,19 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
       throw postFailed(destination.channelId, error);
     }
   }
+
+  /** `reserveRequest` for one send: its first request uses the engine's slot, each further one reserves its own. */
+  const afterTheFirst = (reserveRequest: PlatformSendOptions['reserveRequest']): PlatformSendOptions['reserveRequest'] => {
+    if (!reserveRequest) return undefined;
+    let first = true;
+    return async (kind) => {
+      if (first) {
+        first = false;
+        return;
+      }
+      await reserveRequest(kind);
+    };
+  };
 
   return {
     name: 'slack',
@@ -487,7 +512,11 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
      * a part whose outcome is unknown is looked for (card: conversations.history, reply:
      * conversations.replies) inside its request's window before it is sent again.
      */
-    async send(destination, message, sendOptions) {
+    async send(destination, message, platformOptions) {
+      // The card, a join and the thread reply each take a slot of the token's send budget (when one is set):
+      // the first goes on the slot the engine reserved before calling send. (History look-ups have their own
+      // budget, per workspace.)
+      const sendOptions = { ...platformOptions, reserveRequest: afterTheFirst(platformOptions.reserveRequest) };
       const { idempotencyKey: key, signal } = sendOptions;
       const payload = deliveryPayload(message);
       const thread = message.kind === 'post' && message.thread === true;

@@ -89,3 +89,52 @@ export function createHistoryBudget(options: { perWindow: number; windowMs: numb
     },
   };
 }
+
+/**
+ * Reserves a slot of a shared rate (the `SendBudget` port's `reserve`): resolves with the ms until it. Where
+ * several instances share one PostgreSQL database, the slot is spaced by the database's clock from every
+ * instance's slots of the same bucket.
+ */
+export type ReserveSlot = (bucket: string, ratePerSecond: number) => Promise<number>;
+
+/** A workspace's history calls paced across every instance (see `createSharedHistoryGate`). */
+export interface SharedHistoryGate {
+  /**
+   * 0 when the look-up `key` in `workspace` holds a shared slot that has come: it may call now (then
+   * `used`). Otherwise the ms until its slot, which it keeps for when its delivery comes back.
+   */
+  ready(workspace: string, key: string): Promise<number>;
+  /** The look-up made its call: its slot is spent. */
+  used(key: string): void;
+}
+
+/**
+ * Slack's history tier is per workspace (and app), not per process: with several instances on one database
+ * each look-up also takes a slot of the workspace's shared bucket (`slack-history:<workspace>`, at the
+ * tier's rate), so N instances together make at most the tier's calls. Like the local budget it never
+ * sleeps: a look-up whose slot is later hands its delivery back to the engine with the wait and keeps the
+ * slot (a ticket by key) for when it comes back; a ticket not used within one interval of its time lapses.
+ */
+export function createSharedHistoryGate(options: { reserve: ReserveSlot; perWindow: number; windowMs: number; now?: () => number }): SharedHistoryGate {
+  const now = options.now ?? Date.now;
+  const interval = options.windowMs / options.perWindow;
+  const ratePerSecond = (options.perWindow * 1000) / options.windowMs;
+  /** The local time each look-up's reserved slot comes, by key. */
+  const tickets = new Map<string, number>();
+  return {
+    async ready(workspace, key) {
+      let at = tickets.get(key);
+      if (at !== undefined && now() > at + interval) at = undefined; // lapsed: another call may have used its time
+      if (at === undefined) {
+        const wait = await options.reserve(`slack-history:${workspace}`, ratePerSecond);
+        at = now() + wait;
+        if (tickets.size >= 10_000) tickets.delete(tickets.keys().next().value!);
+        tickets.set(key, at);
+      }
+      return Math.max(0, Math.ceil(at - now()));
+    },
+    used(key) {
+      tickets.delete(key);
+    },
+  };
+}

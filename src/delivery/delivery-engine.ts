@@ -301,6 +301,9 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
         messageId: delivery.messageId ?? null,
         sending,
         posted: (id) => recordPosted(entry, id),
+        // Each further request of this send (thread, DM channel, look-up, reply) takes its own slot of the
+        // same budget as the first: N instances together stay under the token's limit however many each makes.
+        ...(pacer ? { reserveRequest: () => pacer(entry.controller.signal) } : {}),
       });
       outcome = { kind: 'sent', messageId };
     } catch (error) {
@@ -449,6 +452,8 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
         for (const record of records) {
           if (record.kind !== 'post' || record.status !== 'sent' || !record.messageId || record.platform !== options.platform.name) continue;
           try {
+            // An edit is a request of the same token: it takes a slot of the same budget as the sends.
+            if (pacer) await pacer(stopping.signal);
             await options.platform.edit(
               {
                 platform: options.platform.name,
@@ -498,7 +503,6 @@ export function createDeliveryEngine(options: DeliveryEngineOptions): DeliveryEn
   };
 }
 
-/** Spaces sends evenly at `perSecond` (a token bucket of one), for platforms that do not pace themselves. */
 /** Waits for the next send slot this platform has across every instance (reserved in the shared store). */
 function sharedPacer(budget: SendBudget, platform: string, perSecond: number): (signal: AbortSignal) => Promise<void> {
   return async (signal) => {
@@ -507,6 +511,7 @@ function sharedPacer(budget: SendBudget, platform: string, perSecond: number): (
   };
 }
 
+/** Spaces sends evenly at `perSecond` (a token bucket of one), for platforms that do not pace themselves. */
 function createPacer(perSecond: number): (signal: AbortSignal) => Promise<void> {
   const interval = 1000 / perSecond;
   let next = 0;

@@ -14,6 +14,9 @@ export type OutgoingMessage =
   | { kind: 'post'; card: PostCard; mentionId?: string | null; /** Open a discussion thread under it. */ thread?: boolean }
   | { kind: 'digest'; title: string; cards: readonly PostCard[] };
 
+/** A request a send makes besides the message post itself, each of which takes a slot of the platform's budget. */
+export type PlatformRequestKind = 'post' | 'thread' | 'dm-channel' | 'look-up' | 'reply' | 'channel-join';
+
 export interface SendOptions {
   /** Stable per delivery: a platform that supports it makes a retried send a no-op. */
   idempotencyKey: string;
@@ -35,6 +38,14 @@ export interface SendOptions {
   sending?: (step: { resolved: boolean }) => Promise<void>;
   /** The main message is posted and its follow-ups are not: recorded before any follow-up starts. */
   posted?: (messageId: string) => Promise<void>;
+  /**
+   * Waits for one more slot of the platform's request budget (shared by every instance on one PostgreSQL
+   * database: a platform's limit is per token, not per process). The engine reserved the slot of the send's
+   * first request before calling `send`; the adapter calls this before each further request the send makes
+   * (a thread started under the card, a DM channel opened, a channel or forum post looked up, a thread
+   * reply), so every request counts, not only the first. Absent: the platform is not paced.
+   */
+  reserveRequest?: (kind: PlatformRequestKind) => Promise<void>;
 }
 
 /**

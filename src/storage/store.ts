@@ -5,10 +5,18 @@ import type { DeliveryStore } from './delivery-store.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
 import type { InstallationStore } from './installation-store.ts';
 
-/** A send rate shared by every instance on one database: a platform's limit is per bot token, not per process. */
+/**
+ * A request rate shared by every instance on one database: a platform's limit is per bot token (or per
+ * workspace and method tier), not per process. Every request a delivery makes reserves a slot: the message,
+ * and a thread started under it, a DM channel opened, a look-up, a thread reply (`SendOptions.reserveRequest`).
+ */
 export interface SendBudget {
-  /** Reserves the next send slot for `platform` at `ratePerSecond`, across every instance; resolves with the milliseconds until it. */
-  reserve(platform: string, ratePerSecond: number): Promise<number>;
+  /**
+   * Reserves the next slot of `bucket` at `ratePerSecond`, across every instance; resolves with the
+   * milliseconds until it. A bucket is a platform (`discord`: the token's global limit) or a platform's own
+   * bucket (`slack-history:<workspace>`: the workspace's history tier).
+   */
+  reserve(bucket: string, ratePerSecond: number): Promise<number>;
 }
 
 /** Every store the core uses, opened together and closed together. */
