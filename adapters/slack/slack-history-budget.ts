@@ -38,6 +38,11 @@ interface Lane {
   until: number;
   /** Keys waiting, first come first served, each with the time it was told to come back. */
   queue: Array<{ key: string; at: number }>;
+  /**
+   * Calls sent and not yet answered. Slack counts a call when it arrives, which may be any time before the
+   * answer: while a window's worth are in flight no other call goes, however long ago they were sent.
+   */
+  inFlight: number;
 }
 
 /**
@@ -54,7 +59,7 @@ export function createHistoryBudget(options: { perWindow: number; windowMs: numb
   const lanes = new Map<string, Lane>();
   const laneOf = (workspace: string): Lane => {
     let lane = lanes.get(workspace);
-    if (!lane) lanes.set(workspace, (lane = { calls: [], until: 0, queue: [] }));
+    if (!lane) lanes.set(workspace, (lane = { calls: [], until: 0, queue: [], inFlight: 0 }));
     return lane;
   };
   return {
@@ -62,15 +67,17 @@ export function createHistoryBudget(options: { perWindow: number; windowMs: numb
     take(workspace, key) {
       const lane = laneOf(workspace);
       const t = now();
-      lane.calls = lane.calls.filter((at) => t - at < windowMs);
+      // A call still in flight stays counted (its arrival, and so Slack's count of it, is still to come).
+      lane.calls = lane.calls.filter((at, i) => t - at < windowMs || i >= lane.calls.length - lane.inFlight);
       lane.queue = lane.queue.filter((e) => e.key === key || t <= e.at + interval);
       let index = lane.queue.findIndex((e) => e.key === key);
       // When the next call may go: a call of the window must leave it, and no Retry-After be in force.
-      const free = Math.max(lane.calls.length < perWindow ? t : lane.calls[lane.calls.length - perWindow]! + windowMs, lane.until);
+      const free = Math.max(lane.calls.length < perWindow ? t : lane.calls[lane.calls.length - perWindow]! + windowMs, lane.until, lane.inFlight >= perWindow ? t + interval : 0);
       // The first in line goes when the budget allows; a newcomer only when nobody is waiting.
       if ((index === 0 || (index < 0 && lane.queue.length === 0)) && t >= free) {
         if (index === 0) lane.queue.shift();
         lane.calls.push(t);
+        lane.inFlight++;
         return 0;
       }
       if (index < 0) index = lane.queue.push({ key, at: 0 }) - 1;
@@ -81,6 +88,7 @@ export function createHistoryBudget(options: { perWindow: number; windowMs: numb
     answered(workspace) {
       // Slack counts a call when it arrives, somewhere between sent and answered: count it from the answer.
       const lane = laneOf(workspace);
+      lane.inFlight = Math.max(0, lane.inFlight - 1);
       if (lane.calls.length > 0) lane.calls[lane.calls.length - 1] = Math.max(lane.calls[lane.calls.length - 1]!, now());
     },
     blocked(workspace, retryAfterMs) {

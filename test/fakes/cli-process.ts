@@ -52,3 +52,19 @@ export async function runInkwire(args: string[], env: Record<string, string>, cw
   const code = await proc.exit();
   return { code, stdout: proc.stdout(), stderr: proc.stderr() };
 }
+
+/**
+ * Waits until the bot on `port` reports `platform` (e.g. `discord`) connected on /readyz: a platform is
+ * reached in the background after start, and its endpoints answer 503 until then. 30 s is a give-up time
+ * for a loaded machine, not a speed bound.
+ */
+export async function untilPlatformConnected(port: number, platform: string, giveUpMs = 30_000): Promise<void> {
+  const deadline = Date.now() + giveUpMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.text()).catch((error: unknown) => String(error));
+    if (last.split('\n').some((line) => line.startsWith(`ok   ${platform} connected`))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${platform} not connected on port ${port} after ${giveUpMs} ms; /readyz said:\n${last}`);
+}

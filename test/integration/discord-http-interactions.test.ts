@@ -9,7 +9,7 @@ import type { CommandSpec } from '../../src/commands/command-spec.ts';
 import { textReply } from '../../src/commands/reply.ts';
 import { createSilentLogger } from '../../src/logger.ts';
 import { createCoreFixture } from '../fakes/core-fixture.ts';
-import { spawnInkwire } from '../fakes/cli-process.ts';
+import { spawnInkwire, untilPlatformConnected } from '../fakes/cli-process.ts';
 import { snowflake, startFakeDiscord, type FakeDiscord } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
 import { freePort } from '../fakes/free-port.ts';
@@ -42,6 +42,7 @@ describe('Discord over HTTP interactions (DISCORD_PUBLIC_KEY)', () => {
     });
     cleanups.push(() => discord.close(), () => void bot.child.kill('SIGKILL'));
     await bot.waitFor(/http server listening/, { stream: 'stderr' });
+    await untilPlatformConnected(port, 'discord');
     const endpoint = `http://127.0.0.1:${port}/discord/interactions`;
     return { discord, bot, endpoint, keys, base: `http://127.0.0.1:${port}` };
   }

@@ -8,7 +8,7 @@ import { createSilentLogger } from '../../src/logger.ts';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/pg-migrations.ts';
 import { openPostgresStore } from '../../src/storage/postgres/pg-store.ts';
 import type { Store } from '../../src/storage/store.ts';
-import { spawnInkwire, type CliProcess } from '../fakes/cli-process.ts';
+import { spawnInkwire, untilPlatformConnected, type CliProcess } from '../fakes/cli-process.ts';
 import { shardOf, snowflake, startFakeDiscord, type FakeGuild } from '../fakes/discord/fake-discord.ts';
 import { fixture, startFeedServer } from '../fakes/feed-server.ts';
 import { makeDraft } from '../fakes/post-drafts.ts';
@@ -191,8 +191,13 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     const deadline = started + 90_000;
     while (Date.now() < deadline && new Set(slack.posts.map((p) => p.channel)).size < channelIds.length) await new Promise((resolve) => setTimeout(resolve, 100));
     console.log(`three-process fan-out to ${channelIds.length} channels: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    // Past the lease of the dead instance's claims and a few more poll ticks, then stop the survivors.
-    await new Promise((resolve) => setTimeout(resolve, 4500));
+    // Until the dead instance's claims are settled (after their lease: looked up, recorded as sent) and a few
+    // more poll ticks have passed, then stop the survivors. 60 s is a give-up time for a loaded machine.
+    const settleBy = Date.now() + 60_000;
+    const ticksPast = Date.now() + 4500;
+    while (Date.now() < settleBy && (Date.now() < ticksPast || (await store.deliveries.list({ limit: 2000, status: 'sent' })).length < channelIds.length)) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     for (const bot of bots.slice(1)) bot.child.kill('SIGTERM');
     const exits = await Promise.all(bots.slice(1).map((bot) => bot.exit()));
 
@@ -238,6 +243,7 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     }));
     for (const bot of bots) cleanups.push(() => void bot.child.kill('SIGKILL'));
     for (const bot of bots) await bot.waitFor(/http server listening/, { stream: 'stderr' });
+    for (const port of ports) await untilPlatformConnected(port, 'discord');
     const endpoint = (i: number) => `http://127.0.0.1:${ports[i]}/discord/interactions`;
     // Subscribe one channel through instance 0 and the other through instance 1, then list both through the other one.
     for (const [i, channel] of guild.channels.entries()) {

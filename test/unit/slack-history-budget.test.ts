@@ -6,12 +6,14 @@ describe('the Slack history budget of a workspace', () => {
     let t = 0;
     const budget = createHistoryBudget({ perWindow: 1, windowMs: 60_000, now: () => t });
     expect(budget.take('T1', 'a')).toBe(0);
+    budget.answered('T1');
     expect(budget.take('T1', 'b')).toBe(60_000);
     expect(budget.take('T1', 'c')).toBe(120_000);
     expect(budget.take('T2', 'x')).toBe(0); // another workspace has its own minute
     t = 60_000;
     expect(budget.take('T1', 'c')).toBeGreaterThan(0); // not c's turn: b is first in line
     expect(budget.take('T1', 'b')).toBe(0);
+    budget.answered('T1');
     t = 120_000;
     expect(budget.take('T1', 'c')).toBe(0);
   });
@@ -25,6 +27,19 @@ describe('the Slack history budget of a workspace', () => {
     t = 89_999;
     expect(budget.take('T1', 'b')).toBe(1);
     t = 90_000;
+    expect(budget.take('T1', 'b')).toBe(0);
+  });
+
+  it('GIVEN a call still unanswered after a whole window THEN the next waits for its answer (Slack counts a call when it arrives), then a window from it', () => {
+    let t = 0;
+    const budget = createHistoryBudget({ perWindow: 1, windowMs: 60_000, now: () => t });
+    expect(budget.take('T1', 'a')).toBe(0);
+    t = 70_000; // a's answer has not come: it may have reached Slack just now
+    expect(budget.take('T1', 'b')).toBeGreaterThan(0);
+    t = 75_000;
+    budget.answered('T1');
+    expect(budget.take('T1', 'b')).toBe(60_000);
+    t = 135_000;
     expect(budget.take('T1', 'b')).toBe(0);
   });
 
