@@ -149,4 +149,29 @@ describe('loadConfig', () => {
     expect(loadConfig({ PLATFORM_RETRY_BASE_MS: '250', PLATFORM_RETRY_MAX_SECONDS: '5' }).platformRetry).toEqual({ baseMs: 250, maxMs: 5000 });
     expect(() => loadConfig({ PLATFORM_RETRY_BASE_MS: '5' })).toThrow(/PLATFORM_RETRY_BASE_MS/);
   });
+  it('GIVEN bad values for the settings of issues 17 and 18 THEN one error names every one of them; good values reach the config', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        DATABASE_STATEMENT_TIMEOUT_MS: 'forever',
+        SLACK_SENDS_PER_SECOND: '0',
+        SLACK_HISTORY_TIER: 'tier4',
+        SLACK_TIME_SCALE: '2',
+        PLATFORM_RETRY_MAX_SECONDS: '-1',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InkwireError);
+    const message = (error as InkwireError).message;
+    for (const key of ['DATABASE_STATEMENT_TIMEOUT_MS', 'SLACK_SENDS_PER_SECOND', 'SLACK_HISTORY_TIER', 'SLACK_TIME_SCALE', 'PLATFORM_RETRY_MAX_SECONDS']) {
+      expect(message).toContain(key);
+    }
+    expect(message).toContain('must be limited or tier3');
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+    expect(loadConfig(slack).slack).toMatchObject({ sendsPerSecond: null, historyTier: null, timeScale: 1 });
+    expect(loadConfig({ ...slack, SLACK_SENDS_PER_SECOND: '40', SLACK_HISTORY_TIER: 'limited', SLACK_TIME_SCALE: '0.05' }).slack)
+      .toMatchObject({ sendsPerSecond: 40, historyTier: 'limited', timeScale: 0.05 });
+    expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '0' }).databaseStatementTimeoutMs).toBe(0);
+  });
 });
