@@ -5,7 +5,7 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { systemClock, type Clock } from '../../clock.ts';
 import { planDeliveries, type DeliveryPlanner } from '../../delivery/delivery-plan.ts';
 import type { Store } from '../store.ts';
-import { busyTolerant, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.ts';
+import { busyTolerant, isSqliteBusy, SQLITE_BUSY_TIMEOUT_MS } from './sqlite-busy.ts';
 import { createSqliteSearchIndex } from './sqlite-search-index.ts';
 import { createSqliteDeliveryStore } from './sqlite-delivery-store.ts';
 import { createSqliteSubscriptionStore } from './sqlite-subscription-store.ts';
@@ -51,6 +51,28 @@ function prepareDirectory(path: string): void {
 }
 
 /**
+ * Connects every FTS5 table once, while another opener may still be writing: FTS5 reads its config when a
+ * connection first touches the table, and a busy answer there fails `prepare` as "vtable constructor
+ * failed" without waiting. Retried here for up to 5 s, so the stores' statements prepare on a connected table.
+ */
+function connectVirtualTables(db: Database, waitMs = 5000): void {
+  const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const table of tables) {
+    for (let waited = 0; ; waited += 25) {
+      try {
+        db.prepare(`SELECT 1 FROM "${table.replaceAll('"', '""')}" LIMIT 0`).all();
+        break;
+      } catch (error) {
+        const transient = isSqliteBusy(error) || (error instanceof Error && error.message.startsWith('vtable constructor failed'));
+        if (!transient || waited >= waitMs) throw error;
+        Atomics.wait(pause, 0, 0, 25);
+      }
+    }
+  }
+}
+
+/**
  * Opens (creating if needed) the SQLite file, applies migrations and returns the stores over it. Every
  * store call that meets another process's write lock waits for it with timers, never blocking the event
  * loop more than `SQLITE_BUSY_TIMEOUT_MS` at a time.
@@ -60,12 +82,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
   let db: Database;
   try {
     db = new BetterSqlite3(path);
+    // Set first: switching a new file to WAL takes a lock another opener may hold at that instant.
+    // Opening and migrating may wait for another process's write lock, but not forever: 5 s, then a clear error.
+    db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
-    // Migrations may wait for another process's write lock, but not forever: 5 s, then a clear error.
-    db.pragma('busy_timeout = 5000');
     migrateSqlite(db);
+    connectVirtualTables(db);
   } catch (error) {
     throw unopenable(path, error instanceof Error ? error.message : String(error));
   }
@@ -92,7 +116,12 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
       writerLock?.release();
       writerLock = null;
       if (db.open) {
-        db.pragma('optimize');
+        try {
+          db.pragma('optimize');
+        } catch (error) {
+          // Best effort: another process's write lock must not stop this one from closing.
+          if (!isSqliteBusy(error)) throw error;
+        }
         db.close();
       }
     },

@@ -24,7 +24,7 @@ export function acquireWriterLock(path: string, db: Database, now: Date, pid = p
   } catch (error) {
     lock.close();
     if (!isSqliteBusy(error)) throw error;
-    const holder = db.prepare('SELECT pid, host, started_at FROM writer_lock WHERE id = 1').get() as { pid: number; host: string; started_at: number } | undefined;
+    const holder = readHolder(db);
     const who = holder ? `inkwire (pid ${holder.pid} on ${holder.host}, started ${new Date(holder.started_at).toISOString()})` : 'another inkwire process';
     throw new InkwireError(
       'store/locked',
@@ -38,4 +38,39 @@ export function acquireWriterLock(path: string, db: Database, now: Date, pid = p
       if (lock.open) lock.close();
     },
   };
+}
+
+interface Holder {
+  pid: number;
+  host: string;
+  started_at: number;
+}
+
+/**
+ * The holder records itself just after it takes the lock, so a start refused in that instant can find no
+ * row yet (or a dead predecessor's row). Wait briefly for a live holder's row before naming "another process".
+ */
+function readHolder(db: Database, waitMs = 3000): Holder | undefined {
+  const read = db.prepare('SELECT pid, host, started_at FROM writer_lock WHERE id = 1');
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let holder: Holder | undefined;
+  for (let waited = 0; ; waited += 50) {
+    try {
+      holder = read.get() as Holder | undefined;
+    } catch (error) {
+      if (!isSqliteBusy(error)) throw error;
+    }
+    if (holder && (holder.host !== hostname() || isAlive(holder.pid))) return holder;
+    if (waited >= waitMs) return holder;
+    Atomics.wait(pause, 0, 0, 50);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
