@@ -15,6 +15,7 @@ FROM node:20-slim
 ENV NODE_ENV=production \
     DATABASE_URL=/data/inkwire.db \
     HTTP_PORT=8080 \
+    HTTP_HOST=0.0.0.0 \
     LOG_FORMAT=json
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json

@@ -8,7 +8,11 @@
  * 3-word, phrase, rare-term, very-common-term and stop-word queries, plus title autocomplete. At
  * 10,000 posts (or fewer) the same queries run against an in-memory MiniSearch index for a ratio.
  * Relevance: mean overlap@10 between the capped production ranking (candidateCap 2000) and an
- * exhaustive one over the same file. Prints Markdown tables, or one JSON object with --json.
+ * exhaustive one over the same file. Scope: the posts are spread over FEEDS feeds (post n in feed n mod
+ * FEEDS, interleaved in time as real newsletters are), and every query set runs again scoped to one feed
+ * (what a server that sees one of several feeds asks) and scoped to every feed listed (the filter's own
+ * cost when it excludes nothing), in the same run, as ratios to the unscoped figures.
+ * Prints Markdown tables, or one JSON object with --json.
  * `--sizes 2000,5000` runs other corpus sizes (comma-separated).
  */
 import { existsSync, rmSync, statSync } from 'node:fs';
@@ -30,6 +34,8 @@ const QUERIES_PER_SET = 300;
 const WARMUP = 30;
 const BATCH = 1000;
 const CANDIDATE_CAP = DEFAULT_CANDIDATE_CAP;
+/** The corpus is spread over this many feeds, for the scoped rows. */
+const FEEDS = 8;
 /** MiniSearch runs at this size and below; above it, the in-memory index needs minutes and gigabytes. */
 const MINISEARCH_MAX_POSTS = 10_000;
 /** Distinct queries per set compared against the exhaustive ranking (exhaustive ranking is slow at scale). */
@@ -206,6 +212,8 @@ interface QueryRow {
   type: QueryType;
   example: string;
   sqlite: Timed;
+  /** The same queries scoped to one feed of FEEDS, and to every feed listed. */
+  scoped: { oneFeed: Timed; everyFeed: Timed };
   targetP99Ms: number;
   pass: boolean;
   minisearch: (Timed & { ratioP50: number; note: string | null }) | null;
@@ -255,7 +263,8 @@ async function runSize(posts: number): Promise<RunReport> {
   let exhaustiveStore: ReturnType<typeof openSqliteStore> | null = null;
   try {
     // --- build ---------------------------------------------------------------------------------------
-    const feed = await store.feeds.ensure('https://bench.example/feed', clock.now());
+    const feedIds: number[] = [];
+    for (let f = 0; f < FEEDS; f++) feedIds.push((await store.feeds.ensure(`https://bench${f}.example/feed`, clock.now())).id);
     collect();
     startPhase();
     let generateMs = 0;
@@ -264,15 +273,15 @@ async function runSize(posts: number): Promise<RunReport> {
     const buildStarted = performance.now();
     for (let start = 0; start < posts; start += BATCH) {
       const t0 = performance.now();
-      const drafts = [];
+      const drafts: Array<ReturnType<CorpusGenerator['post']>['draft'][]> = feedIds.map(() => []);
       for (let n = start; n < Math.min(posts, start + BATCH); n++) {
         const { draft } = gen.post(n, { count: true });
         words += draft.wordCount;
-        drafts.push(draft);
+        drafts[n % FEEDS]!.push(draft);
       }
       const t1 = performance.now();
       generateMs += t1 - t0;
-      await store.posts.ingest({ feedId: feed.id, at: clock.now(), drafts, announceKeys: new Set() });
+      for (let f = 0; f < FEEDS; f++) await store.posts.ingest({ feedId: feedIds[f]!, at: clock.now(), drafts: drafts[f]!, announceKeys: new Set() });
       ingestMs += performance.now() - t1;
       sampleRss();
       await yieldToLoop();
@@ -296,18 +305,24 @@ async function runSize(posts: number): Promise<RunReport> {
     collect();
     startPhase();
     const sqliteTimes = new Map<QueryType, Timed>();
+    const scopedTimes = new Map<QueryType, QueryRow['scoped']>();
+    const runner = (type: QueryType, feedScope?: readonly number[]) =>
+      type === 'autocomplete'
+        ? async (q: string) => (await store.search.autocomplete(q, 25, { feedIds: feedScope })).length
+        : async (q: string) => {
+            const result = await service.search(q, { limit: 10, feedIds: feedScope });
+            if (!result.ok) throw new Error(`search "${q}" failed: ${result.error.message}`);
+            return result.value.hits.length;
+          };
     for (const type of QUERY_TYPES) {
-      const run =
-        type === 'autocomplete'
-          ? async (q: string) => (await store.search.autocomplete(q, 25)).length
-          : async (q: string) => {
-              const result = await service.search(q, { limit: 10 });
-              if (!result.ok) throw new Error(`search "${q}" failed: ${result.error.message}`);
-              return result.value.hits.length;
-            };
-      const timed = await timeQueries(sets[type], run);
+      const timed = await timeQueries(sets[type], runner(type));
       sqliteTimes.set(type, timed);
-      progress(`${int(posts)} posts: ${type} p50 ${fmt(timed.p50Ms)} ms, p99 ${fmt(timed.p99Ms)} ms`);
+      const oneFeed = await timeQueries(sets[type], runner(type, [feedIds[0]!]));
+      const everyFeed = await timeQueries(sets[type], runner(type, feedIds));
+      scopedTimes.set(type, { oneFeed, everyFeed });
+      progress(
+        `${int(posts)} posts: ${type} p50 ${fmt(timed.p50Ms)} ms, p99 ${fmt(timed.p99Ms)} ms; scoped to 1 of ${FEEDS} feeds p50 ${fmt(oneFeed.p50Ms)}, p99 ${fmt(oneFeed.p99Ms)}; every feed listed p50 ${fmt(everyFeed.p50Ms)}, p99 ${fmt(everyFeed.p99Ms)}`,
+      );
     }
     const peakRssQueriesBytes = phasePeakRss;
 
@@ -394,6 +409,7 @@ async function runSize(posts: number): Promise<RunReport> {
         type,
         example: sets[type][WARMUP]!,
         sqlite,
+        scoped: scopedTimes.get(type)!,
         targetP99Ms: target,
         pass: sqlite.p99Ms <= target,
         minisearch: mini
@@ -439,6 +455,7 @@ const report = {
   queriesPerSet: QUERIES_PER_SET,
   warmup: WARMUP,
   candidateCap: CANDIDATE_CAP,
+  feeds: FEEDS,
   gcAvailable: gc !== null,
   targets: { p99MsAt10k: 5, p99MsAt100k: 20, autocompleteP99MsAt100k: 5, buildMsAt100k: 180_000 },
   runs,
@@ -485,6 +502,24 @@ if (wantsJson()) {
         q.minisearch ? `${fmt(q.minisearch.p50Ms)}${q.type === 'phrase' ? ' (AND)' : ''}` : 'not run',
         q.minisearch ? fmt(q.minisearch.p99Ms) : 'not run',
         q.minisearch ? `${q.minisearch.ratioP50.toFixed(2)}×` : '—',
+      ]),
+    );
+    console.log(`\n**${int(r.posts)} posts, scoped** — the same queries with the scope inside the index query: one feed of ${FEEDS} (${int(Math.ceil(r.posts / FEEDS))} posts), and all ${FEEDS} feeds listed; ratios to the unscoped run above\n`);
+    printTable(
+      ['query type', 'unscoped p50', 'unscoped p99', `1 of ${FEEDS} feeds p50`, `1 of ${FEEDS} p99`, `1 of ${FEEDS} ÷ unscoped p50`, `1 of ${FEEDS} no hits`, 'all listed p50', 'all listed p99', 'all listed ÷ unscoped p50', 'target p99', `1 of ${FEEDS} pass`],
+      r.queries.map((q) => [
+        q.type,
+        fmt(q.sqlite.p50Ms),
+        fmt(q.sqlite.p99Ms),
+        fmt(q.scoped.oneFeed.p50Ms),
+        fmt(q.scoped.oneFeed.p99Ms),
+        `${(q.scoped.oneFeed.p50Ms / q.sqlite.p50Ms).toFixed(2)}×`,
+        `${q.scoped.oneFeed.noHits}/${q.scoped.oneFeed.n}`,
+        fmt(q.scoped.everyFeed.p50Ms),
+        fmt(q.scoped.everyFeed.p99Ms),
+        `${(q.scoped.everyFeed.p50Ms / q.sqlite.p50Ms).toFixed(2)}×`,
+        `≤ ${q.targetP99Ms} ms`,
+        miss(q.scoped.oneFeed.p99Ms, q.targetP99Ms),
       ]),
     );
     if (!r.minisearch.ran) {

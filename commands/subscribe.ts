@@ -1,3 +1,4 @@
+import { visibleFeeds } from '../src/feeds/feed-visibility.ts';
 import { redactUrl } from '../src/feeds/url-secrets.ts';
 import type { CommandSpec } from '../src/commands/command-spec.ts';
 import { text, textReply } from '../src/commands/reply.ts';
@@ -66,12 +67,13 @@ export const subscribeCommand: CommandSpec = {
       ] as const }),
     };
   },
-  async autocomplete({ services }, option, partial) {
+  async autocomplete({ services, place }, option, partial) {
     if (option !== 'feed') return [];
-    const feeds = await services.feeds.list();
+    // The configured feeds and this server's own (ADR 005); matched on what is shown, never on a hidden secret.
+    const feeds = await visibleFeeds(services.feeds, place);
     const needle = partial.toLowerCase();
     return feeds
-      .filter((f) => services.feedUrls.includes(f.url) && `${f.title ?? ''} ${f.url}`.toLowerCase().includes(needle))
+      .filter((f) => `${f.title ?? ''} ${redactUrl(f.url)}`.toLowerCase().includes(needle))
       .map((f) => ({ label: f.title ? `${f.title} (${redactUrl(f.url)})` : redactUrl(f.url), value: redactUrl(f.url) }));
   },
   actions: {

@@ -1,6 +1,7 @@
 import type { Clock } from './clock.ts';
 import type { CommandServices, CommandSpec } from './commands/command-spec.ts';
 import type { Config } from './config.ts';
+import { createCommandRateLimiter } from './commands/command-rate-limit.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createDeliveryEngine, type DeliveryEngineOptions } from './delivery/delivery-engine.ts';
 import { createPublicAddressGuard } from './feeds/feed-url-guard.ts';
@@ -99,6 +100,8 @@ export function buildCore(deps: {
     logger: logger.child({ component: 'commands' }),
     feedUrls: config.feedUrls,
     commands: () => deps.commands,
+    // One limiter for every platform this process serves: the runner checks it before anything else.
+    rateLimiter: createCommandRateLimiter({ rates: config.commandRates, clock }),
   };
   return {
     fetchFeed,

@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { validate as isValidCron } from 'node-cron';
 import { InkwireError } from './errors.ts';
+import { parseRate, type CommandRates, type Rate } from './commands/command-rate-limit.ts';
 
 /** Defaults, in one place: the schema, `.env.example` and README all follow this table. */
 export const CONFIG_DEFAULTS = {
@@ -25,6 +27,11 @@ export const CONFIG_DEFAULTS = {
   MAX_SUBSCRIPTIONS_PER_CHANNEL: '10',
   MAX_SUBSCRIPTIONS_PER_SERVER: '100',
   MAX_ALERTS_PER_USER: '5',
+  MAX_FEEDS_PER_SERVER: '10',
+  COMMAND_RATE_MEMBER: '20/10s',
+  COMMAND_RATE_SEARCH: '5/10s',
+  COMMAND_RATE_SERVER: '60/10s',
+  COMMAND_RATE_AUTOCOMPLETE: '50/10s',
   DELIVERY_CONCURRENCY: '8',
   DELIVERY_LEASE_SECONDS: '60',
   DELIVERY_MAX_ATTEMPTS: '12',
@@ -33,6 +40,8 @@ export const CONFIG_DEFAULTS = {
   DIGEST_TZ: 'UTC',
   SHUTDOWN_TIMEOUT_SECONDS: '10',
   HTTP_PORT: '8080',
+  HTTP_HOST: '',
+  OPS_TOKEN: '',
   INSTANCE_ID: '',
   DISCORD_TOKEN: '',
   DISCORD_APP_ID: '',
@@ -98,6 +107,11 @@ const isHttpUrl = (value: string) => {
     return false;
   }
 };
+/** `5/10s`, `30/1m`, `100/1h`, or `off`. */
+const rate: Rule<Rate | null> = (raw) => {
+  const parsed = parseRate(raw);
+  return parsed.ok ? valid(parsed.value) : invalid(parsed.error);
+};
 const snowflake = (what: string) => matching(/^\d{17,20}$/, `must be ${what} (a 17-20 digit snowflake)`);
 
 /** Every setting's rule (empty values were replaced by their defaults before these run). */
@@ -132,6 +146,11 @@ const RULES = {
   MAX_SUBSCRIPTIONS_PER_CHANNEL: intInRange(1, 100),
   MAX_SUBSCRIPTIONS_PER_SERVER: intInRange(1, 10_000),
   MAX_ALERTS_PER_USER: intInRange(0, 50),
+  MAX_FEEDS_PER_SERVER: intInRange(0, 1000),
+  COMMAND_RATE_MEMBER: rate,
+  COMMAND_RATE_SEARCH: rate,
+  COMMAND_RATE_SERVER: rate,
+  COMMAND_RATE_AUTOCOMPLETE: rate,
   DELIVERY_CONCURRENCY: intInRange(1, 256),
   // Renewed while a send is in flight, so it only matters after a crash: then the retry must come inside
   // Discord's nonce de-duplication window ("a few minutes"), hence at most 2 minutes.
@@ -142,6 +161,8 @@ const RULES = {
   DIGEST_TZ: passing(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin'),
   SHUTDOWN_TIMEOUT_SECONDS: intInRange(1, 300),
   HTTP_PORT: intInRange(0, 65535),
+  HTTP_HOST: emptyOr(passing((value) => isIP(value) !== 0, 'must be an IP address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one interface\'s address; empty = chosen by mode')),
+  OPS_TOKEN: emptyOr(matching(/^[\x21-\x7e]{16,512}$/, 'must be 16 to 512 printable characters without spaces (e.g. the output of `openssl rand -hex 32`)')),
   INSTANCE_ID: matching(/^[A-Za-z0-9._:-]{0,64}$/, 'may hold only letters, digits and . _ : - (at most 64)'),
   DISCORD_TOKEN: text,
   DISCORD_APP_ID: emptyOr(snowflake('the application id')),
@@ -193,6 +214,15 @@ function crossChecks(v: Parsed): Array<{ key: ConfigKey; message: string }> {
   return issues;
 }
 
+/** Whether a platform posts to HTTP_PORT (so it must be reachable from outside): Discord HTTP interactions, Slack over HTTP without a port of its own. */
+function platformRoutesOnHttpPort(v: Parsed): boolean {
+  const discordHttp = Boolean(v.DISCORD_TOKEN && v.DISCORD_PUBLIC_KEY);
+  const slackHttp = Boolean((v.SLACK_BOT_TOKEN || v.SLACK_CLIENT_ID) && !v.SLACK_APP_TOKEN && v.SLACK_PORT === '');
+  return discordHttp || slackHttp;
+}
+
+const isLoopback = (host: string) => /^127\./.test(host) || host === '::1';
+
 /** `0,2,5-7` → [0, 2, 5, 6, 7]. */
 function shardList(value: string): number[] {
   const ids = new Set<number>();
@@ -240,7 +270,9 @@ export interface Config {
   readonly allowAnyFeed: boolean;
   /** User-added feeds may reach private networks (a lab's intranet); off by default. */
   readonly allowPrivateFeeds: boolean;
-  readonly limits: { readonly perChannel: number; readonly perWorkspace: number; readonly alertsPerUser: number };
+  readonly limits: { readonly perChannel: number; readonly perWorkspace: number; readonly alertsPerUser: number; /** Feeds added from chat one server may follow; 0: adding from chat is off. */ readonly feedsPerWorkspace: number };
+  /** How often one member, and one server, may run commands (per process; the console is exempt); null = off. */
+  readonly commandRates: CommandRates;
   readonly delivery: {
     readonly concurrency: number;
     readonly leaseMs: number;
@@ -256,6 +288,14 @@ export interface Config {
   readonly instanceId: string;
   /** The one HTTP port (/healthz, /readyz, /metrics, /slack/…, /discord/interactions); null when HTTP_PORT=0. */
   readonly httpPort: number | null;
+  /**
+   * The address HTTP_PORT listens on: HTTP_HOST when set; else every interface (0.0.0.0) when a platform
+   * posts to it (Discord HTTP interactions, Slack over HTTP on HTTP_PORT), this machine only (127.0.0.1)
+   * when nothing on it must be reachable from elsewhere (console, Discord gateway, Slack Socket Mode or SLACK_PORT).
+   */
+  readonly httpHost: string;
+  /** When set, /metrics and /readyz's details need `Authorization: Bearer <it>`; never logged. */
+  readonly opsToken: string | null;
   /** Between attempts to reach a platform that is down at start: `baseMs` doubling up to `maxMs`, with jitter. */
   readonly platformRetry: { readonly baseMs: number; readonly maxMs: number };
   /** Settings that work but are probably not what was meant (logged at start, shown by `inkwire doctor`). */
@@ -326,6 +366,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   const v = parsed as Parsed;
   const warnings: string[] = [];
+  const httpHost = v.HTTP_HOST || (platformRoutesOnHttpPort(v) ? '0.0.0.0' : '127.0.0.1');
+  if (v.HTTP_PORT !== 0 && !v.OPS_TOKEN && !isLoopback(httpHost)) {
+    warnings.push(`HTTP_PORT ${v.HTTP_PORT} listens on ${httpHost}, reachable from other hosts, and OPS_TOKEN is not set: /metrics and the details of /readyz are open to anyone who reaches it; set OPS_TOKEN`);
+  }
   // discord.js strips a leading "Bot "/"Bearer " on the gateway, but REST (HTTP interactions,
   // register-commands) would send "Bot Bot …" and get 401: the token is used without it, and said so.
   const tokenPrefix = /^(bot|bearer)\s+/i.exec(v.DISCORD_TOKEN);
@@ -356,6 +400,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       perChannel: v.MAX_SUBSCRIPTIONS_PER_CHANNEL,
       perWorkspace: v.MAX_SUBSCRIPTIONS_PER_SERVER,
       alertsPerUser: v.MAX_ALERTS_PER_USER,
+      feedsPerWorkspace: v.MAX_FEEDS_PER_SERVER,
+    }),
+    commandRates: Object.freeze({
+      member: v.COMMAND_RATE_MEMBER,
+      search: v.COMMAND_RATE_SEARCH,
+      server: v.COMMAND_RATE_SERVER,
+      autocomplete: v.COMMAND_RATE_AUTOCOMPLETE,
     }),
     delivery: Object.freeze({
       concurrency: v.DELIVERY_CONCURRENCY,
@@ -367,6 +418,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     digestTimeZone: v.DIGEST_TZ,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     httpPort: v.HTTP_PORT === 0 ? null : v.HTTP_PORT,
+    httpHost,
+    opsToken: v.OPS_TOKEN || null,
     platformRetry: Object.freeze({ baseMs: v.PLATFORM_RETRY_BASE_MS, maxMs: Math.max(v.PLATFORM_RETRY_BASE_MS, v.PLATFORM_RETRY_MAX_SECONDS * 1000) }),
     warnings: Object.freeze(warnings),
     instanceId: v.INSTANCE_ID || `${hostname()}-${process.pid}`,

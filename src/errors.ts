@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'feed/malformed'
   | 'feed/blocked-address'
   | 'feed/ingest-failed'
+  | 'feed/unknown'
   | 'store/not-empty'
   | 'store/copy-mismatch'
   | 'store/locked'

@@ -19,6 +19,9 @@ export const REDACTED_PATHS = [
   'config.slack.oauth.clientSecret',
   'config.slack.oauth.stateSecret',
   'config.database.url',
+  'config.opsToken',
+  'opsToken',
+  '*.opsToken',
   'botToken',
   '*.botToken',
   'signingSecret',
@@ -63,7 +66,9 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
-      // Feed URLs may carry credentials (`https://user:pw@…`, `?token=…`): every logged URL is redacted.
+      // Feed, database and platform URLs may carry credentials (`https://user:pw@…`, `?k=…`, a token in the
+      // path): URL fields and errors are redacted field by field, messages as they are logged, and every
+      // finished line once more (a URL in any other field, a binding, a nested object).
       serializers: URL_SERIALIZERS,
       hooks: {
         logMethod(args, method) {
@@ -73,15 +78,35 @@ export function createLogger(options: LoggerOptions): Logger {
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    stream,
+    redactingStream(stream),
   );
+}
+
+/** A destination that writes each finished log line with every URL in it redacted. */
+export function redactingStream(stream: DestinationStream): DestinationStream & { flush?: (cb?: (err?: Error) => void) => void } {
+  const target = stream as DestinationStream & { flush?: (cb?: (err?: Error) => void) => void };
+  return {
+    write: (line: string) => target.write(redactUrlsIn(line)),
+    ...(typeof target.flush === 'function' ? { flush: (cb?: (err?: Error) => void) => target.flush!(cb) } : {}),
+  };
 }
 
 const redactValue = (value: unknown): unknown =>
   typeof value === 'string' ? redactUrl(value) : Array.isArray(value) ? value.map(redactValue) : value;
 
-/** Log fields that hold URLs, serialised with their secrets redacted. */
-const URL_SERIALIZERS = { feedUrl: redactValue, url: redactValue, feeds: redactValue, finalUrl: redactValue, location: redactValue };
+/** An error as pino writes it (type, message, stack, own fields), with every URL in its texts redacted. */
+const redactError = (error: unknown): unknown => {
+  const serialised = pino.stdSerializers.err(error as Error) as unknown;
+  if (!serialised || typeof serialised !== 'object') return serialised;
+  return Object.fromEntries(Object.entries(serialised).map(([key, value]) => [key, typeof value === 'string' ? redactUrlsIn(value) : value]));
+};
+
+/** Log fields that hold URLs, serialised with their secrets redacted; errors with URLs in their texts redacted. */
+const URL_SERIALIZERS = {
+  feedUrl: redactValue, url: redactValue, feeds: redactValue, finalUrl: redactValue, location: redactValue,
+  database: redactValue, databaseUrl: redactValue, apiUrl: redactValue, webhookUrl: redactValue, endpoint: redactValue,
+  err: redactError,
+};
 
 /** A logger that drops everything, for tests that do not inspect logs. */
 export function createSilentLogger(): Logger {

@@ -18,7 +18,7 @@ import { feedToJson, formatFeeds, formatPollOutcome, formatPostLine, postToJson 
 import { systemClock, type Clock } from './clock.ts';
 import { loadConfig, type Config } from './config.ts';
 import { InkwireError } from './errors.ts';
-import { redactUrl } from './feeds/url-secrets.ts';
+import { redactUrl, redactUrlsIn } from './feeds/url-secrets.ts';
 import type { createFeedFetcher } from './feeds/feed-fetcher.ts';
 import { parseFeedXml } from './feeds/feed-parser.ts';
 import type { PollOutcome } from './feeds/feed-poller.ts';
@@ -29,7 +29,7 @@ import { createMetrics, type InkwireMetrics } from './http/metrics.ts';
 import { createArchiveBackfill } from './backfill/archive-backfill.ts';
 import { createProgressBar } from './cli/progress-bar.ts';
 import { formatSearchResults, searchResultsToJson } from './cli/search-output.ts';
-import { formatDeliveryLine } from './cli/cli-output.ts';
+import { deliveryToJson, formatDeliveryLine } from './cli/cli-output.ts';
 import { explainDelivery } from './delivery/delivery-explainer.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { cronIntervalMs, nodeCronScheduler, type CronScheduler } from './scheduling/cron-scheduler.ts';
@@ -63,7 +63,8 @@ export function loadDotEnv(path = '.env'): void {
 /** The composition root: parses the command line, reads config, wires the core and runs a subcommand. */
 export async function main(argv: readonly string[], io: MainIo): Promise<number> {
   const out = (line: string) => io.stdout.write(`${line}\n`);
-  const errOut = (line: string) => io.stderr.write(`${line}\n`);
+  // Errors quote settings and causes (a config value, a database URL, a platform endpoint): never a secret in one.
+  const errOut = (line: string) => io.stderr.write(`${redactUrlsIn(line)}\n`);
   let args: CliArgs;
   try {
     args = parseCliArgs(argv);
@@ -163,17 +164,21 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
         const urls = args.feeds.length > 0 ? args.feeds : config.feedUrls;
         let failed = false;
         for (const url of urls) {
-          let feed = await store.feeds.ensure(url, clock.now());
+          // A URL only servers added with credentials is theirs (ADR 005): backfill that server's row, never a
+          // new shared copy of it (which every server would see).
+          const owned = (await store.feeds.list()).filter((f) => f.url === url && f.ownerKey !== '');
+          const ownerKey = owned.length > 0 && !(await store.feeds.get(url)) ? owned[0]!.ownerKey : '';
+          let feed = ownerKey === '' ? await store.feeds.ensure(url, clock.now()) : owned[0]!;
           if (!feed.bootstrapped) {
             // Learn whether it is a Substack feed; a first poll announces nothing. A feed that cannot be
             // read is a failure to report, not "not Substack".
-            const first = await pollFeed(url);
+            const first = await pollFeed(url, { ownerKey });
             if (first.status === 'failed') {
               errOut(`inkwire: ${redactUrl(url)}: cannot read the feed, so cannot tell whether it is a Substack publication: [${first.error.code}] ${first.error.message}`);
               failed = true;
               continue;
             }
-            feed = (await store.feeds.get(url))!;
+            feed = (await store.feeds.get(url, ownerKey))!;
           }
           if (!feed.isSubstack) {
             out(`${redactUrl(url)}: not a Substack publication; its feed is all there is to store.`);
@@ -183,9 +188,9 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
           const report = await createArchiveBackfill({
             ...backfillOptions,
             onProgress: (p) => (bar ? bar.update(p) : logger.child({ component: 'backfill' }).info({ feedUrl: url, ...p }, 'backfill progress')),
-          })(url, { signal: abortOn(io.shutdownSignal) });
+          })(url, { signal: abortOn(io.shutdownSignal), ownerKey });
           bar?.done();
-          out(`${redactUrl(url)}: ${report.listed} listed, ${report.stored} fetched, ${report.skipped} already stored${report.failed ? `, ${report.failed} failed` : ''} — ${report.completed ? 'complete' : `stopped: ${report.error}`}`);
+          out(redactUrlsIn(`${redactUrl(url)}: ${report.listed} listed, ${report.stored} fetched, ${report.skipped} already stored${report.failed ? `, ${report.failed} failed` : ''} — ${report.completed ? 'complete' : `stopped: ${report.error}`}`));
           if (!report.completed) failed = true;
         }
         return failed ? 1 : 0;
@@ -197,12 +202,12 @@ export async function main(argv: readonly string[], io: MainIo): Promise<number>
       }
       case 'deliveries': {
         const records = await store.deliveries.list({ limit: args.limit, ...(args.status ? { status: args.status } : {}) });
-        if (args.json) out(JSON.stringify(records, null, 2));
+        if (args.json) out(JSON.stringify(records.map(deliveryToJson), null, 2));
         else out(records.length === 0 ? 'No deliveries.' : records.map(formatDeliveryLine).join('\n'));
         return 0;
       }
       case 'why': {
-        for (const line of await explainDelivery(store, args.positional[0]!, args.positional[1]!)) out(line);
+        for (const line of await explainDelivery(store, args.positional[0]!, args.positional[1]!)) out(redactUrlsIn(line));
         return 0;
       }
       case 'register-commands': {
@@ -261,13 +266,14 @@ async function runDoctor(
   out: (line: string) => void,
 ): Promise<number> {
   let problems = 0;
-  const good = (line: string) => out(`✓ ${line}`);
+  // Findings quote URLs and their errors: redacted (the Discord invite below is printed whole, it is public).
+  const good = (line: string) => out(`✓ ${redactUrlsIn(line)}`);
   const bad = (line: string, fix: string) => {
     problems++;
-    out(`✗ ${line}\n    fix: ${fix}`);
+    out(`✗ ${redactUrlsIn(line)}\n    fix: ${fix}`);
   };
   good(`configuration is valid (${config.feedUrls.length} feed(s), poll "${config.pollCron}")`);
-  for (const warning of config.warnings) out(`! ${warning}`);
+  for (const warning of config.warnings) out(`! ${redactUrlsIn(warning)}`);
   good(`database ${config.database.kind === 'sqlite' ? config.database.path : `PostgreSQL ${redactUrl(config.database.url)}`} opens; ${await store.posts.count()} post(s) stored`);
   for (const url of config.feedUrls) {
     const fetched = await fetchFeed({ url });
@@ -306,14 +312,14 @@ const databaseFix = (config: Config) => (config.database.kind === 'postgres' ? P
 
 /** `inkwire doctor` when the database cannot be opened: that is its first ✗, the feeds are still checked. */
 async function runDoctorWithoutStore(config: Config, fetch: typeof globalThis.fetch, reason: string, out: (line: string) => void): Promise<number> {
-  out(`✗ database: ${reason}\n    fix: ${databaseFix(config)}`);
+  out(`✗ database: ${redactUrlsIn(reason)}\n    fix: ${databaseFix(config)}`);
   const fetchFeed = createConfiguredFetcher(config, fetch);
   let problems = 1;
   for (const url of config.feedUrls) {
     const fetched = await fetchFeed({ url });
     if (fetched.kind === 'failed') {
       problems++;
-      out(`✗ feed ${redactUrl(url)}: [${fetched.error.code}] ${fetched.error.message}\n    fix: ${fixFor(fetched.error.code)}`);
+      out(`✗ feed ${redactUrl(url)}: [${fetched.error.code}] ${redactUrlsIn(fetched.error.message)}\n    fix: ${fixFor(fetched.error.code)}`);
     } else {
       out(`✓ feed ${redactUrl(url)} is reachable`);
     }
@@ -392,6 +398,8 @@ async function runStart(ctx: {
       timeScale: slack.timeScale,
       // Several instances on one database share each workspace's history tier (one bucket per workspace).
       ...(store.sendBudget ? { reserveShared: (bucket: string, rate: number) => store.sendBudget!.reserve(bucket, rate) } : {}),
+      // A retried event or a replayed command runs once, across every instance on the database.
+      receipts: store.interactionReceipts,
       commands: ALL_COMMANDS,
       services: core.commandServices,
       logger: logger.child({ component: 'slack' }),
@@ -413,6 +421,8 @@ async function runStart(ctx: {
       services: core.commandServices,
       logger: logger.child({ component: 'discord' }),
       now: () => clock.now().getTime(),
+      // A replayed interaction runs once, across every instance on the database.
+      receipts: store.interactionReceipts,
     }));
     routes.push(routeOnceConnected(DISCORD_INTERACTIONS_PATH, connection, (adapter) => (adapter as { handle?: RequestListener }).handle ?? null));
   } else if (config.discord) {
@@ -469,6 +479,8 @@ async function runStart(ctx: {
   const pollIntervalMs = cronIntervalMs(config.pollCron);
   const http = config.httpPort === null ? null : await startHttpServer({
     port: config.httpPort,
+    host: config.httpHost,
+    ...(config.opsToken ? { opsToken: config.opsToken } : {}),
     metrics,
     routes,
     logger: logger.child({ component: 'http' }),
@@ -554,13 +566,14 @@ async function runStart(ctx: {
   // The first time a Substack feed is seen, fetch its whole archive in the background (announcing nothing).
   const backfillController = new AbortController();
   const backfills = new Map<string, Promise<unknown>>();
-  const maybeBackfill = async (url: string) => {
-    if (backfills.has(url)) return;
-    const feed = await store.feeds.get(url);
+  // A feed is its URL and its owner (ADR 005): one server's credentialed copy is backfilled into its own row.
+  const maybeBackfill = async (url: string, ownerKey: string) => {
+    if (backfills.has(`${ownerKey} ${url}`)) return;
+    const feed = await store.feeds.get(url, ownerKey);
     if (!feed?.isSubstack || feed.backfillCompletedAt) return;
     backfills.set(
-      url,
-      core.backfill(url, { signal: backfillController.signal }).catch((error: unknown) => log.error({ err: error, feedUrl: url }, 'backfill crashed')),
+      `${ownerKey} ${url}`,
+      core.backfill(url, { signal: backfillController.signal, ownerKey }).catch((error: unknown) => log.error({ err: error, feedUrl: url }, 'backfill crashed')),
     );
   };
 
@@ -570,19 +583,20 @@ async function runStart(ctx: {
     feeds: pollableFeedStore(store.feeds, config.feedUrls),
     clock,
     logger: logger.child({ component: 'poll-scheduler' }),
-    poll: async (url, signal) => {
+    poll: async (url, signal, ownerKey) => {
       const started = performance.now();
-      const outcome = await core.pollFeed(url, { signal });
-      metrics.pollFinished(url, outcome.status, (performance.now() - started) / 1000, outcome.status === 'ok' ? outcome.created.length : 0);
-      if (outcome.status === 'ok') metrics.itemsNotStored(url, outcome.failedItems.length);
+      const outcome = await core.pollFeed(url, { signal, ownerKey });
+      const feed = { id: outcome.feedId, url };
+      metrics.pollFinished(feed, outcome.status, (performance.now() - started) / 1000, outcome.status === 'ok' ? outcome.created.length : 0);
+      if (outcome.status === 'ok') metrics.itemsNotStored(feed, outcome.failedItems.length);
       return outcome;
     },
-    onOutcome: async (outcome) => {
+    onOutcome: async (outcome, ownerKey) => {
       if (outcome.status !== 'ok') return;
       // New posts already have their outbox rows (written with the posts); tell the engine to look.
       if (outcome.announced.length > 0) wakeAll();
       if (outcome.updated.length > 0) for (const engine of engines) await engine.postsUpdated(outcome.updated);
-      await maybeBackfill(outcome.feedUrl);
+      await maybeBackfill(outcome.feedUrl, ownerKey);
     },
     jitterMs: config.pollJitterMs,
     concurrency: config.pollConcurrency,

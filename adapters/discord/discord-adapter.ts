@@ -10,7 +10,7 @@ import {
   type Interaction,
 } from 'discord.js';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
-import { runAction, runAutocomplete, runCommand, GENERIC_FAILURE } from '../../src/commands/command-runner.ts';
+import { refusePressIfTooFast, runAction, runAutocomplete, runCommand, GENERIC_FAILURE } from '../../src/commands/command-runner.ts';
 import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
@@ -194,6 +194,8 @@ export async function startDiscordAdapter(options: DiscordAdapterOptions): Promi
       }
       if (interaction.isButton()) {
         if (interaction.customId === 'share' || interaction.customId.startsWith('share:')) {
+          const tooFast = refusePressIfTooFast(options.commands, contextOf(interaction), interaction.customId);
+          if (tooFast) return void (await answer(interaction, Promise.resolve(tooFast), true));
           // "Share in channel": post what this person saw, for everyone, without pinging anyone. (Discord
           // keeps the message, and a custom_id holds only 100 characters of the query.)
           await interaction.reply({ content: `Shared by ${interaction.user.username}:`, embeds: interaction.message.embeds.map((e) => e.toJSON()), allowedMentions: { parse: [] } });

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DiscordAPIError, REST, Routes } from 'discord.js';
 import type { CommandContext, CommandServices, CommandSpec } from '../../src/commands/command-spec.ts';
-import { GENERIC_FAILURE, runAction, runAutocomplete, runCommand } from '../../src/commands/command-runner.ts';
+import { GENERIC_FAILURE, refusePressIfTooFast, runAction, runAutocomplete, runCommand } from '../../src/commands/command-runner.ts';
 import type { Reply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform } from '../../src/platform/chat-platform.ts';
@@ -11,7 +11,8 @@ import { isTokenRejected } from './discord-token.ts';
 import { createDiscordDelivery, DISCORD_REQUEST_TIMEOUT_MS, type DiscordChannelInfo } from './discord-delivery.ts';
 import { replyData } from './discord-render.ts';
 import { resolveChannelOption, threadParentTarget, type InteractionChannel } from './discord-command-target.ts';
-import { parseDiscordPublicKey, verifyDiscordRequest } from './discord-signature.ts';
+import { parseDiscordPublicKey, REPLAY_WINDOW_MS, verifyDiscordRequest } from './discord-signature.ts';
+import { createMemoryInteractionReceipts, type InteractionReceipts } from '../../src/storage/interaction-receipts.ts';
 
 /** Where Discord posts interactions (the "Interactions Endpoint URL" in the Developer Portal). */
 export const DISCORD_INTERACTIONS_PATH = '/discord/interactions';
@@ -28,6 +29,11 @@ export interface DiscordHttpAdapterOptions {
   /** Milliseconds since the epoch, for the signature's freshness (injected in tests). */
   now?: () => number;
   globalRequestsPerSecond?: number;
+  /**
+   * Interaction ids already taken (the store's, shared by every instance on the database); a replay of a
+   * command or button within the signature window is refused with 409. Default: this process's memory.
+   */
+  receipts?: InteractionReceipts;
 }
 
 export interface DiscordHttpAdapter extends ChatPlatform {
@@ -67,6 +73,8 @@ const DEFER_AFTER_MS = 2000;
  */
 export const DEFERRED_EDIT_RETRY_MS = [250, 500, 1000, 2000] as const;
 const UNKNOWN_INTERACTION = 10062;
+/** The kinds of interaction that run something, and so are claimed once; a PING or an autocomplete only reads. */
+const CLAIMED: ReadonlySet<number> = new Set([INTERACTION.command, INTERACTION.component]);
 /** Interactions are small; anything bigger is not one. */
 const MAX_BODY_BYTES = 1024 * 1024;
 /** Channel kinds remembered (forums found by a failed post); bounded so memory stays flat at any scale. */
@@ -83,6 +91,7 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
   const log = options.logger;
   const key = parseDiscordPublicKey(options.publicKey);
   const now = options.now ?? Date.now;
+  const receipts = options.receipts ?? createMemoryInteractionReceipts();
   const rest = new REST({
     ...(options.apiUrl ? { api: options.apiUrl } : {}),
     timeout: DISCORD_REQUEST_TIMEOUT_MS,
@@ -216,6 +225,8 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
       case INTERACTION.component: {
         const customId = interaction.data?.custom_id ?? '';
         if (customId === 'share' || customId.startsWith('share:')) {
+          const tooFast = refusePressIfTooFast(options.commands, contextOf(interaction), customId);
+          if (tooFast) return answer(interaction, Promise.resolve(tooFast), true, respond);
           // "Share in channel": post what this person saw, for everyone, without pinging anyone.
           const user = interaction.member?.user ?? interaction.user;
           return void respond({ type: RESPONSE.message, data: { content: `Shared by ${user?.username ?? 'someone'}:`, embeds: interaction.message?.embeds ?? [], allowed_mentions: { parse: [] } } });
@@ -265,7 +276,19 @@ export async function startDiscordHttpAdapter(options: DiscordHttpAdapterOptions
         });
         return answered;
       };
-      dispatch(interaction, respond).catch((error: unknown) => {
+      // A command or button runs once: Discord never sends an interaction twice, so a second sight of its id
+      // is a replay of the signed request (or a proxy's retry), refused before anything runs.
+      const claimed = CLAIMED.has(interaction.type) && typeof interaction.id === 'string' && /^\d{1,20}$/.test(interaction.id)
+        ? receipts.claim(`discord:${interaction.id}`, new Date(now()), REPLAY_WINDOW_MS)
+        : Promise.resolve(CLAIMED.has(interaction.type) ? null : true);
+      claimed.then((first) => {
+        if (first === null) return plain(400, 'the interaction has no id');
+        if (!first) {
+          log.warn({ interactionId: interaction.id, type: interaction.type, remote: req.socket.remoteAddress }, 'interaction refused: already handled (a replay)');
+          return plain(409, 'interaction already handled');
+        }
+        return dispatch(interaction, respond);
+      }).catch((error: unknown) => {
         log.error({ err: error, type: interaction.type }, 'interaction failed');
         // Never leave someone looking at "thinking…": the HTTP answer, or the deferred reply, says so.
         if (!answered) void respond({ type: RESPONSE.message, data: { content: GENERIC_FAILURE, flags: EPHEMERAL, allowed_mentions: { parse: [] } } });

@@ -10,8 +10,17 @@ export function parseDiscordPublicKey(hex: string): KeyObject {
 export const SIGNATURE_MAX_AGE_SECONDS = 300;
 
 /**
+ * How long an interaction id is remembered so that a replay of its signed request is refused: a timestamp
+ * is accepted from `SIGNATURE_MAX_AGE_SECONDS` ahead of this clock to as far behind, so one request stays
+ * valid for twice that from its first arrival at most; plus a minute for the clocks of instances sharing
+ * the receipts.
+ */
+export const REPLAY_WINDOW_MS = (2 * SIGNATURE_MAX_AGE_SECONDS + 60) * 1000;
+
+/**
  * Whether a request to the interactions endpoint was signed by Discord: Ed25519 over the timestamp header
- * followed by the raw body, and the timestamp recent (a captured request replayed later is refused).
+ * followed by the raw body, and the timestamp recent (a captured request replayed later is refused; one
+ * replayed within the window is refused by its interaction id, see `REPLAY_WINDOW_MS`).
  */
 export function verifyDiscordRequest(key: KeyObject, headers: { signature: string | undefined; timestamp: string | undefined }, rawBody: Buffer, nowMs: number): boolean {
   const { signature, timestamp } = headers;

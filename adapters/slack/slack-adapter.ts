@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { RequestListener, Server } from 'node:http';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { App, LogLevel, SocketModeReceiver, webApi, type Installation, type InstallationQuery, type Logger as BoltLogger } from '@slack/bolt';
@@ -9,6 +10,7 @@ import { textReply } from '../../src/commands/reply.ts';
 import type { Logger } from '../../src/logger.ts';
 import type { ChatPlatform, Destination, SendOptions as PlatformSendOptions } from '../../src/platform/chat-platform.ts';
 import type { InstallationStore } from '../../src/storage/installation-store.ts';
+import { createMemoryInteractionReceipts, type InteractionReceipts } from '../../src/storage/interaction-receipts.ts';
 import { connectRetryDelayMs, DEFAULT_CONNECT_RETRY, PlatformAuthError } from '../../src/platform/platform-connection.ts';
 import { slackErrorCode, toDeliveryError } from './slack-errors.ts';
 import { createHistoryBudget, createSharedHistoryGate, HISTORY_TIERS, type ReserveSlot, type SlackHistoryTier } from './slack-history-budget.ts';
@@ -56,6 +58,12 @@ export interface SlackAdapterOptions {
    * takes a slot of its workspace's shared bucket, so the instances together stay within the tier.
    */
   reserveShared?: ReserveSlot;
+  /**
+   * Events (by event_id) and commands and buttons (by trigger_id) already taken (the store's, shared by every
+   * instance on the database): Slack's retry of an event, or a replayed request, runs nothing. Default: this
+   * process's memory.
+   */
+  receipts?: InteractionReceipts;
 }
 
 /** One attempt's send options with whether its earlier unknown outcome was settled by a look-up. */
@@ -68,6 +76,28 @@ export interface SlackAdapter extends ChatPlatform {
   /** HTTP mode without its own port: serves `/slack/events`, `/slack/install`, `/slack/oauth_redirect`. */
   readonly handle: RequestListener | null;
   stop(): Promise<void>;
+}
+
+/**
+ * How long an event_id or trigger_id is remembered: Slack retries an event about 1 minute and again about
+ * 5 minutes after the first attempt, and each attempt's signed request is accepted for 5 minutes; 15 minutes
+ * covers the last retry's window with a margin for the clocks of instances sharing the receipts.
+ */
+export const SLACK_RECEIPT_TTL_MS = 15 * 60 * 1000;
+
+/**
+ * What makes one request from Slack the same as another: an event's `event_id` (the same on every retry,
+ * over HTTP or Socket Mode), a command's or a button's `trigger_id`. Null for what carries neither. A
+ * trigger id comes with a digest of the payload: Slack gives every invocation its own trigger_id (and
+ * response_url), so for Slack's requests the two agree, and a replay is the same payload byte for byte.
+ */
+export function slackReceiptId(body: unknown): string | null {
+  const b = body as { type?: unknown; event_id?: unknown; trigger_id?: unknown } | null;
+  if (b?.type === 'event_callback' && typeof b.event_id === 'string' && b.event_id) return `slack:event:${b.event_id}`;
+  if (typeof b?.trigger_id === 'string' && b.trigger_id) {
+    return `slack:trigger:${b.trigger_id.slice(0, 200)}:${createHash('sha256').update(JSON.stringify(body)).digest('base64url').slice(0, 22)}`;
+  }
+  return null;
 }
 
 /** How long an admin or channel-creator answer is reused (a demotion takes effect within this). */
@@ -232,6 +262,20 @@ export async function startSlackAdapter(options: SlackAdapterOptions): Promise<S
     resolveChannel: async (value) => resolveTypedChannel(value, (target) => isManager(client, userId, target)),
     services: options.services,
     commandLabel: (name) => slackCommandName(options.commandPrefix, options.commands.find((c) => c.name === name) ?? { name } as CommandSpec),
+  });
+
+  // Before any listener: an event Slack retries (X-Slack-Retry-Num, or a Socket Mode envelope's
+  // retry_attempt) or a replayed command or button is acknowledged (Slack stops retrying) and runs nothing.
+  const receipts = options.receipts ?? createMemoryInteractionReceipts();
+  app.use(async ({ body, context, next, ...args }) => {
+    const id = slackReceiptId(body);
+    if (id && !(await receipts.claim(id, new Date(), SLACK_RECEIPT_TTL_MS))) {
+      log.info({ receipt: id, retryNum: context.retryNum ?? null, retryReason: context.retryReason ?? null }, 'Slack request already handled; not running it again');
+      const ack = (args as { ack?: () => Promise<void> }).ack;
+      if (ack) await ack();
+      return;
+    }
+    await next();
   });
 
   for (const spec of options.commands) {

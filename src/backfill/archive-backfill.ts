@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.ts';
-import type { InkwireError } from '../errors.ts';
+import { InkwireError } from '../errors.ts';
 import type { FetchOutcome, FetchRequest } from '../feeds/feed-fetcher.ts';
+import { redactUrl } from '../feeds/url-secrets.ts';
 import type { Logger } from '../logger.ts';
 import type { FeedRecord } from '../storage/feed-store.ts';
 import type { Store } from '../storage/store.ts';
@@ -97,9 +98,12 @@ export function createArchiveBackfill(options: ArchiveBackfillOptions) {
     }
   }
 
-  return async function backfill(feedUrl: string, runOptions: { signal?: AbortSignal } = {}): Promise<BackfillReport> {
+  /** `ownerKey`: whose row of this URL (ADR 005); '' (default) the shared one, created on first sight; a tenant's own must exist. */
+  return async function backfill(feedUrl: string, runOptions: { signal?: AbortSignal; ownerKey?: string } = {}): Promise<BackfillReport> {
     const signal = runOptions.signal;
-    const feed = await options.store.feeds.ensure(feedUrl, options.clock.now());
+    const ownerKey = runOptions.ownerKey ?? '';
+    const feed = ownerKey === '' ? await options.store.feeds.ensure(feedUrl, options.clock.now()) : await options.store.feeds.get(feedUrl, ownerKey);
+    if (!feed) throw new InkwireError('feed/unknown', `no feed ${redactUrl(feedUrl)} of ${ownerKey} is stored`);
     const base = publicationBaseUrl(feed);
     // A feed someone added from chat is fetched only from public addresses, its archive API included.
     const untrusted = feed.addedBy !== null;

@@ -2,7 +2,9 @@ import type { Post } from '../posts/post.ts';
 import type { FeedRecord } from '../storage/feed-store.ts';
 import type { PollOutcome } from '../feeds/feed-poller.ts';
 import type { DeliveryRecord } from '../storage/delivery-store.ts';
-import { redactUrl } from '../feeds/url-secrets.ts';
+import { redactUrl, redactUrlsIn } from '../feeds/url-secrets.ts';
+
+const redactedText = (text: string | null) => (text === null ? null : redactUrlsIn(text));
 
 /** The stable JSON shape of `inkwire posts --json`. */
 export function postToJson(post: Post) {
@@ -35,11 +37,11 @@ export function feedToJson(feed: FeedRecord) {
     lastPolledAt: feed.lastPolledAt?.toISOString() ?? null,
     lastSuccessAt: feed.lastSuccessAt?.toISOString() ?? null,
     lastErrorAt: feed.lastErrorAt?.toISOString() ?? null,
-    lastError: feed.lastError,
+    lastError: redactedText(feed.lastError),
     lastErrorCode: feed.lastErrorCode,
     consecutiveFailures: feed.consecutiveFailures,
     itemsNotStored: feed.ingestSkipped,
-    itemsNotStoredError: feed.ingestError,
+    itemsNotStoredError: redactedText(feed.ingestError),
     itemsNotStoredAt: feed.ingestErrorAt?.toISOString() ?? null,
     nextPollAt: feed.nextPollAt?.toISOString() ?? null,
   };
@@ -71,8 +73,8 @@ export function formatFeeds(feeds: readonly FeedRecord[]): string {
         `  status: ${status}${status === 'failing' ? ` — ${feed.consecutiveFailures} consecutive failure(s)` : status === 'degraded' ? ` — ${feed.ingestSkipped} item(s) not stored` : ''}; posts stored: ${feed.postCount}`,
         `  last success: ${iso(feed.lastSuccessAt)}   last poll: ${iso(feed.lastPolledAt)}   next poll: ${nextPoll(feed)}`,
       ];
-      if (feed.lastError) lines.push(`  last error (${iso(feed.lastErrorAt)}): [${feed.lastErrorCode}] ${feed.lastError}`);
-      if (feed.ingestSkipped > 0) lines.push(`  items not stored at the last poll (${iso(feed.ingestErrorAt)}): ${feed.ingestError ?? feed.ingestSkipped}`);
+      if (feed.lastError) lines.push(`  last error (${iso(feed.lastErrorAt)}): [${feed.lastErrorCode}] ${redactUrlsIn(feed.lastError)}`);
+      if (feed.ingestSkipped > 0) lines.push(`  items not stored at the last poll (${iso(feed.ingestErrorAt)}): ${redactedText(feed.ingestError) ?? feed.ingestSkipped}`);
       return lines.join('\n');
     })
     .join('\n\n');
@@ -83,14 +85,14 @@ export function formatPollOutcome(outcome: PollOutcome): string {
     case 'not-modified':
       return `${redactUrl(outcome.feedUrl)}: not modified (304)`;
     case 'failed':
-      return `${redactUrl(outcome.feedUrl)}: FAILED [${outcome.error.code}] ${outcome.error.message}; next try after ${iso(outcome.nextPollAt)}`;
+      return `${redactUrl(outcome.feedUrl)}: FAILED [${outcome.error.code}] ${redactUrlsIn(outcome.error.message)}; next try after ${iso(outcome.nextPollAt)}`;
     case 'ok': {
       const silent = outcome.created.length - outcome.announced.length;
       return (
         `${redactUrl(outcome.feedUrl)}: ${outcome.items} item(s); ${outcome.created.length} new` +
         (outcome.firstSight && silent > 0 ? ` (first sight: stored as already seen)` : '') +
         `, ${outcome.announced.length} announced, ${outcome.updated.length} updated` +
-        (outcome.failedItems.length > 0 ? `, ${outcome.failedItems.length} NOT STORED (${outcome.failedItems[0]!.message})` : '') +
+        (outcome.failedItems.length > 0 ? `, ${outcome.failedItems.length} NOT STORED (${redactUrlsIn(outcome.failedItems[0]!.message)})` : '') +
         (outcome.futureDated > 0 ? `, ${outcome.futureDated} dated in the future (taken as fetched now)` : '')
       );
     }
@@ -109,7 +111,12 @@ export function formatDeliveryLine(record: DeliveryRecord): string {
     record.status === 'sent'
       ? `sent ${iso(record.sentAt)} as ${record.messageId}`
       : record.status === 'pending'
-        ? `pending, attempt ${record.attempts + 1} due ${iso(record.nextAttemptAt)}${record.lastError ? ` (last error: ${record.lastError})` : ''}`
-        : `${record.status}${record.lastError ? `: ${record.lastError}` : ''}`;
+        ? `pending, attempt ${record.attempts + 1} due ${iso(record.nextAttemptAt)}${record.lastError ? ` (last error: ${redactUrlsIn(record.lastError)})` : ''}`
+        : `${record.status}${record.lastError ? `: ${redactUrlsIn(record.lastError)}` : ''}`;
   return `${String(record.id).padStart(6)}  ${record.platform}:${record.channelId}  ${what} — ${outcome}`;
+}
+
+/** `inkwire deliveries --json`: the stored record, its last error with every URL in it redacted (a platform error can quote an endpoint). */
+export function deliveryToJson(record: DeliveryRecord) {
+  return { ...record, lastError: redactedText(record.lastError) };
 }

@@ -3,19 +3,22 @@ import { err, ok, type Result } from '../result.ts';
 import type { CommandContext, CommandSpec } from './command-spec.ts';
 import { validateCommandArgs } from './command-options.ts';
 import { channelSpan, localiseReply, text, textReply, type Reply } from './reply.ts';
+import { slowDownMessage, type CommandCost } from './command-rate-limit.ts';
 
 export const GENERIC_FAILURE = 'Something went wrong on our side while running that command. It has been logged; please try again in a moment.';
 
 /**
- * Runs a command the same way for every adapter: permission check (always at run time, whatever the
- * platform pre-filtered), option validation, the handler. Never throws: refusals and failures come
- * back as private replies.
+ * Runs a command the same way for every adapter: the rate limits (first, so a flood costs nothing else),
+ * permission check (always at run time, whatever the platform pre-filtered), option validation, the
+ * handler. Never throws: refusals and failures come back as private replies.
  */
 export async function runCommand(
   spec: CommandSpec,
   invokedContext: CommandContext,
   raw: Readonly<Record<string, string | number | boolean | undefined>>,
 ): Promise<Reply> {
+  const tooFast = rateRefusal(invokedContext, spec.expensive ? 'expensive' : 'command');
+  if (tooFast) return tooFast;
   let context = invokedContext;
   const targeted = await retarget(spec, context, raw);
   if (!targeted.ok) return localiseReply(textReply('private', targeted.error.message), context.commandLabel);
@@ -53,8 +56,10 @@ async function retarget(spec: CommandSpec, context: CommandContext, raw: Readonl
   });
 }
 
-/** Runs a button press routed back to the command that made the button. Never throws. */
+/** Runs a button press routed back to the command that made the button (rate-limited like it). Never throws. */
 export async function runAction(commands: readonly CommandSpec[], context: CommandContext, action: string): Promise<Reply> {
+  const tooFast = refusePressIfTooFast(commands, context, action);
+  if (tooFast) return tooFast;
   const separator = action.indexOf(':');
   const prefix = separator === -1 ? action : action.slice(0, separator);
   const spec = commands.find((candidate) => candidate.actions?.prefix === prefix);
@@ -63,9 +68,20 @@ export async function runAction(commands: readonly CommandSpec[], context: Comma
   return withNotices(context, () => handler.handle(context, separator === -1 ? '' : action.slice(separator + 1)), `${spec.name}:action`);
 }
 
-/** Autocomplete for one option; failures give no suggestions rather than an error. */
+/**
+ * The rate check of a button press alone: a private refusal, or null to go on. `runAction` uses it; an adapter
+ * that answers a press itself (Discord's "Share in channel" reposts what was shown) calls it first.
+ */
+export function refusePressIfTooFast(commands: readonly CommandSpec[], context: CommandContext, action: string): Reply | null {
+  const prefix = action.split(':', 1)[0];
+  const spec = commands.find((candidate) => candidate.actions?.prefix === prefix);
+  return rateRefusal(context, spec?.expensive ? 'expensive' : 'command');
+}
+
+/** Autocomplete for one option; failures, and requests over the member's autocomplete rate, give no suggestions. */
 export async function runAutocomplete(spec: CommandSpec, context: CommandContext, option: string, partial: string) {
   if (!spec.autocomplete) return [];
+  if (context.services.rateLimiter?.take(context, 'autocomplete').allowed === false) return [];
   try {
     const choices = await spec.autocomplete(context, option, partial.slice(0, 200));
     return choices.slice(0, 25).map((c) => ({ label: c.label.slice(0, 100), value: c.value.slice(0, 100) }));
@@ -73,6 +89,13 @@ export async function runAutocomplete(spec: CommandSpec, context: CommandContext
     context.services.logger.warn({ err: error, command: spec.name, option }, 'autocomplete failed');
     return [];
   }
+}
+
+/** Counts this invocation against the member's and the server's rates: null when allowed, else the polite refusal. */
+function rateRefusal(context: CommandContext, cost: CommandCost): Reply | null {
+  const decision = context.services.rateLimiter?.take(context, cost);
+  if (!decision || decision.allowed) return null;
+  return textReply('private', slowDownMessage(decision));
 }
 
 async function withNotices(context: CommandContext, work: () => Promise<Reply>, name: string): Promise<Reply> {

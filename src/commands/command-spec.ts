@@ -8,6 +8,7 @@ import type { SearchService } from '../search/search-service.ts';
 import type { SubscriptionService } from '../delivery/subscription-service.ts';
 import type { UserError } from '../errors.ts';
 import type { Result } from '../result.ts';
+import type { CommandRateLimiter } from './command-rate-limit.ts';
 
 export type { Invoker, Place };
 
@@ -61,6 +62,8 @@ export interface CommandServices {
   feedUrls: readonly string[];
   /** Every registered command, for help. */
   commands: () => readonly CommandSpec[];
+  /** Per-member and per-server command rates, checked by the runner; absent: no limits (tools, some tests). */
+  rateLimiter?: CommandRateLimiter;
 }
 
 export interface CommandContext {
@@ -91,6 +94,8 @@ export interface CommandSpec {
   permission: Permission;
   /** May take longer than ~2 s: adapters defer the reply first. */
   slow?: boolean;
+  /** Heavy work per call (a full-text search): counted against the stricter per-member rate too, its buttons as well. */
+  expensive?: boolean;
   handle(context: CommandContext, args: CommandArgs): Promise<Reply>;
   /** Suggestions for an option marked `autocomplete` (at most 25, each at most 100 characters). */
   autocomplete?(context: CommandContext, option: string, partial: string): Promise<AutocompleteChoice[]>;

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.ts';
 import type { Invoker, Place } from '../platform/invocation.ts';
 import { UserError } from '../errors.ts';
-import { redactUrl } from '../feeds/url-secrets.ts';
+import { tenantKey, tenantOf, visibleFeeds, type Tenant } from '../feeds/feed-visibility.ts';
+import { carriesCredentials, redactUrl, redactUrlsIn } from '../feeds/url-secrets.ts';
 import { err, ok, type Result } from '../result.ts';
 import type { DeliveryStore } from '../storage/delivery-store.ts';
 import type { FeedRecord, FeedStore } from '../storage/feed-store.ts';
@@ -15,6 +16,8 @@ export interface SubscriptionLimits {
   perChannel: number;
   perWorkspace: number;
   alertsPerUser: number;
+  /** Feeds added from chat one server may follow at once (`MAX_FEEDS_PER_SERVER`, default 10); 0: adding is off. */
+  feedsPerWorkspace?: number;
 }
 
 /** Checks that a URL someone wants to add is a public, reachable feed; returns its title. */
@@ -52,6 +55,13 @@ export type SubscriptionService = ReturnType<typeof createSubscriptionService>;
 export function createSubscriptionService(options: SubscriptionServiceOptions) {
   const { subscriptions, feeds, clock, limits } = options;
 
+  const feedsPerWorkspace = limits.feedsPerWorkspace ?? 10;
+
+  /**
+   * The feed a subscribe names, by ADR 005: a name, a URL or the redacted URL Inkwire showed match only
+   * feeds this tenant may see (`feed-visibility.ts`); a new URL without credentials joins the one shared
+   * row (fetched once), a URL with credentials becomes this tenant's own row, after the probe.
+   */
   async function resolveFeed(input: string | undefined, place: Place): Promise<Result<FeedRecord, UserError>> {
     const wanted = input?.trim();
     if (!wanted) {
@@ -59,15 +69,17 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       if (!first) return err(new UserError('subscribe/no-feed', 'No feed is configured; name one with `feed:`.'));
       return ok(await feeds.ensure(first, clock.now()));
     }
+    const tenant = tenantOf(place);
     const isConfigured = (url: string) => options.configuredFeeds.some((u) => sameUrl(u, url));
-    const known = (await feeds.list()).filter((f) => isConfigured(f.url) || options.allowAnyFeed);
+    // Only what this tenant may see: another server's feed is not there to be named, matched or listed.
+    const known = (await visibleFeeds(feeds, place)).filter((f) => isConfigured(f.url) || options.allowAnyFeed);
     if (!isUrl(wanted)) {
       const byName = known.filter((f) => (f.title ?? f.url).toLowerCase().includes(wanted.toLowerCase()));
-      if (byName.length === 1) return ok(byName[0]!);
+      if (byName.length === 1) return withinFeedCap(tenant, byName[0]!);
       if (byName.length > 1) {
-        return err(new UserError('subscribe/ambiguous-feed', `"${wanted.slice(0, 100)}" matches several feeds: ${byName.map(feedName).join(', ')}. Use its URL.`));
+        return err(new UserError('subscribe/ambiguous-feed', `"${redactUrlsIn(wanted).slice(0, 100)}" matches several feeds: ${byName.map(feedName).join(', ')}. Use its URL.`));
       }
-      return err(new UserError('subscribe/unknown-feed', `No feed called "${wanted.slice(0, 100)}". Available: ${describeFeeds(known)}.`));
+      return err(new UserError('subscribe/unknown-feed', `No feed called "${redactUrlsIn(wanted).slice(0, 100)}". Available: ${describeFeeds(known)}.`));
     }
     let url: URL;
     try {
@@ -84,11 +96,46 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
       return err(new UserError('subscribe/feed-not-allowed', `Only the configured feeds can be subscribed here: ${options.configuredFeeds.map(redactUrl).join(', ')}.`));
     }
     const existing = known.find((f) => sameUrl(f.url, wanted));
-    if (existing) return ok(existing);
+    if (existing) return withinFeedCap(tenant, existing);
+    if (wanted.includes('***')) {
+      return err(new UserError('subscribe/redacted-url', 'That URL has its secrets hidden (`***`), the way Inkwire shows feed URLs. Give the feed\'s full URL, or its name.'));
+    }
+    if (!tenant) return err(new UserError('subscribe/no-server', 'Feeds can be added from a server\'s or workspace\'s channel only.'));
+    const ownerKey = carriesCredentials(url.toString()) ? tenantKey(tenant) : '';
+    if (ownerKey === '') {
+      // A public feed another server already added: one shared row, fetched once for everyone.
+      const shared = await feeds.get(url.toString(), '');
+      if (shared) return withinFeedCap(tenant, shared);
+    }
+    const room = await roomForFeed(tenant, null);
+    if (!room.ok) return room;
     const probe = await options.probeFeed(url.toString());
     if (!probe.ok) return probe;
-    const feed = await feeds.ensure(url.toString(), clock.now(), { addedBy: `${place.platform}:${place.workspaceId ?? place.channelId}` });
-    return ok(feed);
+    return ok(await feeds.ensure(url.toString(), clock.now(), { addedBy: tenantKey(tenant), ownerKey }));
+  }
+
+  /**
+   * The per-server cap on feeds added from chat (`MAX_FEEDS_PER_SERVER`): the feeds not configured by the
+   * operator that this server's channels subscribe to. `feed` (null: a new one) has room if already followed.
+   */
+  async function roomForFeed(tenant: Tenant | null, feed: FeedRecord | null): Promise<Result<true, UserError>> {
+    if (feed && (feed.addedBy === null || options.configuredFeeds.includes(feed.url))) return ok(true);
+    if (!tenant) return err(new UserError('subscribe/no-server', 'Feeds can be added from a server\'s or workspace\'s channel only.'));
+    const subscribed = new Set((await subscriptions.listForWorkspace(tenant.platform, tenant.workspaceId)).map((s) => s.feedId));
+    if (feed && subscribed.has(feed.id)) return ok(true);
+    if (feedsPerWorkspace === 0) {
+      return err(new UserError('subscribe/feeds-off', `Adding feeds from chat is turned off on this bot (MAX_FEEDS_PER_SERVER is 0). The configured feeds can be subscribed: ${options.configuredFeeds.map(redactUrl).join(', ') || 'none'}.`));
+    }
+    const followed = (await feeds.listVisible(tenant)).filter((f) => f.addedBy !== null && !options.configuredFeeds.includes(f.url) && subscribed.has(f.id));
+    if (followed.length >= feedsPerWorkspace) {
+      return err(new UserError('subscribe/feed-cap', `This server already follows ${followed.length} feeds added from chat, the most allowed (MAX_FEEDS_PER_SERVER is ${feedsPerWorkspace}): ${followed.map(feedName).join(', ')}. To add another, first remove one of them from every channel here with \`/unsubscribe feed:<name>\` (\`/subscriptions\` lists where).`));
+    }
+    return ok(true);
+  }
+
+  async function withinFeedCap(tenant: Tenant | null, feed: FeedRecord): Promise<Result<FeedRecord, UserError>> {
+    const room = await roomForFeed(tenant, feed);
+    return room.ok ? ok(feed) : room;
   }
 
   return {
@@ -176,9 +223,9 @@ export function createSubscriptionService(options: SubscriptionServiceOptions) {
         const partial = inChannel.filter((s) => s.feedTitle?.toLowerCase().includes(wanted.toLowerCase()));
         chosen = exact.length > 0 ? exact : partial.length === 1 ? partial : [];
         if (chosen.length === 0 && partial.length > 1) {
-          return err(new UserError('unsubscribe/ambiguous-feed', `"${wanted.slice(0, 100)}" matches several feeds here: ${partial.map(describeSubscriptionFeed).join(', ')}. Give the whole name or the URL.`));
+          return err(new UserError('unsubscribe/ambiguous-feed', `"${redactUrlsIn(wanted).slice(0, 100)}" matches several feeds here: ${partial.map(describeSubscriptionFeed).join(', ')}. Give the whole name or the URL.`));
         }
-        if (chosen.length === 0) return err(new UserError('unsubscribe/unknown-feed', `This channel is not subscribed to "${wanted.slice(0, 100)}". It has: ${inChannel.map(describeSubscriptionFeed).join(', ')}.`));
+        if (chosen.length === 0) return err(new UserError('unsubscribe/unknown-feed', `This channel is not subscribed to "${redactUrlsIn(wanted).slice(0, 100)}". It has: ${inChannel.map(describeSubscriptionFeed).join(', ')}.`));
       } else if (!wanted && inChannel.length > 1) {
         return err(new UserError('unsubscribe/which', `This channel has ${inChannel.length} subscriptions: ${inChannel.map(describeSubscriptionFeed).join(', ')}. Say which with \`feed:\`, or \`feed:all\`.`));
       }

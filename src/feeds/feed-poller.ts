@@ -6,15 +6,17 @@ import type { Post, PostDraft } from '../posts/post.ts';
 import type { FeedRecord } from '../storage/feed-store.ts';
 import type { Store } from '../storage/store.ts';
 import { backoffDelayMs } from './backoff.ts';
+import { redactUrl } from './url-secrets.ts';
 import type { FetchOutcome, FetchRequest } from './feed-fetcher.ts';
 import { createInlineFeedParser, type FeedParser } from './feed-parse-pool.ts';
 import type { IngestResult, SkippedItem } from '../storage/post-store.ts';
 import { clampFutureDate, FUTURE_DATE_TOLERANCE_MS } from '../posts/post-dates.ts';
 
 export type PollOutcome =
-  | { feedUrl: string; status: 'not-modified' }
+  | { feedUrl: string; feedId: number; status: 'not-modified' }
   | {
       feedUrl: string;
+      feedId: number;
       status: 'ok';
       items: number;
       /** Items beyond the per-poll cap, not read this time. */
@@ -29,7 +31,7 @@ export type PollOutcome =
       /** Items dated beyond the fetch time plus `FUTURE_DATE_TOLERANCE_MS`, stored with the fetch time. */
       futureDated: number;
     }
-  | { feedUrl: string; status: 'failed'; error: InkwireError; nextPollAt: Date };
+  | { feedUrl: string; feedId: number; status: 'failed'; error: InkwireError; nextPollAt: Date };
 
 export interface FeedPollerOptions {
   store: Store;
@@ -58,6 +60,11 @@ export interface PollOptions {
   /** Announce the items of a feed seen for the first time too (default: store them silently). */
   announceExisting?: boolean;
   signal?: AbortSignal;
+  /**
+   * Whose row of this URL to poll (ADR 005): '' (the default) for the shared one, which is created on first
+   * sight; a tenant's key for its own credentialed feed, which must exist (it is never created here).
+   */
+  ownerKey?: string;
 }
 
 const SEVEN_DAYS = 7 * 24 * 3600 * 1000;
@@ -79,11 +86,13 @@ export function createFeedPoller(options: FeedPollerOptions) {
       { feedUrl: feed.url, code: error.code, consecutiveFailures: failures, nextPollAt: nextPollAt.toISOString() },
       `feed poll failed: ${error.message}`,
     );
-    return { feedUrl: feed.url, status: 'failed', error, nextPollAt };
+    return { feedUrl: feed.url, feedId: feed.id, status: 'failed', error, nextPollAt };
   }
 
   return async function pollFeed(url: string, pollOptions: PollOptions = {}): Promise<PollOutcome> {
-    const feed = await options.store.feeds.ensure(url, options.clock.now());
+    const ownerKey = pollOptions.ownerKey ?? '';
+    const feed = ownerKey === '' ? await options.store.feeds.ensure(url, options.clock.now()) : await options.store.feeds.get(url, ownerKey);
+    if (!feed) throw new InkwireError('feed/unknown', `no feed ${redactUrl(url)} of ${ownerKey} is stored`);
     const started = performance.now();
     const fetched = await options.fetchFeed({
       url,
@@ -96,7 +105,7 @@ export function createFeedPoller(options: FeedPollerOptions) {
       const at = options.clock.now();
       await options.store.feeds.recordNotModified(feed.id, at, at);
       log.debug({ feedUrl: url, ms: Math.round(performance.now() - started) }, 'feed not modified');
-      return { feedUrl: url, status: 'not-modified' };
+      return { feedUrl: url, feedId: feed.id, status: 'not-modified' };
     }
     const capped = await parseFeed(fetched); // the bytes: decoded where they are parsed (a large feed: in the worker)
     if (!capped.ok) return fail(feed, capped.error, null);
@@ -195,6 +204,7 @@ export function createFeedPoller(options: FeedPollerOptions) {
     );
     return {
       feedUrl: url,
+      feedId: feed.id,
       status: 'ok',
       items: drafts.length,
       skipped,

@@ -10,10 +10,10 @@ export interface PollSchedulerOptions {
   feeds: FeedStore;
   clock: Clock;
   logger: Logger;
-  /** Polls one feed; must not throw for feed faults. */
-  poll: (url: string, signal: AbortSignal) => Promise<PollOutcome>;
-  /** Called with each successful outcome (e.g. to announce new posts). */
-  onOutcome: (outcome: PollOutcome) => Promise<void>;
+  /** Polls one feed (its URL and whose row it is: `ownerKey`, ADR 005); must not throw for feed faults. */
+  poll: (url: string, signal: AbortSignal, ownerKey: string) => Promise<PollOutcome>;
+  /** Called with each successful outcome (e.g. to announce new posts), and the feed's owner key. */
+  onOutcome: (outcome: PollOutcome, ownerKey: string) => Promise<void>;
   /** Each due feed waits a random 0..jitterMs before its poll, so feeds on one host spread out. */
   jitterMs: number;
   concurrency: number;
@@ -44,7 +44,7 @@ export interface PollScheduler {
 export function startPollScheduler(options: PollSchedulerOptions): PollScheduler {
   const log = options.logger;
   const random = options.random ?? Math.random;
-  const inFlight = new Set<string>();
+  const inFlight = new Set<number>(); // feed ids: two tenants' rows of one URL are two feeds (ADR 005)
   const controller = new AbortController();
   const running = new Set<Promise<void>>();
   let active = 0;
@@ -80,9 +80,9 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
 
   const owner = options.owner ?? `${process.pid}`;
   const pollLeaseMs = options.pollLeaseMs ?? 5 * 60_000;
-  const pollOne = async (feed: { id: number; url: string }, tick: Date) => {
+  const pollOne = async (feed: { id: number; url: string; ownerKey: string }, tick: Date) => {
     const { url } = feed;
-    inFlight.add(url);
+    inFlight.add(feed.id);
     try {
       await sleep(Math.floor(random() * options.jitterMs));
       if (controller.signal.aborted) return;
@@ -97,8 +97,8 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
           return;
         }
         try {
-          const outcome = await options.poll(url, controller.signal);
-          await options.onOutcome(outcome);
+          const outcome = await options.poll(url, controller.signal, feed.ownerKey);
+          await options.onOutcome(outcome, feed.ownerKey);
         } finally {
           await options.feeds.releasePoll(feed.id, owner).catch((error: unknown) => log.warn({ err: error, feedUrl: url }, 'could not release the poll lease; it expires on its own'));
         }
@@ -108,7 +108,7 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
     } catch (error) {
       log.error({ err: error, feedUrl: url }, 'feed poll crashed; will retry on the next tick');
     } finally {
-      inFlight.delete(url);
+      inFlight.delete(feed.id);
     }
   };
 
@@ -125,7 +125,7 @@ export function startPollScheduler(options: PollSchedulerOptions): PollScheduler
     }
     const started: Promise<void>[] = [];
     for (const feed of feeds) {
-      if (inFlight.has(feed.url)) {
+      if (inFlight.has(feed.id)) {
         log.debug({ feedUrl: feed.url }, 'previous poll still running; skipped');
         continue;
       }

@@ -1,12 +1,20 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { redactUrl } from '../feeds/url-secrets.ts';
+
+/**
+ * A feed as `/metrics` names it: by its stable id and its host (`feed_id="3",feed_host="example.com"`), never by
+ * its URL, which may carry credentials (an unauthenticated scrape must not read a private feed's token).
+ */
+export interface MetricsFeed {
+  id: number;
+  url: string;
+}
 
 /** What Inkwire counts for `/metrics` (Prometheus text), in one registry per process. */
 export interface InkwireMetrics {
   readonly registry: Registry;
-  pollFinished(feedUrl: string, outcome: 'ok' | 'not-modified' | 'failed', seconds: number, created: number): void;
+  pollFinished(feed: MetricsFeed, outcome: 'ok' | 'not-modified' | 'failed', seconds: number, created: number): void;
   /** Items of a feed the store could not keep (each skipped alone; the rest of the poll was stored). */
-  itemsNotStored(feedUrl: string, count: number): void;
+  itemsNotStored(feed: MetricsFeed, count: number): void;
   deliveryFinished(platform: string, outcome: 'sent' | 'retry' | 'failed' | 'held' | 'released'): void;
   searchFinished(seconds: number): void;
 }
@@ -26,12 +34,12 @@ export function createMetrics(options: { readOutbox: () => Promise<OutboxReading
   // Every figure carries the instance: several processes share one database and one dashboard.
   if (options.instance) registry.setDefaultLabels({ instance: options.instance });
   collectDefaultMetrics({ register: registry, prefix: 'inkwire_' });
-  const polls = new Counter({ name: 'inkwire_polls_total', help: 'Feed polls by feed and outcome', labelNames: ['feed', 'outcome'], registers: [registry] });
+  const polls = new Counter({ name: 'inkwire_polls_total', help: 'Feed polls by feed and outcome', labelNames: ['feed_id', 'feed_host', 'outcome'], registers: [registry] });
   const pollSeconds = new Histogram({
     name: 'inkwire_feed_poll_seconds', help: 'Feed poll duration (fetch, parse, store)', labelNames: ['outcome'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20], registers: [registry],
   });
-  const notStored = new Counter({ name: 'inkwire_feed_items_not_stored_total', help: 'Feed items the store refused and skipped, by feed', labelNames: ['feed'], registers: [registry] });
+  const notStored = new Counter({ name: 'inkwire_feed_items_not_stored_total', help: 'Feed items the store refused and skipped, by feed', labelNames: ['feed_id', 'feed_host'], registers: [registry] });
   const posts = new Counter({ name: 'inkwire_posts_stored_total', help: 'Posts stored for the first time', registers: [registry] });
   const deliveries = new Counter({ name: 'inkwire_deliveries_total', help: 'Delivery attempts by platform and outcome', labelNames: ['platform', 'outcome'], registers: [registry] });
   const searchSeconds = new Histogram({ name: 'inkwire_search_seconds', help: '/search latency', buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1], registers: [registry] });
@@ -65,13 +73,13 @@ export function createMetrics(options: { readOutbox: () => Promise<OutboxReading
   });
   return {
     registry,
-    pollFinished(feedUrl, outcome, seconds, created) {
-      polls.inc({ feed: redactUrl(feedUrl), outcome });
+    pollFinished(feed, outcome, seconds, created) {
+      polls.inc({ ...feedLabels(feed), outcome });
       pollSeconds.observe({ outcome }, seconds);
       if (created > 0) posts.inc(created);
     },
-    itemsNotStored(feedUrl, count) {
-      if (count > 0) notStored.inc({ feed: redactUrl(feedUrl) }, count);
+    itemsNotStored(feed, count) {
+      if (count > 0) notStored.inc(feedLabels(feed), count);
     },
     deliveryFinished(platform, outcome) {
       deliveries.inc({ platform, outcome });
@@ -80,4 +88,15 @@ export function createMetrics(options: { readOutbox: () => Promise<OutboxReading
       searchSeconds.observe(seconds);
     },
   };
+}
+
+/** The labels of one feed: its id and host (the host only: no user info, path or query). */
+function feedLabels(feed: MetricsFeed): { feed_id: string; feed_host: string } {
+  let host: string;
+  try {
+    host = new URL(feed.url).host;
+  } catch {
+    host = 'unknown';
+  }
+  return { feed_id: String(feed.id), feed_host: host };
 }

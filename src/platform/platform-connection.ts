@@ -1,6 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Logger } from '../logger.ts';
 import type { ChatPlatform } from './chat-platform.ts';
+import { redactUrlsIn } from '../feeds/url-secrets.ts';
 
 /**
  * The platform refused the credentials (Discord 401, Slack `invalid_auth`): a misconfiguration, not an
@@ -127,9 +128,12 @@ export function connectPlatform<T extends ChatPlatform & { stop(): Promise<void>
   };
 }
 
-/** One line: the error's own message, with the network cause (ECONNREFUSED, ENOTFOUND…) when there is one. */
+/**
+ * One line: the error's own message, with the network cause (ECONNREFUSED, ENOTFOUND…) when there is one.
+ * Every URL in it is redacted (shown on /readyz and on the command line; an endpoint may carry a token).
+ */
 export function describeError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = redactUrlsIn(error instanceof Error ? error.message : String(error));
   const firstLine = message.split('\n')[0] ?? message;
   const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && !firstLine.includes(String(status))) return `HTTP ${status} ${firstLine}`;

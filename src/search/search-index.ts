@@ -25,11 +25,23 @@ export interface AutocompleteSuggestion {
   value: string;
 }
 
-/** The port for full-text search; SQLite FTS5 implements it, PostgreSQL can. */
+/**
+ * Which feeds a search may see. Applied inside the index query, before ranking, counting and any candidate
+ * cap — never by filtering a ranked page afterwards (that gives short pages and wrong totals).
+ */
+export interface SearchScope {
+  /** The feeds whose posts may be found: undefined = every feed (the operator's CLI); `[]` = none (nothing is queried). */
+  feedIds?: readonly number[];
+}
+
+/** The port for full-text search; SQLite FTS5 and PostgreSQL implement it. */
 export interface SearchIndex {
-  search(query: SearchQuery, options: { limit: number; offset: number; anyWord: boolean }): Promise<SearchPage>;
-  postsCitingPaper(paper: PaperRef, limit: number): Promise<Post[]>;
-  autocomplete(partial: string, limit: number): Promise<AutocompleteSuggestion[]>;
+  search(query: SearchQuery, options: { limit: number; offset: number; anyWord: boolean } & SearchScope): Promise<SearchPage>;
+  postsCitingPaper(paper: PaperRef, limit: number, options?: SearchScope): Promise<Post[]>;
+  autocomplete(partial: string, limit: number, options?: SearchScope): Promise<AutocompleteSuggestion[]>;
   /** Rebuilds every search index from the stored posts. */
   reindex(): Promise<{ posts: number; ms: number }>;
 }
+
+/** True when the scope allows no feed at all: the stores answer with nothing without querying. */
+export const scopeIsEmpty = (scope: SearchScope | undefined): boolean => scope?.feedIds !== undefined && scope.feedIds.length === 0;

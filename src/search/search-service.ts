@@ -1,7 +1,7 @@
 import { UserError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { err, ok, type Result } from '../result.ts';
-import type { SearchHit, SearchIndex } from './search-index.ts';
+import type { SearchHit, SearchIndex, SearchScope } from './search-index.ts';
 import { parseSearchQuery, type SearchQuery } from './search-query.ts';
 
 export interface SearchResults {
@@ -19,9 +19,10 @@ export const SEARCH_MAX_LIMIT = 25;
 export const SEARCH_MAX_OFFSET = 1000;
 
 export interface SearchService {
-  search(text: string, options?: { limit?: number; offset?: number }): Promise<Result<SearchResults, UserError>>;
-  /** Title suggestions for partial input (autocomplete): at most 25, each at most 100 characters. */
-  suggest(partial: string): Promise<Array<{ label: string; value: string }>>;
+  /** `feedIds` limits every part of the search (paper look-up, mentions, text) to those feeds; see `SearchScope`. */
+  search(text: string, options?: { limit?: number; offset?: number } & SearchScope): Promise<Result<SearchResults, UserError>>;
+  /** Title suggestions for partial input (autocomplete): at most 25, each at most 100 characters, from the scope's feeds. */
+  suggest(partial: string, options?: SearchScope): Promise<Array<{ label: string; value: string }>>;
 }
 
 /**
@@ -31,16 +32,16 @@ export interface SearchService {
  */
 export function createSearchService(options: { index: SearchIndex; logger: Logger; /** Told each search's duration (metrics). */ onSearched?: (seconds: number) => void }): SearchService {
   const service: SearchService = {
-    async suggest(partial) {
+    async suggest(partial, { feedIds } = {}) {
       if (partial.trim().length === 0 || partial.length > 200) return [];
       try {
-        return await options.index.autocomplete(partial, 25);
+        return await options.index.autocomplete(partial, 25, { feedIds });
       } catch (error) {
         options.logger.warn({ err: error }, 'autocomplete failed');
         return [];
       }
     },
-    async search(text, { limit = 5, offset = 0 } = {}) {
+    async search(text, { limit = 5, offset = 0, feedIds } = {}) {
       const parsed = parseSearchQuery(text);
       if (!parsed.ok) return parsed;
       const query = parsed.value;
@@ -48,13 +49,13 @@ export function createSearchService(options: { index: SearchIndex; logger: Logge
       const skip = Math.min(Math.max(0, Math.trunc(offset)), SEARCH_MAX_OFFSET);
       try {
         if (query.paper) {
-          const citing = await options.index.postsCitingPaper(query.paper, SEARCH_MAX_LIMIT);
+          const citing = await options.index.postsCitingPaper(query.paper, SEARCH_MAX_LIMIT, { feedIds });
           const mentionQuery: SearchQuery = {
             ...query,
             paper: null,
             terms: [{ tokens: query.paper.id.split(/[^\p{L}\p{N}]+/u).filter(Boolean), phrase: true, prefix: false, negated: false, hyphenated: false }],
           };
-          const mentions = await options.index.search(mentionQuery, { limit: SEARCH_MAX_LIMIT, offset: 0, anyWord: false });
+          const mentions = await options.index.search(mentionQuery, { limit: SEARCH_MAX_LIMIT, offset: 0, anyWord: false, feedIds });
           const ids = new Set(citing.map((post) => post.id));
           const hits: SearchHit[] = [
             ...citing.map((post) => ({ post, score: 0, snippet: [], matchedBy: 'paper' as const })),
@@ -62,10 +63,10 @@ export function createSearchService(options: { index: SearchIndex; logger: Logge
           ];
           return ok({ query, hits: hits.slice(skip, skip + take), total: hits.length, totalIsLowerBound: false, fallback: false, limit: take, offset: skip });
         }
-        let page = await options.index.search(query, { limit: take, offset: skip, anyWord: false });
+        let page = await options.index.search(query, { limit: take, offset: skip, anyWord: false, feedIds });
         let fallback = false;
         if (page.total === 0 && query.terms.filter((t) => !t.negated).length >= 2) {
-          page = await options.index.search(query, { limit: take, offset: skip, anyWord: true });
+          page = await options.index.search(query, { limit: take, offset: skip, anyWord: true, feedIds });
           fallback = page.total > 0;
         }
         return ok({ query, ...page, fallback, limit: take, offset: skip });

@@ -1,4 +1,5 @@
 import type { HttpValidators } from '../feeds/feed-fetcher.ts';
+import type { Tenant } from '../feeds/feed-visibility.ts';
 
 /** A watched feed and its health, as stored. */
 export interface FeedRecord {
@@ -27,6 +28,12 @@ export interface FeedRecord {
   /** Who added the feed from chat (null for configured feeds); such feeds are fetched only from public addresses. */
   addedBy: string | null;
   /**
+   * Whose row this is (ADR 005): '' for a shared feed (configured, or added without credentials, fetched
+   * once for everyone), the tenant's key (`platform:workspaceId`) for a URL with credentials, which each
+   * tenant that adds it has alone. A feed is known by (url, ownerKey).
+   */
+  ownerKey: string;
+  /**
    * Items the latest poll could not store (each skipped, the rest of the poll stored), and the first reason;
    * 0 and null when every item was stored. A failure of the whole ingest is a poll failure (`lastError`).
    */
@@ -44,10 +51,17 @@ export interface FeedFailure {
 
 /** The port for feed state: health, validators and schedule survive restarts. */
 export interface FeedStore {
-  /** Returns the feed with this URL, creating it on first sight. */
-  ensure(url: string, at: Date, options?: { addedBy?: string }): Promise<FeedRecord>;
-  get(url: string): Promise<FeedRecord | null>;
+  /** Returns the feed with this URL and owner (default '': shared), creating it on first sight. */
+  ensure(url: string, at: Date, options?: { addedBy?: string; ownerKey?: string }): Promise<FeedRecord>;
+  /** The feed with this URL and owner (default '': the shared row). */
+  get(url: string, ownerKey?: string): Promise<FeedRecord | null>;
+  /** Every feed, whoever added it: for the operator (CLI, polling), never for a chat reply. */
   list(): Promise<FeedRecord[]>;
+  /**
+   * The feeds a tenant may see (`feed-visibility.ts`): configured ones (added by nobody), the ones it
+   * added, and the ones a channel of it subscribes to; configured ones only for no tenant (a DM).
+   */
+  listVisible(tenant: Tenant | null): Promise<FeedRecord[]>;
   /** A 304: the feed is healthy and unchanged. */
   recordNotModified(feedId: number, at: Date, nextPollAt: Date): Promise<void>;
   recordFailure(feedId: number, failure: FeedFailure): Promise<void>;

@@ -40,8 +40,11 @@ export interface SkippedItem {
 /** The port for posts: stored once per feed and key, updated on edit, never deleted by a feed. */
 export interface PostStore {
   ingest(batch: IngestBatch): Promise<IngestResult>;
-  /** Newest first, optionally for one feed. */
-  latest(options: { limit: number; offset?: number; feedId?: number }): Promise<Post[]>;
+  /**
+   * Newest first, optionally for one feed, or only from `feedIds` (a tenant's visible feeds, applied in the
+   * query so a page is never short; `[]` is nothing).
+   */
+  latest(options: { limit: number; offset?: number; feedId?: number; feedIds?: readonly number[] }): Promise<Post[]>;
   count(feedId?: number): Promise<number>;
   /** A post by its (normalised) URL or its key (`slug:…`). */
   findByUrl(url: string): Promise<Post | null>;

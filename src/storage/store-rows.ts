@@ -31,6 +31,7 @@ export interface FeedRow {
   backfill_completed_at: number | null;
   backfill_error: string | null;
   added_by: string | null;
+  owner_key: string;
   ingest_error: string | null;
   ingest_error_at: number | null;
   ingest_skipped: number;
@@ -60,6 +61,7 @@ export function feedFromRow(row: FeedRow): FeedRecord {
     backfillCompletedAt: date(row.backfill_completed_at),
     backfillError: row.backfill_error,
     addedBy: row.added_by,
+    ownerKey: row.owner_key,
     ingestError: row.ingest_error,
     ingestErrorAt: date(row.ingest_error_at),
     ingestSkipped: row.ingest_skipped,

@@ -4,6 +4,7 @@ import type { SearchIndex } from '../search/search-index.ts';
 import type { DeliveryStore } from './delivery-store.ts';
 import type { SubscriptionStore } from './subscription-store.ts';
 import type { InstallationStore } from './installation-store.ts';
+import type { InteractionReceipts } from './interaction-receipts.ts';
 
 /**
  * A request rate shared by every instance on one database: a platform's limit is per bot token (or per
@@ -28,6 +29,8 @@ export interface Store {
   readonly subscriptions: SubscriptionStore;
   readonly deliveries: DeliveryStore;
   readonly installations: InstallationStore;
+  /** Interactions already taken, so a replayed or retried one runs once (shared by every instance on the database). */
+  readonly interactionReceipts: InteractionReceipts;
   /** Present where several instances share the store (PostgreSQL); one process paces itself otherwise. */
   readonly sendBudget?: SendBudget;
   /**

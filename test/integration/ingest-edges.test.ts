@@ -263,7 +263,7 @@ describe('the schema step that keeps a feed\'s claimed date', () => {
     const db = new BetterSqlite3(':memory:');
     for (const earlier of SQLITE_MIGRATIONS.slice(0, step)) {
       if (typeof earlier === 'string') db.exec(earlier);
-      else earlier(db);
+      else if (typeof earlier === 'function') earlier(db);
     }
     db.pragma(`user_version = ${step}`);
     db.prepare('INSERT INTO feeds (id, url, created_at) VALUES (1, ?, ?)').run('https://x.example/feed', FIRST_SEEN);

@@ -41,7 +41,7 @@ describe('an item the store refuses, seen by an operator', () => {
     expect(await ready.text()).toMatch(/FAIL feeds store every item: http:\/\/127\.0\.0\.1:\d+\/feed \(1 item\(s\) not stored\)/);
     const families = parsePrometheusTextFormat(await (await fetch(`${base}/metrics`)).text()) as Array<{ name: string; metrics: Array<{ labels?: Record<string, string>; value?: string }> }>;
     const notStored = families.find((f) => f.name === 'inkwire_feed_items_not_stored_total');
-    expect(notStored?.metrics).toEqual([expect.objectContaining({ labels: expect.objectContaining({ feed: feeds.url('/feed') }), value: '1' })]);
+    expect(notStored?.metrics).toEqual([expect.objectContaining({ labels: expect.objectContaining({ feed_id: expect.stringMatching(/^\d+$/), feed_host: new URL(feeds.origin).host }), value: '1' })]);
     expect(families.find((f) => f.name === 'inkwire_posts_stored_total')?.metrics[0]?.value).toBe('2');
     bot.child.kill('SIGTERM');
     expect(await bot.exit()).toBe(0);

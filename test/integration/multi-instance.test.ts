@@ -283,7 +283,7 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     expect(broken.status).toBe(503);
     expect(await broken.text()).toMatch(/FAIL database \(PostgreSQL\): relation "posts" does not exist/);
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(metrics).toMatch(/^inkwire_polls_total\{feed="[^"]+",outcome="ok",instance="[^"]+"\} 1$/m); // every figure names its instance
+    expect(metrics).toMatch(/^inkwire_polls_total\{feed_id="\d+",feed_host="[^"]+",outcome="ok",instance="[^"]+"\} 1$/m); // every figure names its instance
     bot.child.kill('SIGTERM');
     expect(await bot.exit()).toBe(0);
   });

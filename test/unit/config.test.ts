@@ -174,4 +174,74 @@ describe('loadConfig', () => {
       .toMatchObject({ sendsPerSecond: 40, historyTier: 'limited', timeScale: 0.05 });
     expect(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '0' }).databaseStatementTimeoutMs).toBe(0);
   });
+
+  it('GIVEN no HTTP_HOST THEN the operations port binds 127.0.0.1 unless a platform posts to it (then 0.0.0.0); a set HTTP_HOST always wins', () => {
+    const discord = { DISCORD_TOKEN: 'abc', DISCORD_APP_ID: '123456789012345678' };
+    const slack = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' };
+    const publicKey = { DISCORD_PUBLIC_KEY: 'a'.repeat(64) };
+    // Nothing on the port must be reachable from elsewhere: loopback.
+    expect(loadConfig({}).httpHost).toBe('127.0.0.1'); // console
+    expect(loadConfig(discord).httpHost).toBe('127.0.0.1'); // Discord gateway
+    expect(loadConfig({ ...slack, SLACK_APP_TOKEN: 'xapp-1' }).httpHost).toBe('127.0.0.1'); // Slack Socket Mode
+    expect(loadConfig({ ...slack, SLACK_PORT: '3000' }).httpHost).toBe('127.0.0.1'); // Slack on a port of its own
+    // Discord or Slack posts to HTTP_PORT: every interface.
+    expect(loadConfig({ ...discord, ...publicKey }).httpHost).toBe('0.0.0.0');
+    expect(loadConfig(slack).httpHost).toBe('0.0.0.0');
+    expect(loadConfig({ SLACK_CLIENT_ID: '1.2', SLACK_CLIENT_SECRET: 'c', SLACK_STATE_SECRET: 's', SLACK_SIGNING_SECRET: 'x' }).httpHost).toBe('0.0.0.0');
+    // An explicit value wins both ways (IPv4 or IPv6).
+    expect(loadConfig({ ...discord, ...publicKey, HTTP_HOST: '127.0.0.1' }).httpHost).toBe('127.0.0.1');
+    expect(loadConfig({ HTTP_HOST: '0.0.0.0' }).httpHost).toBe('0.0.0.0');
+    expect(loadConfig({ HTTP_HOST: '::1' }).httpHost).toBe('::1');
+    // Reachable from elsewhere without OPS_TOKEN: a warning (never with a token, never on loopback).
+    expect(loadConfig({ HTTP_HOST: '0.0.0.0' }).warnings.join('\n')).toMatch(/listens on 0\.0\.0\.0.*OPS_TOKEN is not set/);
+    expect(loadConfig({ ...discord, ...publicKey }).warnings.join('\n')).toMatch(/OPS_TOKEN is not set/);
+    expect(loadConfig({ HTTP_HOST: '0.0.0.0', OPS_TOKEN: 'x'.repeat(32) }).warnings).toEqual([]);
+    expect(loadConfig({}).warnings).toEqual([]);
+    expect(loadConfig({ HTTP_HOST: '0.0.0.0', HTTP_PORT: '0' }).warnings).toEqual([]);
+  });
+
+  it('GIVEN OPS_TOKEN THEN the config carries it (null when unset); a bad HTTP_HOST or OPS_TOKEN is named, and the token is never echoed', () => {
+    expect(loadConfig({}).opsToken).toBeNull();
+    expect(loadConfig({ OPS_TOKEN: 'f'.repeat(64) }).opsToken).toBe('f'.repeat(64));
+    let message = '';
+    try {
+      loadConfig({ HTTP_HOST: 'localhost:8080', OPS_TOKEN: 'short-secret' });
+    } catch (error) {
+      expect(error).toBeInstanceOf(InkwireError);
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/HTTP_HOST="localhost:8080": must be an IP address/);
+    expect(message).toMatch(/OPS_TOKEN="\[redacted\]": must be 16 to 512 printable characters/);
+    expect(message).not.toContain('short-secret');
+    for (const bad of ['has a space in it somewhere', 'x'.repeat(513), 'é'.repeat(20)]) expect(() => loadConfig({ OPS_TOKEN: bad }), bad).toThrow(/OPS_TOKEN/);
+    for (const bad of ['0.0.0.0.0', 'example.com', '256.1.1.1']) expect(() => loadConfig({ HTTP_HOST: bad }), bad).toThrow(/HTTP_HOST/);
+  });
+
+  it('GIVEN COMMAND_RATE_* THEN defaults are 20 commands, 5 searches and 60 per server per 10 s, `off` turns one off, and bad values are named in one error', () => {
+    expect(loadConfig({}).commandRates).toEqual({
+      member: { count: 20, windowMs: 10_000 },
+      search: { count: 5, windowMs: 10_000 },
+      server: { count: 60, windowMs: 10_000 },
+      autocomplete: { count: 50, windowMs: 10_000 },
+    });
+    expect(loadConfig({ COMMAND_RATE_SEARCH: '3/1m', COMMAND_RATE_SERVER: 'off' }).commandRates).toMatchObject({ search: { count: 3, windowMs: 60_000 }, server: null });
+    let error: unknown;
+    try {
+      loadConfig({ COMMAND_RATE_MEMBER: 'fast', COMMAND_RATE_SEARCH: '0/10s', COMMAND_RATE_SERVER: '60/2h', COMMAND_RATE_AUTOCOMPLETE: '5 per second' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(InkwireError);
+    const message = (error as InkwireError).message;
+    expect(message).toContain('COMMAND_RATE_MEMBER="fast": must be a count per window such as 5/10s, 30/1m or 100/1h, or off');
+    expect(message).toContain('COMMAND_RATE_SEARCH="0/10s": the count must be from 1 to 10000 (or off)');
+    expect(message).toContain('COMMAND_RATE_SERVER="60/2h": the window must be from 1s to 1h');
+    expect(message).toContain('COMMAND_RATE_AUTOCOMPLETE');
+  });
+
+  it('GIVEN MAX_FEEDS_PER_SERVER THEN the default is 10 feeds added from chat per server, 0 turns adding off, and a bad value is named', () => {
+    expect(loadConfig({}).limits.feedsPerWorkspace).toBe(10);
+    expect(loadConfig({ MAX_FEEDS_PER_SERVER: '0' }).limits.feedsPerWorkspace).toBe(0);
+    for (const bad of ['-1', '1001', 'many']) expect(() => loadConfig({ MAX_FEEDS_PER_SERVER: bad }), bad).toThrow(/MAX_FEEDS_PER_SERVER/);
+  });
 });

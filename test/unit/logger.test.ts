@@ -34,4 +34,21 @@ describe('createLogger', () => {
     expect(output).toContain('[redacted]');
     expect(output).toContain('"component":"discord"');
   });
+
+  it('GIVEN URLs with credentials anywhere in a log call (message, URL fields, other fields, nested objects, bindings, an error\'s message and stack) THEN no line carries them, in JSON and in pretty output', () => {
+    const feed = 'https://reader:PW4FEED@feeds.example.com/private/0f9e8d7c-1234-4abc-9def-0123456789ab/capability-secret.rss?k=PRIVATEKEY123';
+    const database = 'postgres://postgres:DBPW4LOG@db.example.com:5432/inkwire';
+    const webhook = 'https://discord.com/api/webhooks/123456789012345678/Ab3dEf9GhIjKlMnOpQrStUvWxYz0123456789abcdefABCDEF';
+    for (const pretty of [false, true]) {
+      const { lines, stream } = capture();
+      const logger = createLogger({ level: 'debug', pretty, destination: stream }).child({ source: feed });
+      logger.info(`polling ${feed}`);
+      logger.warn({ feedUrl: feed, database, somewhere: { deep: [`see ${webhook}`] } }, 'fields');
+      logger.error({ err: new Error(`cannot reach ${database} nor ${feed}`) }, 'an error');
+      const output = lines.join('');
+      for (const secret of ['PW4FEED', '0f9e8d7c', 'capability-secret', 'PRIVATEKEY123', 'DBPW4LOG', 'Ab3dEf9GhIjKlMnOpQrStUvWxYz']) expect(output, `${pretty ? 'pretty' : 'JSON'}: ${secret}`).not.toContain(secret);
+      expect(output).toContain('feeds.example.com');
+      expect(output).toContain('db.example.com:5432');
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { matchedLabel, planDeliveries as corePlanner, type DeliveryPlanner } from '../../delivery/delivery-plan.ts';
+import { pgAlertSeesFeed } from './pg-post-store.ts';
 
 /**
  * Before alerts are deleted, re-plans the unsent direct messages of their owners (SQLite:
@@ -21,10 +22,7 @@ export async function handOverAlertDeliveries(client: PoolClient, deletingIds: r
   for (const row of carried) {
     // Which alerts may see the feed: the same rule as the outbox writer (pg-post-store.ts).
     const { rows: remaining } = await client.query<{ id: number; keywords: string; paused: boolean; visible: boolean }>(
-      `SELECT s.id, s.keywords, s.paused_at IS NOT NULL AS paused,
-              coalesce((SELECT f.added_by IS NULL FROM feeds f WHERE f.id = $3), false)
-              OR (s.workspace_id IS NOT NULL AND EXISTS (
-                SELECT 1 FROM subscriptions c WHERE c.kind = 'channel' AND c.feed_id = $3 AND c.platform = s.platform AND c.workspace_id = s.workspace_id)) AS visible
+      `SELECT s.id, s.keywords, s.paused_at IS NOT NULL AS paused, ${pgAlertSeesFeed('$3')} AS visible
        FROM subscriptions s WHERE s.kind = 'alert' AND s.platform = $1 AND s.channel_id = $2 AND NOT (s.id = ANY($4::bigint[]))`,
       [row.platform, row.channel_id, row.feed_id, deletingIds],
     );

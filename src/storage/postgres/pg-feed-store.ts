@@ -3,6 +3,7 @@ import type { FeedFailure, FeedStore } from '../feed-store.ts';
 import { feedFromRow, type FeedRow } from '../store-rows.ts';
 import { ms } from './pg-sql.ts';
 import { storableOrNull } from '../../posts/stored-text.ts';
+import { tenantKey } from '../../feeds/feed-visibility.ts';
 
 /** The columns of a feed as `FeedRow` (epoch milliseconds, 0/1 flags), so one mapper serves both stores. */
 export const SELECT_FEED = `
@@ -12,23 +13,34 @@ export const SELECT_FEED = `
          ${ms('f.next_poll_at', 'next_poll_at')}, ${ms('f.created_at', 'created_at')},
          (SELECT count(*) FROM posts p WHERE p.feed_id = f.id)::int AS post_count,
          (SELECT count(*) FROM subscriptions s WHERE s.feed_id = f.id)::int AS subscription_count,
-         ${ms('f.backfill_completed_at', 'backfill_completed_at')}, f.backfill_error, f.added_by,
+         ${ms('f.backfill_completed_at', 'backfill_completed_at')}, f.backfill_error, f.added_by, f.owner_key,
          f.ingest_skipped, f.ingest_error, ${ms('f.ingest_error_at', 'ingest_error_at')}
   FROM feeds f`;
 
 export function createPostgresFeedStore(pool: Pool): FeedStore {
-  const one = async (url: string) => (await pool.query<FeedRow>(`${SELECT_FEED} WHERE f.url = $1`, [url])).rows[0];
+  const one = async (url: string, owner: string) => (await pool.query<FeedRow>(`${SELECT_FEED} WHERE f.url = $1 AND f.owner_key = $2`, [url, owner])).rows[0];
   return {
     async ensure(url, at, options) {
-      await pool.query('INSERT INTO feeds (url, created_at, added_by) VALUES ($1, $2, $3) ON CONFLICT (url) DO NOTHING', [url, at, options?.addedBy ?? null]);
-      return feedFromRow((await one(url))!);
+      const owner = options?.ownerKey ?? '';
+      await pool.query('INSERT INTO feeds (url, owner_key, created_at, added_by) VALUES ($1, $2, $3, $4) ON CONFLICT (url, owner_key) DO NOTHING', [url, owner, at, options?.addedBy ?? null]);
+      return feedFromRow((await one(url, owner))!);
     },
-    async get(url) {
-      const row = await one(url);
+    async get(url, ownerKey = '') {
+      const row = await one(url, ownerKey);
       return row ? feedFromRow(row) : null;
     },
     async list() {
       return (await pool.query<FeedRow>(`${SELECT_FEED} ORDER BY f.id`)).rows.map(feedFromRow);
+    },
+    async listVisible(tenant) {
+      // The tenancy rule (feed-visibility.ts): configured, added by this tenant, or subscribed by one of its channels.
+      const { rows } = await pool.query<FeedRow>(
+        `${SELECT_FEED} WHERE f.added_by IS NULL OR f.added_by = $1
+           OR EXISTS (SELECT 1 FROM subscriptions c WHERE c.kind = 'channel' AND c.feed_id = f.id AND c.platform = $2 AND c.workspace_id = $3)
+         ORDER BY f.id`,
+        tenant ? [tenantKey(tenant), tenant.platform, tenant.workspaceId] : [null, null, null],
+      );
+      return rows.map(feedFromRow);
     },
     async recordNotModified(feedId, at, nextPollAt) {
       await pool.query(

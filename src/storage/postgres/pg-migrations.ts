@@ -258,6 +258,23 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   -- A row in flight across the upgrade may have had its request started by the old code: treated as such.
   UPDATE deliveries SET send_started_at = coalesce(claimed_at, next_attempt_at) WHERE status = 'sending';
   `,
+  // 5: interactions already taken (a Discord interaction id, a Slack event_id or trigger_id), each until its
+  // replay window ends, shared by every instance: a replayed or retried interaction runs once.
+  `
+  CREATE TABLE interaction_receipts (
+    id text PRIMARY KEY,
+    claimed_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+  );
+  CREATE INDEX interaction_receipts_expiry ON interaction_receipts (expires_at);
+  `,
+  // 6: a feed is known by its URL and its owner (ADR 005): '' for a shared feed (configured, or added without
+  // credentials), the tenant's key for a URL with credentials, which each server fetches and stores alone.
+  `
+  ALTER TABLE feeds ADD COLUMN owner_key text NOT NULL DEFAULT '';
+  ALTER TABLE feeds DROP CONSTRAINT feeds_url_key;
+  ALTER TABLE feeds ADD CONSTRAINT feeds_url_owner_key UNIQUE (url, owner_key);
+  `,
 ];
 
 /** The key of the advisory lock migrations run under: two instances starting at once migrate once. */

@@ -25,17 +25,23 @@ export async function loadPosts(db: Queryable, ids: readonly number[]): Promise<
 }
 
 /**
+ * Whether alert `s` may see the feed whose id is `feed` (a parameter), by the tenancy rule (feed-visibility.ts,
+ * ADR 005): configured (added_by IS NULL), added by the alert's own server, or subscribed by a channel of it.
+ * One rule for the outbox writer and the alert handover, and the same as SQLite's `SQLITE_ALERT_SEES_FEED`.
+ */
+export const pgAlertSeesFeed = (feed: string) => `(
+  coalesce((SELECT f.added_by IS NULL OR f.added_by = s.platform || ':' || s.workspace_id FROM feeds f WHERE f.id = ${feed}), false)
+  OR (s.workspace_id IS NOT NULL AND EXISTS (
+    SELECT 1 FROM subscriptions c WHERE c.kind = 'channel' AND c.feed_id = ${feed} AND c.platform = s.platform AND c.workspace_id = s.workspace_id)))`;
+
+/**
  * Writes the outbox rows for a newly stored post inside the caller's transaction, as the core's planner
  * decides (the same planner and the same candidate rule as SQLite's outbox writer).
  */
 async function writeOutbox(client: PoolClient, planDeliveries: DeliveryPlanner, post: Post, at: Date): Promise<void> {
   const { rows } = await client.query<{ id: number; kind: 'channel' | 'alert'; platform: 'console' | 'discord' | 'slack'; channel_id: string; feed_id: number | null; keywords: string; mode: 'instant' | 'daily' | 'weekly'; paused: boolean; visible: boolean }>(
     `SELECT s.id, s.kind, s.platform, s.channel_id, s.feed_id, s.keywords, s.mode, s.paused_at IS NOT NULL AS paused,
-            CASE WHEN s.kind = 'alert' THEN
-              coalesce((SELECT f.added_by IS NULL FROM feeds f WHERE f.id = $1), false)
-              OR (s.workspace_id IS NOT NULL AND EXISTS (
-                SELECT 1 FROM subscriptions c WHERE c.kind = 'channel' AND c.feed_id = $1 AND c.platform = s.platform AND c.workspace_id = s.workspace_id))
-            ELSE true END AS visible
+            CASE WHEN s.kind = 'alert' THEN ${pgAlertSeesFeed('$1')} ELSE true END AS visible
      FROM subscriptions s WHERE (s.kind = 'channel' AND s.feed_id = $1) OR s.kind = 'alert'`,
     [post.feedId],
   );
@@ -220,7 +226,15 @@ export function createPostgresPostStore(pool: Pool, options: { planDeliveries: D
 
   return {
     ingest: (batch) => inTransaction(pool, (client) => ingest(client, batch)),
-    async latest({ limit, offset = 0, feedId }) {
+    async latest({ limit, offset = 0, feedId, feedIds }) {
+      if (feedIds !== undefined) {
+        if (feedIds.length === 0) return [];
+        const { rows } = await pool.query<PostRow>(
+          `${SELECT_POST} WHERE p.feed_id = ANY($3::bigint[]) AND ($4::bigint IS NULL OR p.feed_id = $4) ORDER BY p.published_at DESC NULLS LAST, p.id DESC LIMIT $1 OFFSET $2`,
+          [limit, offset, feedIds, feedId ?? null],
+        );
+        return rows.map(postFromRow);
+      }
       const { rows } = feedId === undefined
         ? await pool.query<PostRow>(`${SELECT_POST} ORDER BY p.published_at DESC NULLS LAST, p.id DESC LIMIT $1 OFFSET $2`, [limit, offset])
         : await pool.query<PostRow>(`${SELECT_POST} WHERE p.feed_id = $3 ORDER BY p.published_at DESC NULLS LAST, p.id DESC LIMIT $1 OFFSET $2`, [limit, offset, feedId]);

@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { Clock } from '../../clock.ts';
 import type { Span } from '../../commands/reply.ts';
 import { truncateAtWord } from '../../content/text.ts';
-import type { AutocompleteSuggestion, SearchHit, SearchIndex } from '../../search/search-index.ts';
+import { scopeIsEmpty, type AutocompleteSuggestion, type SearchHit, type SearchIndex } from '../../search/search-index.ts';
 import type { QueryTerm, SearchQuery } from '../../search/search-query.ts';
 import { MARK_CLOSE, MARK_OPEN, markedToSpans } from '../../search/snippet-marks.ts';
 import { adjacentWordPairs } from '../sqlite/fts5-expression.ts';
@@ -61,7 +61,8 @@ function tsqueryExpression(query: SearchQuery, anyWord: boolean, params: unknown
  * generated column with a GIN index, ranked by `ts_rank_cd` with the same small recency tie-break as
  * SQLite, snippets from `ts_headline` computed per result row (so a snippet always comes from the post
  * it is shown under), author and date filters, paper look-up, and title autocomplete from an unstemmed
- * title vector (prefixes) and a `lower(title)` prefix index (anchored).
+ * title vector (prefixes) and a `lower(title)` prefix index (anchored). A scope (`feedIds`) is one more
+ * condition in the same WHERE, so ranking, the total and paging only ever see the asker's posts.
  */
 export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock }): SearchIndex {
   const loadPosts = async (ids: readonly number[]) => {
@@ -69,8 +70,12 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
     const { rows } = await pool.query<PostRow>(`${SELECT_POST} WHERE p.id = ANY($1::bigint[])`, [ids]);
     return new Map(rows.map((row) => [row.id, postFromRow(row)]));
   };
-  const filters = (query: SearchQuery, params: unknown[]) => {
+  const filters = (query: SearchQuery, feedIds: readonly number[] | undefined, params: unknown[]) => {
     const parts: string[] = [];
+    if (feedIds !== undefined) {
+      params.push(feedIds);
+      parts.push(`p.feed_id = ANY($${params.length}::bigint[])`);
+    }
     if (query.before) {
       params.push(query.before);
       parts.push(`p.published_at < $${params.length}`);
@@ -97,10 +102,11 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
   };
 
   return {
-    async search(query, { limit, offset, anyWord }) {
+    async search(query, { limit, offset, anyWord, feedIds }) {
+      if (scopeIsEmpty({ feedIds })) return { hits: [], total: 0, totalIsLowerBound: false };
       const params: unknown[] = [];
       const tsquery = tsqueryExpression(query, anyWord, params);
-      const where = filters(query, params);
+      const where = filters(query, feedIds, params);
       // Only filters (dates, an author): nothing to rank by relevance, so newest first.
       if (!tsquery) return newestFirst(where, params, limit, offset);
       const matchParams = params.length; // what the match and the filters use (the count below needs only these)
@@ -131,14 +137,16 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
       });
       return { hits, total, totalIsLowerBound: false };
     },
-    async postsCitingPaper(paper, limit) {
+    async postsCitingPaper(paper, limit, { feedIds } = {}) {
+      if (scopeIsEmpty({ feedIds })) return [];
       const { rows } = await pool.query<PostRow>(
-        `${SELECT_POST} WHERE p.id IN (SELECT post_id FROM post_papers WHERE kind = $1 AND ref = $2) ORDER BY p.published_at DESC NULLS LAST LIMIT $3`,
-        [paper.kind, paper.id, limit],
+        `${SELECT_POST} WHERE p.id IN (SELECT post_id FROM post_papers WHERE kind = $1 AND ref = $2)${feedIds === undefined ? '' : ' AND p.feed_id = ANY($4::bigint[])'} ORDER BY p.published_at DESC NULLS LAST LIMIT $3`,
+        feedIds === undefined ? [paper.kind, paper.id, limit] : [paper.kind, paper.id, limit, feedIds],
       );
       return rows.map(postFromRow);
     },
-    async autocomplete(partial, limit) {
+    async autocomplete(partial, limit, { feedIds } = {}) {
+      if (scopeIsEmpty({ feedIds })) return [];
       const tokens = partial.normalize('NFKC').toLowerCase().split(/[^\p{L}\p{N}\p{M}]+/u).filter((t) => t.length > 0).slice(0, 8);
       if (tokens.length === 0) return [];
       const stillTyping = !/\s$/.test(partial);
@@ -148,10 +156,17 @@ export function createPostgresSearchIndex(pool: Pool, options: { clock: Clock })
       // Titles that start with the first word come first, then any title with every word.
       for (const anchored of [true, false]) {
         if (out.length >= limit) break;
-        const { rows } = await pool.query<{ id: number; title: string }>(
-          `SELECT id, title FROM posts WHERE to_tsvector('simple', title) @@ to_tsquery('simple', $1)${anchored ? ' AND lower(title) LIKE $3' : ''} ORDER BY id DESC LIMIT $2`,
-          anchored ? [tsquery, limit, `${tokens[0]}%`] : [tsquery, limit],
-        );
+        const params: unknown[] = [tsquery, limit];
+        let sql = `SELECT id, title FROM posts WHERE to_tsvector('simple', title) @@ to_tsquery('simple', $1)`;
+        if (anchored) {
+          params.push(`${tokens[0]}%`);
+          sql += ` AND lower(title) LIKE $${params.length}`;
+        }
+        if (feedIds !== undefined) {
+          params.push(feedIds);
+          sql += ` AND feed_id = ANY($${params.length}::bigint[])`;
+        }
+        const { rows } = await pool.query<{ id: number; title: string }>(`${sql} ORDER BY id DESC LIMIT $2`, params);
         for (const row of rows) {
           if (seen.has(row.id) || out.length >= limit) continue;
           seen.add(row.id);

@@ -7,6 +7,7 @@ import type { Store } from '../store.ts';
 import { createPostgresDeliveryStore } from './pg-delivery-store.ts';
 import { createPostgresFeedStore } from './pg-feed-store.ts';
 import { createPostgresInstallationStore } from './pg-installation-store.ts';
+import { createPostgresInteractionReceipts } from './pg-interaction-receipts.ts';
 import { migratePostgres } from './pg-migrations.ts';
 import { createPostgresPostStore } from './pg-post-store.ts';
 import { createPostgresSearchIndex } from './pg-search-index.ts';
@@ -108,6 +109,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     subscriptions: createPostgresSubscriptionStore(pool),
     deliveries: createPostgresDeliveryStore(pool),
     installations: createPostgresInstallationStore(pool),
+    interactionReceipts: createPostgresInteractionReceipts(pool),
     sendBudget: createPostgresSendBudget(pool),
     search: createPostgresSearchIndex(pool, { clock }),
     // Many instances share one PostgreSQL database by design: nothing to lock.

@@ -1,8 +1,11 @@
 import type { Database } from 'better-sqlite3';
 import { postFingerprint } from '../../posts/post-identity.ts';
 
-/** One schema step: SQL, or a function for what SQL alone cannot compute. */
-export type SqliteMigration = string | ((db: Database) => void);
+/**
+ * One schema step: SQL, or a function for what SQL alone cannot compute, or a table rebuild that must run
+ * with foreign keys off (dropping a parent table with them on would cascade-delete its children's rows).
+ */
+export type SqliteMigration = string | ((db: Database) => void) | { withoutForeignKeys: (db: Database) => void };
 
 /** The open outbox rows of one destination, oldest first, whose subscription is not paused. */
 const queueHead = (key: string) => `
@@ -319,7 +322,42 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   `ALTER TABLE deliveries ADD COLUMN send_started_at INTEGER;
    ALTER TABLE deliveries ADD COLUMN uncertain_last_at INTEGER;
    UPDATE deliveries SET send_started_at = coalesce(claimed_at, next_attempt_at) WHERE status = 'sending';`,
+  // 12: interactions already taken (a Discord interaction id, a Slack event_id or trigger_id), each until
+  // its replay window ends: a replayed or retried interaction runs once. Times in ms since the epoch.
+  `CREATE TABLE interaction_receipts (
+     id TEXT PRIMARY KEY,
+     claimed_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX interaction_receipts_expiry ON interaction_receipts (expires_at);`,
+  // 13: a feed is known by its URL and its owner (ADR 005): '' for a shared feed (configured, or added without
+  // credentials), the tenant's key for a URL with credentials, which each server fetches and stores alone.
+  // SQLite cannot drop a UNIQUE constraint: the table is rebuilt from its own definition (columns other
+  // steps added included), with foreign keys off so that dropping the old table deletes no post.
+  { withoutForeignKeys: rebuildFeedsWithOwner },
+  // 14: a search scoped to some feeds (or filtered by date) checks each FTS5 match's feed and date here,
+  // in a small index, instead of in the post's row with its whole text (7× slower for a common word).
+  `CREATE INDEX posts_scope_by_id ON posts (id, feed_id, published_at);`,
 ];
+
+/** Step 13: `feeds` keyed by (url, owner_key) instead of url alone; every row, index and trigger kept. */
+function rebuildFeedsWithOwner(db: Database): void {
+  const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'feeds'`).get() as { sql: string };
+  const rebuilt = sql
+    .replace(/^CREATE TABLE "?feeds"?/i, 'CREATE TABLE feeds_rebuilt')
+    .replace(/\burl TEXT NOT NULL UNIQUE\b/i, 'url TEXT NOT NULL')
+    .replace(/\)\s*$/, `,\n  owner_key TEXT NOT NULL DEFAULT '',\n  UNIQUE (url, owner_key)\n)`);
+  if (!rebuilt.startsWith('CREATE TABLE feeds_rebuilt') || /url TEXT NOT NULL UNIQUE/i.test(rebuilt) || !rebuilt.includes('owner_key')) {
+    throw new Error('the feeds table has an unexpected definition; cannot add its owner key');
+  }
+  const columns = (db.prepare('PRAGMA table_info(feeds)').all() as Array<{ name: string }>).map((c) => c.name).join(', ');
+  const extras = db.prepare(`SELECT sql FROM sqlite_master WHERE tbl_name = 'feeds' AND type IN ('index', 'trigger') AND sql IS NOT NULL`).all() as Array<{ sql: string }>;
+  db.exec(rebuilt);
+  db.exec(`INSERT INTO feeds_rebuilt (${columns}) SELECT ${columns} FROM feeds`);
+  db.exec('DROP TABLE feeds');
+  db.exec('ALTER TABLE feeds_rebuilt RENAME TO feeds');
+  for (const { sql: extra } of extras) db.exec(extra);
+}
 
 /**
  * Applies the steps not yet applied, each in its own `BEGIN IMMEDIATE` transaction that reads the schema
@@ -327,23 +365,36 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
  * others have not (reading the version before taking the write lock let two run the same step).
  */
 export function migrateSqlite(db: Database): void {
-  const stepOnce = db.transaction((): boolean => {
+  const stepOnce = db.transaction((): 'stepped' | 'done' | 'needs-foreign-keys-off' => {
     const current = db.pragma('user_version', { simple: true }) as number;
     if (current > SQLITE_MIGRATIONS.length) {
       throw new Error(
         `the database schema is version ${current}, newer than this Inkwire (${SQLITE_MIGRATIONS.length}); upgrade Inkwire`,
       );
     }
-    if (current === SQLITE_MIGRATIONS.length) return false;
+    if (current === SQLITE_MIGRATIONS.length) return 'done';
     const step = SQLITE_MIGRATIONS[current]!;
     if (typeof step === 'string') db.exec(step);
-    else step(db);
+    else if (typeof step === 'function') step(db);
+    else {
+      // PRAGMA foreign_keys is a no-op inside a transaction: the loop below turns them off before this one.
+      if ((db.pragma('foreign_keys', { simple: true }) as number) === 1) return 'needs-foreign-keys-off';
+      step.withoutForeignKeys(db);
+      const broken = db.pragma('foreign_key_check') as unknown[];
+      if (broken.length > 0) throw new Error(`schema step ${current + 1} would leave ${broken.length} row(s) with a broken reference; nothing was changed`);
+    }
     db.pragma(`user_version = ${current + 1}`);
-    return true;
+    return 'stepped';
   });
   // A read first: an up-to-date file (every open but the first) takes no write lock at all.
   if ((db.pragma('user_version', { simple: true }) as number) === SQLITE_MIGRATIONS.length) return;
-  while (stepOnce.immediate()) {
-    // one step per transaction, until none is left
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  try {
+    for (let outcome = stepOnce.immediate(); outcome !== 'done'; outcome = stepOnce.immediate()) {
+      // One step per transaction, until none is left; foreign keys off only for a step that asks for it.
+      db.pragma(`foreign_keys = ${outcome === 'needs-foreign-keys-off' || foreignKeys !== 1 ? 'OFF' : 'ON'}`);
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys === 1 ? 'ON' : 'OFF'}`);
   }
 }

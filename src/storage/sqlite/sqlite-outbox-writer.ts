@@ -10,11 +10,12 @@ import type { Post } from '../../posts/post.ts';
  * subscription. The statements are prepared once per database, not once per post.
  */
 /**
- * Whether alert `s` may see feed `@feed`: a feed the operator configured (added_by IS NULL), or one a
- * channel of its own server subscribes to. One rule for the outbox writer and the alert handover.
+ * Whether alert `s` may see feed `@feed`, by the tenancy rule (feed-visibility.ts, ADR 005): a feed the
+ * operator configured (added_by IS NULL), one its own server added, or one a channel of its own server
+ * subscribes to. One rule for the outbox writer and the alert handover.
  */
 export const SQLITE_ALERT_SEES_FEED = `(
-  (SELECT f.added_by IS NULL FROM feeds f WHERE f.id = @feed)
+  coalesce((SELECT f.added_by IS NULL OR f.added_by = s.platform || ':' || s.workspace_id FROM feeds f WHERE f.id = @feed), 0)
   OR (s.workspace_id IS NOT NULL AND EXISTS (
     SELECT 1 FROM subscriptions c WHERE c.kind = 'channel' AND c.feed_id = @feed AND c.platform = s.platform AND c.workspace_id = s.workspace_id)))`;
 

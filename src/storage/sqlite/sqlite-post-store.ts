@@ -189,7 +189,17 @@ export function createSqlitePostStore(db: Database, options: { planDeliveries: D
     async ingest(batch) {
       return ingest.immediate(batch);
     },
-    async latest({ limit, offset = 0, feedId }) {
+    async latest({ limit, offset = 0, feedId, feedIds }) {
+      if (feedIds !== undefined) {
+        if (feedIds.length === 0) return [];
+        return db
+          .prepare<{ ids: string; feed: number | null; limit: number; offset: number }, PostRow>(
+            `${SELECT_POST} WHERE p.feed_id IN (SELECT value FROM json_each(@ids)) AND (@feed IS NULL OR p.feed_id = @feed)
+             ORDER BY p.published_at DESC, p.id DESC LIMIT @limit OFFSET @offset`,
+          )
+          .all({ ids: JSON.stringify(feedIds), feed: feedId ?? null, limit, offset })
+          .map(postFromRow);
+      }
       const rows = feedId === undefined
         ? db.prepare<[number, number], PostRow>(`${SELECT_POST} ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`).all(limit, offset)
         : db

@@ -4,7 +4,7 @@ import { MARK_OPEN, markedToSpans } from '../../search/snippet-marks.ts';
 import { truncateAtWord } from '../../content/text.ts';
 import { foldWords } from '../../delivery/keyword-filter.ts';
 import type { Clock } from '../../clock.ts';
-import type { AutocompleteSuggestion, SearchHit, SearchIndex, SearchPage } from '../../search/search-index.ts';
+import { scopeIsEmpty, type AutocompleteSuggestion, type SearchHit, type SearchIndex, type SearchPage } from '../../search/search-index.ts';
 import type { SearchQuery } from '../../search/search-query.ts';
 import { adjacentWordPairs, buildAutocompleteExpression, buildMatchExpression } from './fts5-expression.ts';
 import { SELECT_POST } from './sqlite-post-store.ts';
@@ -41,6 +41,46 @@ interface RankedRow {
   score: number;
 }
 
+/**
+ * What narrows matches beyond the MATCH expression — dates and the asker's feeds — as conditions on the
+ * post row joined to the index (`p`), so they hold inside every counting, capping and ranking query.
+ */
+interface RowFilter {
+  /** `AND …` conditions on `p`; empty when nothing narrows (then no query joins the posts table). */
+  sql: string;
+  params: Record<string, number | string>;
+}
+
+function rowFilter(query: SearchQuery, feedIds: readonly number[] | undefined): RowFilter {
+  let sql = '';
+  const params: Record<string, number | string> = {};
+  if (query.before) {
+    sql += ' AND p.published_at < @before';
+    params.before = query.before.getTime();
+  }
+  if (query.after) {
+    sql += ' AND p.published_at >= @after';
+    params.after = query.after.getTime();
+  }
+  if (feedIds !== undefined) {
+    // One statement for any number of feeds (a list of placeholders would prepare one per scope size). The
+    // `+` keeps the feed list out of the index seek: one seek per match by id, then a set lookup, instead
+    // of one seek per match and feed.
+    sql += ' AND +p.feed_id IN (SELECT value FROM json_each(@feeds))';
+    params.feeds = JSON.stringify(feedIds);
+  }
+  return { sql, params };
+}
+
+/**
+ * `FROM … WHERE table MATCH @match` plus the filter, joining posts only when something filters — through
+ * `posts_scope_by_id` (id, feed_id, published_at), which answers the filter without reading the post's row.
+ */
+const matchFrom = (table: 'posts_fts' | 'posts_head_fts', filter: RowFilter, match = '@match') =>
+  filter.sql
+    ? `FROM ${table} JOIN posts p INDEXED BY posts_scope_by_id ON p.id = ${table}.rowid WHERE ${table} MATCH ${match}${filter.sql}`
+    : `FROM ${table} WHERE ${table} MATCH ${match}`;
+
 export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptions): SearchIndex {
   const cap = options.candidateCap ?? DEFAULT_CANDIDATE_CAP;
   const statements = new Map<string, Statement>();
@@ -52,11 +92,6 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
     }
     return statement;
   };
-
-  const dateFilter = (query: SearchQuery) =>
-    `${query.before ? ' AND p.published_at < @before' : ''}${query.after ? ' AND p.published_at >= @after' : ''}`;
-  const needsJoin = (query: SearchQuery) => query.before !== null || query.after !== null;
-
 
   const hasTerm = (term: string) =>
     prepare('SELECT 1 FROM posts_fts WHERE posts_fts MATCH ? LIMIT 1').get(`"${term}"`) !== undefined;
@@ -82,26 +117,24 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
     return fallback ? [{ text: truncateAtWord(fallback, 200) }] : [];
   };
 
-  /** Candidates matching an expression (in the full or the head index), counted newest-first, unranked, up to cap + 1. */
-  const probe = (table: 'posts_fts' | 'posts_head_fts', expression: string, query: SearchQuery, params: Record<string, number | string>) => {
-    const from = needsJoin(query) && table === 'posts_fts'
-      ? `FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}`
-      : `FROM ${table} WHERE ${table} MATCH @match`;
-    const rows = prepare(`SELECT ${table}.rowid AS id ${from} ORDER BY ${table}.rowid DESC LIMIT @limit`).all({
-      ...(needsJoin(query) && table === 'posts_fts' ? params : {}),
+  /**
+   * Candidates matching an expression (in the full or the head index) and the filter (dates, scope),
+   * counted newest-first, unranked, up to cap + 1: the cap counts only posts the asker may see.
+   */
+  const probe = (table: 'posts_fts' | 'posts_head_fts', expression: string, filter: RowFilter) => {
+    const rows = prepare(`SELECT ${table}.rowid AS id ${matchFrom(table, filter)} ORDER BY ${table}.rowid DESC LIMIT @limit`).all({
+      ...filter.params,
       match: expression,
       limit: cap + 1,
     }) as Array<{ id: number }>;
     return { count: rows.length, boundary: rows.length > cap ? rows[cap - 1]!.id : null };
   };
 
-  /** BM25 over the full index (pure FTS5; posts are joined only for date filters). */
-  const rankFull = (match: string, query: SearchQuery, params: Record<string, number | string>, take: number, fromRowid: number | null) => {
+  /** BM25 over the full index (pure FTS5; posts are joined only when dates or a scope filter). */
+  const rankFull = (match: string, filter: RowFilter, take: number, fromRowid: number | null) => {
     const window = fromRowid === null ? '' : ' AND posts_fts.rowid >= @fromRowid';
-    const sql = needsJoin(query)
-      ? `SELECT posts_fts.rowid AS id, bm25(posts_fts, ${WEIGHTS}) AS score FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}${window} ORDER BY score LIMIT @take`
-      : `SELECT rowid AS id, bm25(posts_fts, ${WEIGHTS}) AS score FROM posts_fts WHERE posts_fts MATCH @match${window} ORDER BY score LIMIT @take`;
-    return prepare(sql).all({ ...(needsJoin(query) ? params : {}), match, take, ...(fromRowid === null ? {} : { fromRowid }) }) as RankedRow[];
+    const sql = `SELECT posts_fts.rowid AS id, bm25(posts_fts, ${WEIGHTS}) AS score ${matchFrom('posts_fts', filter)}${window} ORDER BY score LIMIT @take`;
+    return prepare(sql).all({ ...filter.params, match, take, ...(fromRowid === null ? {} : { fromRowid }) }) as RankedRow[];
   };
 
   /** Recency tie-break, applied to the few best candidates rather than inside the ranking query. */
@@ -124,13 +157,12 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
    * For a phrase of ubiquitous words, FTS5's position check is the cost; instead check the phrase in the
    * stored text of the newest posts that contain every word (newest first), and stop at `take`.
    */
-  const phraseInNewestBodies = (query: SearchQuery, relaxed: string, params: Record<string, number | string>, take: number): RankedRow[] => {
+  const phraseInNewestBodies = (query: SearchQuery, relaxed: string, filter: RowFilter, take: number): RankedRow[] => {
     const phrases = query.terms.filter((t) => !t.negated && t.phrase).map((t) => ` ${foldWords(t.tokens.join(' ')).join(' ')} `);
-    const ids = prepare(
-      needsJoin(query)
-        ? `SELECT posts_fts.rowid AS id FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)} ORDER BY posts_fts.rowid DESC LIMIT 200`
-        : 'SELECT rowid AS id FROM posts_fts WHERE posts_fts MATCH @match ORDER BY rowid DESC LIMIT 200',
-    ).all({ ...(needsJoin(query) ? params : {}), match: relaxed }) as Array<{ id: number }>;
+    const ids = prepare(`SELECT posts_fts.rowid AS id ${matchFrom('posts_fts', filter)} ORDER BY posts_fts.rowid DESC LIMIT 200`).all({
+      ...filter.params,
+      match: relaxed,
+    }) as Array<{ id: number }>;
     const textOf = prepare('SELECT title, subtitle, text FROM posts WHERE id = ?');
     const found: RankedRow[] = [];
     for (const { id } of ids) {
@@ -142,52 +174,49 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
     return found;
   };
 
-  function rankedSearch(query: SearchQuery, limit: number, offset: number, anyWord: boolean): SearchPage & { match: string | null } {
+  function rankedSearch(query: SearchQuery, limit: number, offset: number, anyWord: boolean, feedIds: readonly number[] | undefined): SearchPage {
     const joinedPairs = new Map<number, string>();
     if (!anyWord) for (const pair of adjacentWordPairs(query)) if (hasTerm(pair.joined)) joinedPairs.set(pair.index, pair.joined);
     const match = buildMatchExpression(query, { anyWord, joinedPairs });
-    const params: Record<string, number | string> = {};
-    if (query.before) params.before = query.before.getTime();
-    if (query.after) params.after = query.after.getTime();
+    const filter = rowFilter(query, feedIds);
+    const params = filter.params;
     const take = offset + limit;
 
     if (!match) {
       // Only date filters: newest first.
-      const where = `WHERE 1 = 1${dateFilter(query)}`;
+      const where = `WHERE 1 = 1${filter.sql}`;
       const total = (prepare(`SELECT count(*) AS n FROM posts p ${where}`).get(params) as { n: number }).n;
       const ids = (prepare(`SELECT p.id FROM posts p ${where} ORDER BY p.published_at DESC, p.id DESC LIMIT @limit OFFSET @offset`).all({ ...params, limit, offset }) as Array<{ id: number }>).map((r) => r.id);
       const posts = loadPosts(ids);
-      return { match, total, totalIsLowerBound: false, hits: ids.map((id) => ({ post: posts.get(id)!, score: 0, snippet: [], matchedBy: 'text' })) };
+      return { total, totalIsLowerBound: false, hits: ids.map((id) => ({ post: posts.get(id)!, score: 0, snippet: [], matchedBy: 'text' })) };
     }
 
     if (query.author && !query.terms.some((t) => !t.negated)) {
       // Only an author (and dates): nothing to rank by relevance, so newest first.
-      const from = `FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}`;
+      const from = `FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${filter.sql}`;
       const total = (prepare(`SELECT count(*) AS n ${from}`).get({ ...params, match }) as { n: number }).n;
       const ids = (prepare(`SELECT p.id ${from} ORDER BY p.published_at DESC, p.id DESC LIMIT @limit OFFSET @offset`).all({ ...params, match, limit, offset }) as Array<{ id: number }>).map((r) => r.id);
       const posts = loadPosts(ids);
-      return { match, total, totalIsLowerBound: false, hits: ids.map((id) => ({ post: posts.get(id)!, score: 0, snippet: [], matchedBy: 'text' })) };
+      return { total, totalIsLowerBound: false, hits: ids.map((id) => ({ post: posts.get(id)!, score: 0, snippet: [], matchedBy: 'text' })) };
     }
 
     // How many posts could match? Walking the doclist newest-first without ranking is cheap.
     const relaxed = buildMatchExpression(query, { anyWord, joinedPairs, relaxed: true })!;
-    const candidates = probe('posts_fts', relaxed, query, params);
+    const candidates = probe('posts_fts', relaxed, filter);
     const hasPhrase = query.terms.some((t) => !t.negated && t.phrase);
     // A phrase made only of ubiquitous words ("of the") costs FTS5 a position check in nearly every post:
     // such a phrase is looked for in titles, subtitles and tl;drs only.
     const commonPhrase =
       hasPhrase &&
-      query.terms.some((t) => !t.negated && t.phrase && t.tokens.every((token) => probe('posts_fts', `"${token}"`, query, params).boundary !== null));
+      query.terms.some((t) => !t.negated && t.phrase && t.tokens.every((token) => probe('posts_fts', `"${token}"`, filter).boundary !== null));
 
     let ranked: RankedRow[];
     let total: number;
     let totalIsLowerBound = false;
     if (candidates.boundary === null && !commonPhrase) {
       // Few enough to rank them all: exact BM25.
-      ranked = withRecency(rankFull(match, query, params, Math.max(take * 2, 20), null)).slice(0, take);
-      total = hasPhrase
-        ? (prepare(needsJoin(query) ? `SELECT count(*) AS n FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match${dateFilter(query)}` : 'SELECT count(*) AS n FROM posts_fts WHERE posts_fts MATCH @match').get({ ...(needsJoin(query) ? params : {}), match }) as { n: number }).n
-        : candidates.count;
+      ranked = withRecency(rankFull(match, filter, Math.max(take * 2, 20), null)).slice(0, take);
+      total = hasPhrase ? (prepare(`SELECT count(*) AS n ${matchFrom('posts_fts', filter)}`).get({ ...params, match }) as { n: number }).n : candidates.count;
     } else {
       // Too many to rank every one (ranking is what costs): the small head index — title, subtitle,
       // tl;dr — answers first, from any time; the newest candidates from the full index follow.
@@ -195,30 +224,28 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
       const headRows: RankedRow[] = [];
       if (head) {
         const headRelaxed = buildMatchExpression(query, { anyWord, joinedPairs, positivesOnly: true, relaxed: true })!;
-        const headWindow = probe('posts_head_fts', headRelaxed, query, params).boundary;
+        // The head index is filtered (dates, scope) like the full one, so its window and its top rows are
+        // the asker's posts, not the newest or best of every feed.
+        const headWindow = probe('posts_head_fts', headRelaxed, filter).boundary;
         const rows = prepare(
-          `SELECT rowid AS id, bm25(posts_head_fts, ${HEAD_WEIGHTS}) AS score FROM posts_head_fts WHERE posts_head_fts MATCH @head${headWindow === null ? '' : ' AND rowid >= @from'} ORDER BY score LIMIT @take`,
-        ).all({ head, take: take * 2 + 10, ...(headWindow === null ? {} : { from: headWindow }) }) as RankedRow[];
-        // Head hits must still satisfy the whole query (exclusions, author, dates).
-        const check = prepare(
-          needsJoin(query)
-            ? `SELECT 1 FROM posts_fts JOIN posts p ON p.id = posts_fts.rowid WHERE posts_fts MATCH @match AND posts_fts.rowid = @id${dateFilter(query)}`
-            : 'SELECT 1 FROM posts_fts WHERE posts_fts MATCH @match AND rowid = @id',
-        );
-        const needsCheck = needsJoin(query) || query.author !== null || query.terms.some((t) => t.negated);
+          `SELECT posts_head_fts.rowid AS id, bm25(posts_head_fts, ${HEAD_WEIGHTS}) AS score ${matchFrom('posts_head_fts', filter, '@head')}${headWindow === null ? '' : ' AND posts_head_fts.rowid >= @from'} ORDER BY score LIMIT @take`,
+        ).all({ ...params, head, take: take * 2 + 10, ...(headWindow === null ? {} : { from: headWindow }) }) as RankedRow[];
+        // Head hits must still satisfy the whole query (exclusions, author; dates and scope already hold).
+        const check = prepare('SELECT 1 FROM posts_fts WHERE posts_fts MATCH @match AND rowid = @id');
+        const needsCheck = query.author !== null || query.terms.some((t) => t.negated);
         for (const row of withRecency(rows)) {
           if (headRows.length >= take) break;
           // BigInt: a rowid bound as REAL makes FTS5 ignore the condition (and pass every head hit).
-          if (needsCheck && check.get({ ...(needsJoin(query) ? params : {}), match, id: BigInt(row.id) }) === undefined) continue;
+          if (needsCheck && check.get({ match, id: BigInt(row.id) }) === undefined) continue;
           headRows.push(row);
         }
       }
       const seen = new Set(headRows.map((r) => r.id));
       let bodyRows: RankedRow[] = [];
       if (headRows.length < take && commonPhrase) {
-        bodyRows = phraseInNewestBodies(query, relaxed, params, take - headRows.length).filter((r) => !seen.has(r.id));
+        bodyRows = phraseInNewestBodies(query, relaxed, filter, take - headRows.length).filter((r) => !seen.has(r.id));
       } else if (headRows.length < take) {
-        bodyRows = withRecency(rankFull(match, query, params, take * 2, candidates.boundary)).filter((r) => !seen.has(r.id));
+        bodyRows = withRecency(rankFull(match, filter, take * 2, candidates.boundary)).filter((r) => !seen.has(r.id));
       }
       ranked = [...headRows, ...bodyRows].slice(0, take);
       total = Math.max(cap + 1, ranked.length);
@@ -230,29 +257,33 @@ export function createSqliteSearchIndex(db: Database, options: SqliteSearchOptio
       const post = posts.get(row.id)!;
       return { post, score: row.score, snippet: snippetFor(match, row.id, post.tldr ?? post.subtitle), matchedBy: 'text' };
     });
-    return { match, hits, total, totalIsLowerBound };
+    return { hits, total, totalIsLowerBound };
   }
 
   return {
-    async search(query, { limit, offset, anyWord }) {
-      const { hits, total, totalIsLowerBound } = rankedSearch(query, limit, offset, anyWord);
-      return { hits, total, totalIsLowerBound };
+    async search(query, { limit, offset, anyWord, feedIds }) {
+      if (scopeIsEmpty({ feedIds })) return { hits: [], total: 0, totalIsLowerBound: false };
+      return rankedSearch(query, limit, offset, anyWord, feedIds);
     },
-    async postsCitingPaper(paper, limit) {
+    async postsCitingPaper(paper, limit, { feedIds } = {}) {
+      if (scopeIsEmpty({ feedIds })) return [];
+      const scope = feedIds === undefined ? '' : ' AND p.feed_id IN (SELECT value FROM json_each(@feeds))';
       const rows = prepare(
-        `${SELECT_POST} WHERE p.id IN (SELECT post_id FROM post_papers WHERE kind = ? AND ref = ?) ORDER BY p.published_at DESC LIMIT ?`,
-      ).all(paper.kind, paper.id, limit) as PostRow[];
+        `${SELECT_POST} WHERE p.id IN (SELECT post_id FROM post_papers WHERE kind = @kind AND ref = @ref)${scope} ORDER BY p.published_at DESC LIMIT @limit`,
+      ).all({ kind: paper.kind, ref: paper.id, limit, ...(feedIds === undefined ? {} : { feeds: JSON.stringify(feedIds) }) }) as PostRow[];
       return rows.map(postFromRow);
     },
-    async autocomplete(partial, limit) {
+    async autocomplete(partial, limit, { feedIds } = {}) {
+      if (scopeIsEmpty({ feedIds })) return [];
+      const scope = feedIds === undefined ? '' : ' AND p.feed_id IN (SELECT value FROM json_each(@feeds))';
       const out: AutocompleteSuggestion[] = [];
       const seen = new Set<number>();
       for (const anchored of [true, false]) {
         const expression = buildAutocompleteExpression(partial, anchored);
         if (!expression || out.length >= limit) continue;
         const rows = prepare(
-          'SELECT t.rowid AS id, p.title AS title FROM posts_title_ac t JOIN posts p ON p.id = t.rowid WHERE posts_title_ac MATCH ? ORDER BY t.rowid DESC LIMIT ?',
-        ).all(expression, limit) as Array<{ id: number; title: string }>;
+          `SELECT t.rowid AS id, p.title AS title FROM posts_title_ac t JOIN posts p ON p.id = t.rowid WHERE posts_title_ac MATCH @expression${scope} ORDER BY t.rowid DESC LIMIT @limit`,
+        ).all({ expression, limit, ...(feedIds === undefined ? {} : { feeds: JSON.stringify(feedIds) }) }) as Array<{ id: number; title: string }>;
         for (const row of rows) {
           if (seen.has(row.id) || out.length >= limit) continue;
           seen.add(row.id);

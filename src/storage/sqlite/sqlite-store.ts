@@ -10,6 +10,7 @@ import { createSqliteSearchIndex } from './sqlite-search-index.ts';
 import { createSqliteDeliveryStore } from './sqlite-delivery-store.ts';
 import { createSqliteSubscriptionStore } from './sqlite-subscription-store.ts';
 import { createSqliteInstallationStore } from './sqlite-installation-store.ts';
+import { createSqliteInteractionReceipts } from './sqlite-interaction-receipts.ts';
 import { createSqliteFeedStore } from './sqlite-feed-store.ts';
 import { migrateSqlite } from './sqlite-migrations.ts';
 import { createSqlitePostStore } from './sqlite-post-store.ts';
@@ -104,6 +105,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     subscriptions: tolerant(createSqliteSubscriptionStore(db)),
     deliveries: tolerant(createSqliteDeliveryStore(db)),
     installations: tolerant(createSqliteInstallationStore(db)),
+    interactionReceipts: tolerant(createSqliteInteractionReceipts(db)),
     search: tolerant(createSqliteSearchIndex(db, { clock: options.clock ?? systemClock, ...(options.candidateCap ? { candidateCap: options.candidateCap } : {}) })),
     /** Refuses (store/locked) when another process runs the bot on this file. */
     lockWriter(now: Date) {

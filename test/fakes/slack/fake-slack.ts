@@ -46,6 +46,17 @@ export interface FakeSlackOptions {
    * run on the same scale (its `timeScale`). Default 1.
    */
   timeScale?: number;
+  /** The app's signing secret: what `sendCommand`, `sendEvent` and `retry` sign their requests with. */
+  signingSecret?: string;
+}
+
+/** A request the fake sent to the app, as sent (to `retry` or replay it) and how the app answered. */
+export interface SentToApp {
+  endpoint: string;
+  body: string;
+  headers: Record<string, string>;
+  status: number;
+  text: string;
 }
 
 interface Block { type: string; text?: { type: string; text: string }; elements?: Array<Record<string, unknown>>; accessory?: Record<string, unknown>; image_url?: string }
@@ -148,6 +159,21 @@ export async function startFakeSlack(options: FakeSlackOptions) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const origin = `http://127.0.0.1:${port}`;
+
+  /**
+   * Posts to the app as Slack does: the body signed with the signing secret and the current timestamp
+   * (every attempt signed afresh), and on a retry `X-Slack-Retry-Num` / `X-Slack-Retry-Reason`.
+   */
+  async function sendToApp(endpoint: string, body: string, contentType: string, retry?: { num: number; reason: string }): Promise<SentToApp> {
+    if (!options.signingSecret) throw new Error('startFakeSlack: give signingSecret to send requests to the app');
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': contentType, 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': slackSignature(options.signingSecret, timestamp, body),
+      ...(retry ? { 'x-slack-retry-num': String(retry.num), 'x-slack-retry-reason': retry.reason } : {}),
+    };
+    const res = await fetch(endpoint, { method: 'POST', headers, body });
+    return { endpoint, body, headers, status: res.status, text: await res.text() };
+  }
 
   const reply = (res: ServerResponse, body: Record<string, unknown>, status = 200, headers: Record<string, string> = {}) =>
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
@@ -400,6 +426,28 @@ export async function startFakeSlack(options: FakeSlackOptions) {
       for (const ws of sockets) ws.send(JSON.stringify(envelope));
     },
     socketCount: () => sockets.size,
+    /**
+     * Sends a slash command to the app's request URL as Slack does (form fields, signed). Slack itself never
+     * retries a command; each invocation has its own `trigger_id`.
+     */
+    sendCommand: (endpoint: string, fields: Record<string, string>) => sendToApp(endpoint, new URLSearchParams(fields).toString(), 'application/x-www-form-urlencoded'),
+    /** Sends an Events API callback (`{ type: 'event_callback', event_id, event, … }`) to the app as Slack does (JSON, signed). */
+    sendEvent: (endpoint: string, callback: Record<string, unknown>) => sendToApp(endpoint, JSON.stringify(callback), 'application/json'),
+    /**
+     * Slack's retry of an event it thinks was not received (no 2xx within 3 s, or an error): the same body
+     * (the same `event_id`), signed afresh, with `X-Slack-Retry-Num: <num>` (1, 2, 3) and its reason.
+     */
+    retry: (sent: SentToApp, num: number, reason = 'http_timeout') => sendToApp(sent.endpoint, sent.body, sent.headers['content-type']!, { num, reason }),
+    /**
+     * Sends an Events API callback over Socket Mode, as Slack does: an `events_api` envelope of its own; a
+     * retry (`retryAttempt` > 0) is a new envelope with the same payload, its `retry_attempt` and `retry_reason`.
+     */
+    sendEventEnvelope(callback: Record<string, unknown>, retryAttempt = 0): string {
+      const envelopeId = `env-${++tsCounter}`;
+      const envelope = { envelope_id: envelopeId, type: 'events_api', payload: callback, accepts_response_payload: false, retry_attempt: retryAttempt, retry_reason: retryAttempt > 0 ? 'timeout' : '' };
+      for (const ws of sockets) ws.send(JSON.stringify(envelope));
+      return envelopeId;
+    },
     /** Lets every request held by the `hold` fault land (posted now; answered if its client is still there). */
     releaseHeld() {
       releaseHolds();
