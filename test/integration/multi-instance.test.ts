@@ -91,7 +91,9 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     // bunch, are measured by `npm run bench:fanout`, not asserted here.)
     const seen = await budget('discord');
     expect(seen.first_is_insert && seen.chained).toBe(true);
-    expect(seen.span_ms).toBeGreaterThanOrEqual(150 * 20 - 10);
+    // The log's first clock reading comes a moment after the statement's own (the trigger runs later), so the
+    // measured span is a little short of 150 × 20 ms; one slot fewer (a slot shared) would be at most 149 × 20.
+    expect(seen.span_ms).toBeGreaterThan(149 * 20);
     // And each instance waited for its slots: 150 slots 20 ms apart span 2.98 s. A lower bound, which load can
     // only lengthen.
     expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
@@ -124,7 +126,7 @@ describe.skipIf(!TEST_DATABASE_URL)('many Inkwire instances on one PostgreSQL', 
     // timeline (at 40/s it would be half that).
     const seen = await budget('console');
     expect(seen.first_is_insert && seen.chained).toBe(true);
-    expect(seen.span_ms).toBeGreaterThanOrEqual(40 * 50 - 10);
+    expect(seen.span_ms).toBeGreaterThan(39 * 50); // as above: one slot fewer would be at most 39 × 50
     // The engines waited for their slots (39 gaps of 50 ms: 1.95 s; at 40/s it would be ~0.95 s). A lower bound,
     // which load can only lengthen.
     sentAt.sort((a, b) => a - b);
